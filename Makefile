@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# make            build everything into build/ (loader: build/colo-xdp)
+# make deps       install the Debian packages the project needs (idempotent)
+# make check      deps + build + the whole test suite (root for netns tests)
+# make demo       the main job on network namespaces
+# make bench-engine   frames per second through the engine alone
+# make format     reformat; make format-check fails on a difference
+# make vmlinux    regenerate vmlinux.h from the running kernel's BTF
+
+BUILD ?= build
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+
+# Debian 12 packages: libraries and the tools the tests and the demo drive.
+DEB_PKGS := libbpf-dev libxdp-dev libelf-dev zlib1g-dev libnuma-dev \
+	    libpcap-dev clang llvm bpftool iproute2 tcpdump iputils-ping \
+	    clang-format libclang-rt-14-dev python3
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
+	  -Iinclude -Iuser -I$(BUILD)
+LDLIBS := -lxdp -lbpf -lelf -lz -lnuma -lpcap -lpthread
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=undefined
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -I. -Iinclude
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+LIB_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+TEST_SRCS := $(wildcard selftests/test_*.c)
+TOOL_SRCS := $(wildcard tools/*.c)
+
+OBJ := $(BUILD)/obj
+AOBJ := $(BUILD)/asan/obj
+LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRCS))
+ALIB_OBJS := $(patsubst %.c,$(AOBJ)/%.o,$(LIB_SRCS))
+TESTS := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(TEST_SRCS))
+ATESTS := $(patsubst selftests/%.c,$(BUILD)/asan/selftests/%,$(TEST_SRCS))
+TOOLS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
+LOADER := $(BUILD)/colo-xdp
+
+FORMAT_SRCS = $(filter-out vmlinux.h,$(wildcard include/*.h bpf/*.c \
+	      user/*.[ch] tools/*.[ch] selftests/*.[ch]))
+
+# Suites run by selftests/run: C test binaries, plain and sanitized, and
+# the shell suites (replay, end-to-end on namespaces).
+SUITES = $(TESTS) $(ATESTS) $(sort $(wildcard selftests/*.sh))
+
+.PHONY: all deps check tests demo bench-engine format format-check vmlinux \
+	clean
+.DELETE_ON_ERROR:
+
+all: $(BPF_OBJS) $(LOADER) $(TOOLS)
+
+tests: all $(TESTS) $(ATESTS)
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+check: deps
+	$(MAKE) tests
+	$(MAKE) format-check
+	selftests/run $(SUITES)
+
+demo: deps
+	$(MAKE) all
+	tools/demo.sh
+
+bench-engine: $(BUILD)/bench-engine
+	$(BUILD)/bench-engine
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c vmlinux.h $(wildcard include/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(OBJ)/%.o: %.c $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(AOBJ)/%.o: %.c $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(LOADER): $(OBJ)/user/main.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/%: $(OBJ)/tools/%.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/selftests/%: $(OBJ)/selftests/%.o $(OBJ)/selftests/test.o $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/asan/selftests/%: $(AOBJ)/selftests/%.o $(AOBJ)/selftests/test.o \
+			   $(ALIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
+
+format:
+	clang-format -i $(FORMAT_SRCS)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRCS) || \
+		{ echo "make format-check: run 'make format'"; exit 1; }
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

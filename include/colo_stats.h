@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Counters of the comparison engine. They live here, not in user/, because
+ * the loader publishes them in a BTF-typed BPF map, so that `bpftool map
+ * dump` and `colo-xdp stat` show them by name.
+ */
+#ifndef COLO_STATS_H
+#define COLO_STATS_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+enum colo_ckpt_reason {
+	COLO_CKPT_MISMATCH = 0,
+	COLO_CKPT_TIMEOUT,
+	COLO_CKPT_QUEUE_FULL,
+	COLO_CKPT_NO_BUFFERS,
+	COLO_CKPT_TABLE_FULL,
+	COLO_CKPT_REASON_MAX,
+};
+
+/* Why a frame was dropped; every drop is counted under one of these. */
+enum colo_drop_reason {
+	COLO_DROP_QUEUE_FULL = 0, /* secondary: its connection queue was full */
+	COLO_DROP_TABLE_FULL, /* secondary: no connection slot */
+	COLO_DROP_NO_BUFFERS, /* either side: frame pool exhausted */
+	COLO_DROP_REASON_MAX,
+};
+
+struct colo_engine_stats {
+	__u64 frames_in[2]; /* by enum colo_side */
+	__u64 passed; /* primary not compared (non-IP, malformed) */
+	__u64 not_compared_dropped; /* secondary not compared */
+	__u64 malformed[2]; /* by side; included in passed / dropped */
+	__u64 compared; /* frame pairs (non-TCP) or segments (TCP) matched */
+	__u64 released; /* primary frames released, all causes */
+	__u64 released_flush; /* of which by checkpoint-done or failover */
+	__u64 failover_passed; /* primary passed while in failover */
+	__u64 retransmissions; /* TCP segments wholly below the cursor */
+	__u64 mismatches;
+	__u64 held; /* primary frames held for a checkpoint uncompared */
+	__u64 dropped[COLO_DROP_REASON_MAX];
+	__u64 ckpt_requests[COLO_CKPT_REASON_MAX]; /* new requests */
+	__u64 ckpt_coalesced; /* requests folded into an outstanding one */
+	__u64 ckpt_repeats; /* re-sent each scan cycle while unanswered */
+	__u64 checkpoints; /* checkpoint-done calls */
+	__u64 conns_created;
+	__u64 conns_expired_idle;
+	__u64 conns_expired_closed; /* FIN on both sides, or RST */
+	__u64 conns_active; /* gauge */
+	__u64 queued[2]; /* gauge, frames queued by side */
+	__u64 pool_in_use; /* gauge, frame descriptors in use */
+};
+
+#endif /* COLO_STATS_H */

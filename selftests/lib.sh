@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Shared by the shell suites: results, and namespaces/links/processes that
+# are removed on exit whatever happens. Source it, call t_ok / t_fail /
+# t_check, and end with t_done.
+
+T_PASSED=0
+T_FAILED=0
+T_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+T_BUILD=${BUILD:-$T_TOP/build}
+COLO_XDP=$T_BUILD/colo-xdp
+# Unique per run, so two suites (or a leftover) never collide.
+T_PREFIX=cx$$
+T_NETNS=()
+T_PIDS=()
+T_CLEANUP=()
+T_TMP=$(mktemp -d /tmp/colo-xdp-test.XXXXXX)
+
+t_ok() {
+	T_PASSED=$((T_PASSED + 1))
+	echo "ok - $*"
+}
+
+t_fail() {
+	T_FAILED=$((T_FAILED + 1))
+	echo "FAIL - $*"
+}
+
+# t_check NAME COMMAND...: ok when the command succeeds.
+t_check() {
+	local name=$1
+	shift
+	if "$@"; then t_ok "$name"; else t_fail "$name"; fi
+}
+
+t_skip_unless_root() {
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "this suite needs root (network namespaces, XDP)"
+		t_fail "running as root"
+		t_done
+	fi
+}
+
+# t_netns NAME: create a namespace removed at exit; echoes its full name.
+t_netns() {
+	local ns=$T_PREFIX-$1
+	ip netns add "$ns" || return 1
+	ip -n "$ns" link set lo up
+	T_NETNS+=("$ns")
+	echo "$ns"
+}
+
+# t_bg COMMAND...: start in the background, killed at exit; sets T_LAST_PID.
+t_bg() {
+	"$@" &
+	T_LAST_PID=$!
+	T_PIDS+=("$T_LAST_PID")
+}
+
+# t_on_exit COMMAND: an extra cleanup step (a pin, a sysctl to restore).
+t_on_exit() {
+	T_CLEANUP+=("$1")
+}
+
+t_cleanup() {
+	local p ns c
+	for p in "${T_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${T_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	for ((c = ${#T_CLEANUP[@]} - 1; c >= 0; c--)); do
+		eval "${T_CLEANUP[c]}" 2>/dev/null
+	done
+	for ns in "${T_NETNS[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+t_done() {
+	echo "$T_PASSED passed, $T_FAILED failed"
+	if ((T_FAILED)); then exit 1; fi
+	exit 0
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_err(const char *subcmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "colo-xdp %s: ", subcmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_parse_u32(const char *subcmd, const char *flag, const char *arg,
+		  uint32_t min, uint32_t max, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v < min ||
+	    v > max) {
+		cli_err(subcmd, "%s: '%s' is not a number from %u to %u", flag,
+			arg, min, max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int cli_bad_option(const char *subcmd, char **argv, int ret)
+{
+	const char *arg = argv[optind - 1];
+	char shortopt[3] = { '-', (char)optopt, 0 };
+	int n = (int)strcspn(arg, "=");
+
+	/* a short flag may sit inside a "-ab" cluster: name it alone */
+	if (strncmp(arg, "--", 2) && optopt > ' ' && optopt < 127) {
+		arg = shortopt;
+		n = 2;
+	}
+	if (ret == ':')
+		cli_err(subcmd, "%.*s needs a value (see 'colo-xdp %s --help')",
+			n, arg, subcmd);
+	else
+		cli_err(subcmd,
+			"unknown flag '%.*s' (see 'colo-xdp %s --help')", n,
+			arg, subcmd);
+	return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Command-line helpers shared by the subcommands: every message names the
+ * subcommand and the flag, and every usage error exits with status 2.
+ */
+#ifndef COLO_CLI_H
+#define COLO_CLI_H
+
+#include <stdint.h>
+
+#define CLI_EXIT_USAGE 2
+
+/* "colo-xdp SUBCMD: message\n" on stderr. */
+void cli_err(const char *subcmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Parse a decimal number in [min, max] for --flag; prints the error. */
+int cli_parse_u32(const char *subcmd, const char *flag, const char *arg,
+		  uint32_t min, uint32_t max, uint32_t *out);
+
+/*
+ * Report what getopt_long() rejected: ret is its return value, ':' for a
+ * missing value (the optstring must start with ':') or '?' for an unknown
+ * flag. Names the flag and points to --help. Returns CLI_EXIT_USAGE.
+ */
+int cli_bad_option(const char *subcmd, char **argv, int ret);
+
+#endif /* COLO_CLI_H */

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The subcommands of colo-xdp; each returns the process exit status. */
+#ifndef COLO_COMMANDS_H
+#define COLO_COMMANDS_H
+
+int cmd_replay(int argc, char **argv);
+
+#endif /* COLO_COMMANDS_H */

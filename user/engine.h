@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The comparison engine: decides, frame by frame, which primary frames may
+ * leave the host. It knows nothing of AF_XDP, pcap or sockets: a driver
+ * hands it frame references and a monotonic clock, and it answers through
+ * callbacks. It never copies frame bytes and never allocates after
+ * colo_engine_create(): every pool is sized from the configuration.
+ *
+ * Ownership: every frame given to colo_engine_input() is answered exactly
+ * once, by ops->release (primary frames only) or ops->free, either from
+ * inside that call or from a later call into the engine. The bytes must
+ * stay valid and unchanged until then.
+ *
+ * Callbacks run inside engine calls and must not call back into the engine;
+ * a driver that answers a checkpoint request at once (replay's
+ * --auto-checkpoint) records it and calls colo_engine_checkpoint_done()
+ * after the engine call returns.
+ */
+#ifndef COLO_ENGINE_H
+#define COLO_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "colo_parse.h"
+#include "colo_stats.h"
+
+enum colo_side {
+	COLO_PRIMARY = 0,
+	COLO_SECONDARY = 1,
+};
+
+struct colo_engine_config {
+	uint32_t compare_timeout_ms; /* default 3000 */
+	uint32_t expired_scan_cycle_ms; /* default 1000 */
+	uint32_t max_queue_size; /* per connection and side, default 1024 */
+	uint32_t max_connections; /* default 65536 */
+	uint32_t max_frames; /* frame pool: all queued frames, default 65536 */
+	uint32_t idle_timeout_ms; /* empty connection expiry, default 60000 */
+};
+
+/* Where a mismatch was found, for logs and control-plane events. */
+struct colo_mismatch {
+	const struct colo_flow_key *key;
+	uint64_t primary_handle;
+	uint64_t secondary_handle;
+	uint32_t offset; /* first differing byte, from the compared start */
+	uint32_t seq; /* TCP: stream position of the difference */
+};
+
+struct colo_engine_ops {
+	/* A primary frame may leave the host now, in this order. */
+	void (*release)(void *ctx, uint64_t handle, uint32_t len);
+	/* A frame is no longer needed (secondary, or dropped primary). */
+	void (*free)(void *ctx, uint64_t handle);
+	/* A checkpoint is requested: new, or repeated while unanswered. */
+	void (*checkpoint)(void *ctx, enum colo_ckpt_reason reason);
+	/* Optional: details of a mismatch, before its checkpoint request. */
+	void (*mismatch)(void *ctx, const struct colo_mismatch *m);
+};
+
+struct colo_engine;
+
+void colo_engine_config_default(struct colo_engine_config *cfg);
+
+/* Returns 0, or -EINVAL / -ENOMEM with *out left NULL. */
+int colo_engine_create(const struct colo_engine_config *cfg,
+		       const struct colo_engine_ops *ops, void *ctx,
+		       struct colo_engine **out);
+/* Frees the engine; frames still queued are not answered. */
+void colo_engine_destroy(struct colo_engine *e);
+
+/*
+ * Take one frame. now_ns is the arrival time on the driver's monotonic
+ * clock; it never goes backwards between calls.
+ */
+void colo_engine_input(struct colo_engine *e, enum colo_side side,
+		       uint64_t handle, const void *data, uint32_t len,
+		       uint64_t now_ns);
+
+/* Run timers: timeout scan, repeated requests, idle expiry. */
+void colo_engine_tick(struct colo_engine *e, uint64_t now_ns);
+
+/* The checkpoint happened: release every primary, free every secondary. */
+void colo_engine_checkpoint_done(struct colo_engine *e);
+
+/* The secondary is gone: flush, then pass primaries and free secondaries. */
+void colo_engine_failover(struct colo_engine *e);
+/* Compare again (after the checkpoint that re-created the secondary). */
+void colo_engine_resume(struct colo_engine *e);
+bool colo_engine_in_failover(const struct colo_engine *e);
+
+const struct colo_engine_stats *colo_engine_stats(const struct colo_engine *e);
+
+const char *colo_ckpt_reason_name(enum colo_ckpt_reason reason);
+const char *colo_drop_reason_name(enum colo_drop_reason reason);
+
+#endif /* COLO_ENGINE_H */

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The XDP side of `colo-xdp run`: load or adopt colo_steer.bpf.o on the
+ * primary, secondary and outdev interfaces, describe their roles in the
+ * program's maps, bind AF_XDP sockets into its XSKMAP, and undo all of it.
+ * It knows nothing about the comparison: frames only.
+ */
+#ifndef COLO_STEER_H
+#define COLO_STEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "colo_xdp.h"
+
+#define COLO_PIN_ROOT "/sys/fs/bpf/colo-xdp"
+
+struct colo_steer_opts {
+	const char *ifname[COLO_NR_ROLES]; /* indexed by enum colo_role */
+	const char *pin_path; /* NULL: COLO_PIN_ROOT/<primary ifname> */
+	uint32_t queue; /* RX queue the sockets bind to */
+	bool skb_mode; /* XDP generic (skb) mode instead of native */
+	bool attach; /* false (--attach none): adopt what `ip link` attached */
+	bool verbose;
+};
+
+struct colo_steer;
+
+/*
+ * Check the interfaces, load (or adopt) and attach the program, fill its
+ * role and DEVMAP entries. On error: a message on stderr that names the
+ * interface or object and the fix, a negative errno, nothing left
+ * attached or pinned.
+ */
+int colo_steer_open(const struct colo_steer_opts *opts,
+		    struct colo_steer **out);
+
+/* Bind an AF_XDP socket: frames to compare from that role go to it. */
+int colo_steer_add_xsk(struct colo_steer *s, enum colo_role role, int xsk_fd);
+
+int colo_steer_ifindex(const struct colo_steer *s, enum colo_role role);
+
+/* Sum the per-CPU steering counters of one role. */
+int colo_steer_read_stats(const struct colo_steer *s, enum colo_role role,
+			  struct colo_steer_stats *out);
+
+/*
+ * Publish the loader's counters into the pinned, BTF-typed map that
+ * `colo-xdp stat` and `bpftool map dump` read.
+ */
+int colo_steer_publish(struct colo_steer *s,
+		       const struct colo_loader_stats *stats);
+
+/* Unbind sockets, detach what was attached, remove the pins we made. */
+void colo_steer_close(struct colo_steer *s);
+
+#endif /* COLO_STEER_H */
