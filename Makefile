@@ -16,11 +16,11 @@ BPFTOOL ?= bpftool
 # Debian 12 packages: libraries and the tools the tests and the demo drive.
 DEB_PKGS := libbpf-dev libxdp-dev libelf-dev zlib1g-dev libnuma-dev \
 	    libpcap-dev clang llvm bpftool iproute2 tcpdump iputils-ping \
-	    clang-format libclang-rt-14-dev python3
+	    clang-format libclang-rt-14-dev python3 ethtool
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
-	  -Iinclude -Iuser -I$(BUILD)
+	  -Iinclude -Iuser -Iselftests -I$(BUILD)
 LDLIBS := -lxdp -lbpf -lelf -lz -lnuma -lpcap -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=undefined
@@ -32,12 +32,17 @@ SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 TEST_SRCS := $(wildcard selftests/test_*.c)
+# Frame builders and the harness: linked into the tests and into tools/,
+# whose capture and traffic generators craft the same frames.
+SUPPORT_SRCS := $(filter-out $(TEST_SRCS),$(wildcard selftests/*.c))
 TOOL_SRCS := $(wildcard tools/*.c)
 
 OBJ := $(BUILD)/obj
 AOBJ := $(BUILD)/asan/obj
 LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRCS))
 ALIB_OBJS := $(patsubst %.c,$(AOBJ)/%.o,$(LIB_SRCS))
+SUPPORT_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(filter-out selftests/test.c,$(SUPPORT_SRCS)))
+ASUPPORT_OBJS := $(patsubst %.c,$(AOBJ)/%.o,$(SUPPORT_SRCS))
 TESTS := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(TEST_SRCS))
 ATESTS := $(patsubst selftests/%.c,$(BUILD)/asan/selftests/%,$(TEST_SRCS))
 TOOLS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
@@ -48,11 +53,14 @@ FORMAT_SRCS = $(filter-out vmlinux.h,$(wildcard include/*.h bpf/*.c \
 
 # Suites run by selftests/run: C test binaries, plain and sanitized, and
 # the shell suites (replay, end-to-end on namespaces).
-SUITES = $(TESTS) $(ATESTS) $(sort $(wildcard selftests/*.sh))
+SUITES = $(TESTS) $(ATESTS) \
+	 $(sort $(filter-out selftests/lib.sh,$(wildcard selftests/*.sh)))
 
 .PHONY: all deps check tests demo bench-engine format format-check vmlinux \
 	clean
 .DELETE_ON_ERROR:
+# Objects and skeletons are intermediate to make; keep them for rebuilds.
+.SECONDARY:
 
 all: $(BPF_OBJS) $(LOADER) $(TOOLS)
 
@@ -97,14 +105,15 @@ $(AOBJ)/%.o: %.c $(SKELS)
 $(LOADER): $(OBJ)/user/main.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/%: $(OBJ)/tools/%.o $(LIB_OBJS)
+$(BUILD)/%: $(OBJ)/tools/%.o $(SUPPORT_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/selftests/%: $(OBJ)/selftests/%.o $(OBJ)/selftests/test.o $(LIB_OBJS)
+$(BUILD)/selftests/%: $(OBJ)/selftests/%.o $(OBJ)/selftests/test.o \
+		      $(SUPPORT_OBJS) $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/asan/selftests/%: $(AOBJ)/selftests/%.o $(AOBJ)/selftests/test.o \
+$(BUILD)/asan/selftests/%: $(AOBJ)/selftests/%.o $(ASUPPORT_OBJS) \
 			   $(ALIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@

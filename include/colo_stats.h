@@ -46,7 +46,7 @@ struct colo_engine_stats {
 	__u64 ckpt_repeats; /* re-sent each scan cycle while unanswered */
 	__u64 checkpoints; /* checkpoint-done calls */
 	__u64 conns_created;
-	__u64 conns_expired_idle;
+	__u64 conns_expired_idle; /* or reclaimed, empty, by a new one */
 	__u64 conns_expired_closed; /* FIN on both sides, or RST */
 	__u64 conns_active; /* gauge */
 	__u64 queued[2]; /* gauge, frames queued by side */

@@ -63,6 +63,9 @@ struct colo_engine;
 
 void colo_engine_config_default(struct colo_engine_config *cfg);
 
+/* Bytes colo_engine_create() allocates for this configuration. */
+uint64_t colo_engine_memory(const struct colo_engine_config *cfg);
+
 /* Returns 0, or -EINVAL / -ENOMEM with *out left NULL. */
 int colo_engine_create(const struct colo_engine_config *cfg,
 		       const struct colo_engine_ops *ops, void *ctx,
@@ -78,7 +81,11 @@ void colo_engine_input(struct colo_engine *e, enum colo_side side,
 		       uint64_t handle, const void *data, uint32_t len,
 		       uint64_t now_ns);
 
-/* Run timers: timeout scan, repeated requests, idle expiry. */
+/*
+ * Run timers: timeout scan, repeated requests, idle expiry. They run when
+ * expired_scan_cycle_ms have passed since they last ran (since time 0 on
+ * the driver's clock at first), so call this at least that often.
+ */
 void colo_engine_tick(struct colo_engine *e, uint64_t now_ns);
 
 /* The checkpoint happened: release every primary, free every secondary. */

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The comparison engine's API: frames in, checkpoint requests out, timers,
+ * flush on checkpoint-done and failover. The table and pools are in
+ * engine_table.c, the comparison rules in engine_cmp.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "engine_internal.h"
+
+#define NS_PER_MS 1000000ULL
+
+void colo_engine_config_default(struct colo_engine_config *cfg)
+{
+	cfg->compare_timeout_ms = 3000;
+	cfg->expired_scan_cycle_ms = 1000;
+	cfg->max_queue_size = 1024;
+	cfg->max_connections = 65536;
+	cfg->max_frames = 65536;
+	cfg->idle_timeout_ms = 60000;
+}
+
+static bool config_valid(const struct colo_engine_config *cfg)
+{
+	return cfg->compare_timeout_ms && cfg->expired_scan_cycle_ms &&
+	       cfg->idle_timeout_ms && cfg->max_queue_size &&
+	       cfg->max_queue_size <= ENG_MAX_QUEUE_SIZE &&
+	       cfg->max_connections &&
+	       cfg->max_connections <= ENG_MAX_CONNECTIONS && cfg->max_frames &&
+	       cfg->max_frames <= ENG_MAX_FRAMES;
+}
+
+uint64_t colo_engine_memory(const struct colo_engine_config *cfg)
+{
+	return sizeof(struct colo_engine) + eng_table_memory(cfg);
+}
+
+int colo_engine_create(const struct colo_engine_config *cfg,
+		       const struct colo_engine_ops *ops, void *ctx,
+		       struct colo_engine **out)
+{
+	struct colo_engine *e = NULL;
+	int err = -EINVAL;
+
+	*out = NULL;
+	if (!cfg || !config_valid(cfg) || !ops || !ops->release || !ops->free ||
+	    !ops->checkpoint)
+		goto out;
+	err = -ENOMEM;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		goto out;
+	e->cfg = *cfg;
+	e->ops = *ops;
+	e->ctx = ctx;
+	err = eng_table_init(e);
+	if (err)
+		goto out;
+	*out = e;
+	return 0;
+out:
+	free(e);
+	return err;
+}
+
+void colo_engine_destroy(struct colo_engine *e)
+{
+	if (!e)
+		return;
+	eng_table_fini(e);
+	free(e);
+}
+
+void eng_request(struct colo_engine *e, enum colo_ckpt_reason reason)
+{
+	if (e->outstanding) {
+		e->st.ckpt_coalesced++;
+		return;
+	}
+	e->outstanding = true;
+	e->reason = reason;
+	e->st.ckpt_requests[reason]++;
+	e->ops.checkpoint(e->ctx, reason);
+}
+
+/*
+ * No room for a frame on its connection (c) or in the table (c NULL): a
+ * secondary frame is dropped, a primary one waits on the held list for the
+ * checkpoint this requests.
+ */
+void eng_refuse(struct colo_engine *e, struct eng_conn *c, struct eng_frame *f,
+		enum colo_ckpt_reason reason)
+{
+	if (f->side == COLO_SECONDARY) {
+		e->st.dropped[reason == COLO_CKPT_TABLE_FULL ?
+				      COLO_DROP_TABLE_FULL :
+				      COLO_DROP_QUEUE_FULL]++;
+		eng_answer(e, f, false);
+	} else {
+		if (!c)
+			e->table_held = true;
+		eng_hold(e, c, f);
+	}
+	eng_request(e, reason);
+}
+
+/* Answer a frame that is not compared: release a primary, free the other. */
+static void answer_uncompared(struct colo_engine *e, enum colo_side side,
+			      uint64_t handle, uint32_t len)
+{
+	if (side == COLO_PRIMARY) {
+		e->st.released++;
+		e->ops.release(e->ctx, handle, len);
+	} else {
+		e->st.not_compared_dropped++;
+		e->ops.free(e->ctx, handle);
+	}
+}
+
+static void frame_fill(struct eng_frame *f, enum colo_side side,
+		       uint64_t handle, const void *data, uint32_t len,
+		       uint64_t now_ns, const struct colo_pkt *pkt)
+{
+	uint32_t payload = pkt->ip_end - pkt->data_off;
+
+	f->handle = handle;
+	f->data = data;
+	f->t_ns = now_ns;
+	f->len = len;
+	f->side = side;
+	f->cmp = pkt->cmp;
+	f->l3_off = pkt->l3_off;
+	f->data_off = pkt->data_off;
+	f->ip_end = pkt->ip_end;
+	f->tcp_flags = pkt->tcp_flags;
+	f->ack = pkt->ack;
+	f->start = pkt->seq + !!(pkt->tcp_flags & COLO_TCP_SYN);
+	f->span = payload + !!(pkt->tcp_flags & (COLO_TCP_FIN | COLO_TCP_RST));
+}
+
+void colo_engine_input(struct colo_engine *e, enum colo_side side,
+		       uint64_t handle, const void *data, uint32_t len,
+		       uint64_t now_ns)
+{
+	struct eng_frame *f;
+	struct eng_conn *c;
+	struct colo_pkt pkt;
+
+	e->now_ns = now_ns;
+	e->st.frames_in[side]++;
+	if (e->failover) {
+		if (side == COLO_PRIMARY)
+			e->st.failover_passed++;
+		answer_uncompared(e, side, handle, len);
+		return;
+	}
+	colo_parse(data, (const uint8_t *)data + len, len, &pkt);
+	/* the parser's 16-bit offsets cannot describe a frame over 64 KiB */
+	if (pkt.cls == COLO_CLASS_COMPARE &&
+	    (len > UINT16_MAX || pkt.ip_end < pkt.data_off))
+		pkt.cls = COLO_CLASS_MALFORMED;
+	if (pkt.cls != COLO_CLASS_COMPARE) {
+		if (pkt.cls == COLO_CLASS_MALFORMED)
+			e->st.malformed[side]++;
+		if (side == COLO_PRIMARY)
+			e->st.passed++;
+		answer_uncompared(e, side, handle, len);
+		return;
+	}
+	f = eng_frame_get(e);
+	if (!f) {
+		e->st.dropped[COLO_DROP_NO_BUFFERS]++;
+		e->ops.free(e->ctx, handle);
+		eng_request(e, COLO_CKPT_NO_BUFFERS);
+		return;
+	}
+	frame_fill(f, side, handle, data, len, now_ns, &pkt);
+	c = eng_conn_get(e, &pkt.key, pkt.cmp == COLO_CMP_TCP);
+	if (!c) {
+		eng_refuse(e, NULL, f, COLO_CKPT_TABLE_FULL);
+		return;
+	}
+	if (side == COLO_PRIMARY && (c->flags & ENG_C_HELD))
+		eng_hold(e, c, f); /* behind its held elder: keeps the order */
+	else
+		eng_cmp_input(e, c, f);
+	eng_conn_settle(e, c);
+}
+
+void colo_engine_tick(struct colo_engine *e, uint64_t now_ns)
+{
+	uint64_t oldest = UINT64_MAX;
+	int side;
+
+	e->now_ns = now_ns;
+	if (now_ns - e->last_scan_ns < e->cfg.expired_scan_cycle_ms * NS_PER_MS)
+		return;
+	e->last_scan_ns = now_ns;
+	if (e->outstanding) {
+		e->st.ckpt_repeats++;
+		e->ops.checkpoint(e->ctx, e->reason);
+	} else {
+		for (side = 0; side < 2; side++)
+			if (e->ghead[side] != ENG_NIL &&
+			    e->frames[e->ghead[side]].t_ns < oldest)
+				oldest = e->frames[e->ghead[side]].t_ns;
+		if (oldest != UINT64_MAX &&
+		    now_ns - oldest > e->cfg.compare_timeout_ms * NS_PER_MS)
+			eng_request(e, COLO_CKPT_TIMEOUT);
+	}
+	eng_conn_expire_idle(e);
+}
+
+/*
+ * Answer every queued frame of one side, connection by connection in the
+ * order of each connection's oldest frame, each connection in queue order.
+ */
+static void flush_side(struct colo_engine *e, int side)
+{
+	struct eng_conn *c;
+
+	while (e->ghead[side] != ENG_NIL) {
+		c = &e->conns[e->frames[e->ghead[side]].conn];
+		while (c->qhead[side] != ENG_NIL)
+			eng_answer_head(e, c, side, true);
+		eng_conn_sync(e, c);
+		eng_conn_settle(e, c);
+	}
+}
+
+static void flush(struct colo_engine *e)
+{
+	struct eng_frame *f;
+	struct eng_conn *c;
+
+	/* a new epoch: cursors, ACK marks, mismatch and held marks reset */
+	e->epoch++;
+	e->outstanding = false;
+	e->table_held = false;
+	flush_side(e, COLO_PRIMARY);
+	while ((f = eng_frame(e, e->held_head))) {
+		e->held_head = f->next;
+		c = f->conn != ENG_NIL ? &e->conns[f->conn] : NULL;
+		eng_answer(e, f, true);
+		if (c && !--c->nheld) {
+			eng_conn_sync(e, c);
+			eng_conn_settle(e, c);
+		}
+	}
+	e->held_tail = ENG_NIL;
+	flush_side(e, COLO_SECONDARY);
+}
+
+void colo_engine_checkpoint_done(struct colo_engine *e)
+{
+	e->st.checkpoints++;
+	flush(e);
+}
+
+void colo_engine_failover(struct colo_engine *e)
+{
+	flush(e);
+	e->failover = true;
+}
+
+void colo_engine_resume(struct colo_engine *e)
+{
+	e->failover = false;
+}
+
+bool colo_engine_in_failover(const struct colo_engine *e)
+{
+	return e->failover;
+}
+
+const struct colo_engine_stats *colo_engine_stats(const struct colo_engine *e)
+{
+	return &e->st;
+}
+
+const char *colo_ckpt_reason_name(enum colo_ckpt_reason reason)
+{
+	static const char *const names[] = {
+		[COLO_CKPT_MISMATCH] = "mismatch",
+		[COLO_CKPT_TIMEOUT] = "timeout",
+		[COLO_CKPT_QUEUE_FULL] = "queue-full",
+		[COLO_CKPT_NO_BUFFERS] = "no-buffers",
+		[COLO_CKPT_TABLE_FULL] = "table-full",
+	};
+
+	if ((unsigned int)reason >= COLO_CKPT_REASON_MAX)
+		return "unknown";
+	return names[reason];
+}
+
+const char *colo_drop_reason_name(enum colo_drop_reason reason)
+{
+	static const char *const names[] = {
+		[COLO_DROP_QUEUE_FULL] = "queue-full",
+		[COLO_DROP_TABLE_FULL] = "table-full",
+		[COLO_DROP_NO_BUFFERS] = "no-buffers",
+	};
+
+	if ((unsigned int)reason >= COLO_DROP_REASON_MAX)
+		return "unknown";
+	return names[reason];
+}

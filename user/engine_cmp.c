@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The comparison rules of SEMANTICS.md, per connection: TCP as a byte
+ * stream by sequence number behind a compare cursor, every other protocol
+ * as pairs of oldest frames. Only bytes inside the IP packet are compared;
+ * Ethernet padding never is.
+ */
+#include <string.h>
+
+#include "engine_internal.h"
+
+/* Index of the first differing byte, or n. */
+static uint32_t diff_at(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+	uint32_t i;
+
+	if (!memcmp(a, b, n))
+		return n;
+	for (i = 0; a[i] == b[i]; i++)
+		;
+	return i;
+}
+
+/* Whole IP packet but the IPv4 ID, TTL and checksum or IPv6 hop limit. */
+static uint32_t ip_diff_at(const uint8_t *a, const uint8_t *b, uint32_t n,
+			   int ipver)
+{
+	uint32_t skip = ipver == 4 ? 0x0d30 : 0x0080, i;
+
+	/* n >= 20: the parser never classifies a shorter IP packet COMPARE */
+	for (i = 0; i < 12; i++)
+		if (!(skip >> i & 1) && a[i] != b[i])
+			return i;
+	return 12 + diff_at(a + 12, b + 12, n - 12);
+}
+
+static void mismatch(struct colo_engine *e, struct eng_conn *c,
+		     const struct eng_frame *p, const struct eng_frame *s,
+		     uint32_t offset, uint32_t seq)
+{
+	struct colo_mismatch m = {
+		.key = &c->key,
+		.primary_handle = p->handle,
+		.secondary_handle = s->handle,
+		.offset = offset,
+		.seq = seq,
+	};
+
+	c->flags |= ENG_C_MISMATCH;
+	e->st.mismatches++;
+	if (e->ops.mismatch)
+		e->ops.mismatch(e->ctx, &m);
+	eng_request(e, COLO_CKPT_MISMATCH);
+}
+
+/* Returns true when the oldest primary and secondary frames are equal. */
+static bool pair_equal(struct colo_engine *e, struct eng_conn *c,
+		       const struct eng_frame *p, const struct eng_frame *s)
+{
+	uint32_t off = p->cmp == COLO_CMP_IP ? p->l3_off : p->data_off;
+	uint32_t soff = s->cmp == COLO_CMP_IP ? s->l3_off : s->data_off;
+	uint32_t pn = p->ip_end - off, sn = s->ip_end - soff;
+	uint32_t n = pn < sn ? pn : sn, d;
+
+	if (p->cmp != s->cmp) {
+		mismatch(e, c, p, s, 0, 0);
+		return false;
+	}
+	if (p->cmp == COLO_CMP_IP)
+		d = ip_diff_at(p->data + off, s->data + soff, n, c->key.ipver);
+	else
+		d = diff_at(p->data + off, s->data + soff, n);
+	if (d < n || pn != sn) {
+		mismatch(e, c, p, s, d, 0);
+		return false;
+	}
+	return true;
+}
+
+static void pairs_input(struct colo_engine *e, struct eng_conn *c,
+			struct eng_frame *f)
+{
+	if (c->qlen[f->side] >= e->cfg.max_queue_size) {
+		eng_refuse(e, c, f, COLO_CKPT_QUEUE_FULL);
+		return;
+	}
+	eng_queue_append(e, c, f);
+	if (c->flags & ENG_C_MISMATCH)
+		return;
+	while (c->qhead[COLO_PRIMARY] != ENG_NIL &&
+	       c->qhead[COLO_SECONDARY] != ENG_NIL) {
+		if (!pair_equal(e, c, &e->frames[c->qhead[COLO_PRIMARY]],
+				&e->frames[c->qhead[COLO_SECONDARY]]))
+			return;
+		e->st.compared++;
+		eng_answer_head(e, c, COLO_PRIMARY, false);
+		eng_answer_head(e, c, COLO_SECONDARY, false);
+	}
+}
+
+static uint32_t tcp_end(const struct eng_frame *f)
+{
+	return f->start + f->span;
+}
+
+static uint8_t tcp_marker(const struct eng_frame *f)
+{
+	return f->tcp_flags & COLO_TCP_RST ? COLO_TCP_RST : COLO_TCP_FIN;
+}
+
+/*
+ * Everything the segment carries is compared and, with ACK, the secondary
+ * acknowledged at least as far. A segment that carries nothing waits for
+ * the cursor to reach it, so it keeps its place in the stream.
+ */
+static bool tcp_releasable(const struct eng_conn *c, const struct eng_frame *p)
+{
+	bool cursor = c->flags & ENG_C_CURSOR;
+
+	if (p->span ? !cursor || !eng_seq_le(tcp_end(p), c->cursor) :
+		      cursor && !eng_seq_le(p->start, c->cursor))
+		return false;
+	if (!(p->tcp_flags & COLO_TCP_ACK))
+		return true;
+	return (c->flags & ENG_C_SEC_ACK) && eng_seq_le(p->ack, c->sec_ack);
+}
+
+/*
+ * Compare the two segments from the cursor up to the nearer end; a FIN or
+ * RST position must meet the same marker. Returns false on a mismatch.
+ */
+static bool tcp_compare(struct colo_engine *e, struct eng_conn *c,
+			const struct eng_frame *p, const struct eng_frame *s)
+{
+	uint32_t cur = c->cursor;
+	uint32_t pe = tcp_end(p) - cur, se = tcp_end(s) - cur;
+	uint32_t pdl = p->start + (p->ip_end - p->data_off) - cur;
+	uint32_t sdl = s->start + (s->ip_end - s->data_off) - cur;
+	uint32_t n = pe < se ? pe : se;
+	uint32_t d = pdl < sdl ? pdl : sdl, i;
+
+	if (d > n)
+		d = n;
+	i = diff_at(p->data + p->data_off + (cur - p->start),
+		    s->data + s->data_off + (cur - s->start), d);
+	if (i < d)
+		goto differ;
+	if (d < n) {
+		/* one side is at its FIN/RST position: both must be */
+		if (pdl != d || sdl != d || tcp_marker(p) != tcp_marker(s))
+			goto differ;
+		n = d + 1;
+	}
+	c->cursor = cur + n;
+	if (eng_seq_le(tcp_end(p), c->cursor))
+		e->st.compared++;
+	return true;
+differ:
+	mismatch(e, c, p, s, cur + i - p->start, cur + i);
+	return false;
+}
+
+/* First primary segment with something left to compare at the cursor. */
+static struct eng_frame *tcp_primary_at_cursor(struct colo_engine *e,
+					       struct eng_conn *c)
+{
+	struct eng_frame *p;
+
+	for (p = eng_frame(e, c->qhead[COLO_PRIMARY]); p;
+	     p = eng_frame(e, p->next))
+		if (p->span && eng_seq_lt(c->cursor, tcp_end(p)))
+			return p;
+	return NULL;
+}
+
+static void tcp_run(struct colo_engine *e, struct eng_conn *c)
+{
+	struct eng_frame *p, *s;
+
+	if (c->flags & ENG_C_MISMATCH)
+		return;
+	p = eng_frame(e, c->qhead[COLO_PRIMARY]);
+	s = eng_frame(e, c->qhead[COLO_SECONDARY]);
+	if (!(c->flags & ENG_C_CURSOR) && p && s) {
+		c->cursor = eng_seq_lt(p->start, s->start) ? p->start :
+							     s->start;
+		c->flags |= ENG_C_CURSOR;
+	}
+	for (;;) {
+		while ((s = eng_frame(e, c->qhead[COLO_SECONDARY])) &&
+		       (c->flags & ENG_C_CURSOR) &&
+		       eng_seq_le(tcp_end(s), c->cursor))
+			eng_answer_head(e, c, COLO_SECONDARY, false);
+		while ((p = eng_frame(e, c->qhead[COLO_PRIMARY])) &&
+		       tcp_releasable(c, p))
+			eng_answer_head(e, c, COLO_PRIMARY, false);
+		if (!(c->flags & ENG_C_CURSOR) || !s ||
+		    eng_seq_lt(c->cursor, s->start))
+			return;
+		p = tcp_primary_at_cursor(e, c);
+		if (!p || eng_seq_lt(c->cursor, p->start))
+			return;
+		if (!tcp_compare(e, c, p, s))
+			return;
+	}
+}
+
+static void tcp_input(struct colo_engine *e, struct eng_conn *c,
+		      struct eng_frame *f)
+{
+	bool sec = f->side == COLO_SECONDARY;
+
+	if (f->tcp_flags & COLO_TCP_RST)
+		c->flags |= ENG_C_RST;
+	if (f->tcp_flags & COLO_TCP_FIN)
+		c->flags |= sec ? ENG_C_FIN_S : ENG_C_FIN_P;
+	if (sec && (f->tcp_flags & COLO_TCP_ACK) &&
+	    (!(c->flags & ENG_C_SEC_ACK) || eng_seq_lt(c->sec_ack, f->ack))) {
+		c->sec_ack = f->ack;
+		c->flags |= ENG_C_SEC_ACK;
+	}
+	if (sec && (!f->span || ((c->flags & ENG_C_CURSOR) &&
+				 eng_seq_le(tcp_end(f), c->cursor)))) {
+		/*
+		 * Nothing to compare: its ACK, recorded above, is all it
+		 * gives. Queued, a pure ACK would wait for a primary segment
+		 * that need not come and end in a false timeout.
+		 */
+		if (f->span)
+			e->st.retransmissions++;
+		eng_answer(e, f, false);
+	} else {
+		if (f->span && (c->flags & ENG_C_CURSOR) &&
+		    eng_seq_le(tcp_end(f), c->cursor))
+			e->st.retransmissions++;
+		if (c->qlen[f->side] >= e->cfg.max_queue_size)
+			eng_refuse(e, c, f, COLO_CKPT_QUEUE_FULL);
+		else
+			eng_queue_insert_seq(e, c, f);
+	}
+	tcp_run(e, c);
+}
+
+void eng_cmp_input(struct colo_engine *e, struct eng_conn *c,
+		   struct eng_frame *f)
+{
+	if (c->flags & ENG_C_TCP)
+		tcp_input(e, c, f);
+	else
+		pairs_input(e, c, f);
+}
