@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * colo-xdp replay: drive the comparison engine from two pcap captures, on
+ * the captures' own clock, and print what it decided as one JSON object.
+ * Each capture is loaded once; the engine keeps references into it until it
+ * answers a frame, and a frame's handle is its index in its file with the
+ * side in the high half.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "engine.h"
+#include "pcap_io.h"
+
+#define SUBCMD "replay"
+#define HANDLE_SIDE_SHIFT 32
+#define NS_PER_MS 1000000ull
+#define MAX_MS 86400000u /* one day */
+#define MAX_COUNT (1u << 24)
+#define MAX_QUEUE 65535u /* the engine's limit per connection and side */
+
+/*
+ * The JSON counters name every field of struct colo_engine_stats: a new
+ * field must be added to replay_print_counters() too, or it goes missing
+ * from the output.
+ */
+_Static_assert(sizeof(struct colo_engine_stats) ==
+		       (23 + COLO_DROP_REASON_MAX + COLO_CKPT_REASON_MAX) *
+			       sizeof(__u64),
+	       "struct colo_engine_stats changed: update replay's counters");
+
+enum frame_state {
+	FRAME_UNSEEN = 0,
+	FRAME_QUEUED, /* given to the engine, not answered yet */
+	FRAME_ANSWERED,
+};
+
+struct replay_ckpt {
+	enum colo_ckpt_reason reason;
+	bool repeat; /* asked again before a checkpoint answered it */
+	bool by_frame; /* requested while a frame was input, else by the clock */
+	enum colo_side side;
+	uint32_t index;
+	uint64_t time_ns; /* since the first frame */
+};
+
+struct replay_mismatch {
+	uint32_t primary;
+	uint32_t secondary;
+	uint32_t offset;
+	uint32_t seq;
+};
+
+struct replay_opts {
+	const char *path[2]; /* by enum colo_side */
+	const char *write;
+	bool auto_ckpt;
+	bool failover;
+	uint32_t failover_ms;
+	struct colo_engine_config cfg;
+};
+
+struct replay {
+	const struct replay_opts *opts;
+	struct colo_engine *engine;
+	struct pcap_io_capture cap[2];
+	uint8_t *state[2]; /* enum frame_state, by frame index */
+	uint32_t *released;
+	uint32_t nreleased;
+	struct replay_ckpt *ckpts;
+	uint32_t nckpts, ckpts_size;
+	struct replay_mismatch *mismatches;
+	uint32_t nmismatches, mismatches_size;
+	struct pcap_io_writer *out;
+	uint64_t t0, now, next_tick, cycle_ns;
+	uint64_t failover_ns;
+	bool failover_pending;
+	/* the frame being input, for checkpoint requests it causes */
+	bool in_frame;
+	enum colo_side cur_side;
+	uint32_t cur_index;
+	bool outstanding; /* a request no checkpoint has answered yet */
+	bool requested; /* during the engine call in progress */
+	uint32_t contract_errors;
+	int err; /* a callback could not record what it was told */
+};
+
+static const char *const side_name[2] = { "primary", "secondary" };
+
+static void usage(FILE *f)
+{
+	struct colo_engine_config d;
+
+	colo_engine_config_default(&d);
+	fprintf(f,
+		"usage: colo-xdp replay --primary P.pcap --secondary S.pcap "
+		"[FLAGS]\n"
+		"\n"
+		"Compare what a primary and a secondary sent, from two Ethernet "
+		"pcap\n"
+		"captures, as the comparator would have live. Frames of both "
+		"files are\n"
+		"fed in timestamp order (the primary's first on equal "
+		"timestamps); the\n"
+		"clock is the capture timestamps, ticking every scan cycle, and "
+		"runs on\n"
+		"for compare-timeout + 2 x expired-scan-cycle after the last "
+		"frame.\n"
+		"Prints one JSON object: released (primary indices, 0-based, in "
+		"the\n"
+		"order sent out), checkpoints (reason; side and index of the "
+		"frame\n"
+		"being input, or only time_ns for the clock; repeat when asked "
+		"again\n"
+		"before a checkpoint), mismatches, queued_at_end, "
+		"contract_errors and\n"
+		"counters. Times are nanoseconds since the first frame.\n"
+		"\n"
+		"  -p, --primary FILE          frames the primary sent\n"
+		"  -s, --secondary FILE        frames the secondary sent\n"
+		"  -w, --write FILE            write released frames, in order, "
+		"to a pcap\n"
+		"                              (nanosecond, stamped when "
+		"released)\n"
+		"  -a, --auto-checkpoint       answer every checkpoint request "
+		"at once\n"
+		"      --compare-timeout MS    oldest a queued frame may get "
+		"(default %u)\n"
+		"      --expired-scan-cycle MS timeout scan period (default %u)\n"
+		"      --max-queue-size N      frames per connection and side "
+		"(default %u)\n"
+		"      --max-connections N     connection table size (default "
+		"%u)\n"
+		"      --max-frames N          frames queued in all (default "
+		"%u)\n"
+		"      --idle-timeout MS       empty connection expiry (default "
+		"%u)\n"
+		"      --failover-at MS        the secondary is gone MS after "
+		"the first\n"
+		"                              frame (before frames of that "
+		"instant)\n"
+		"  -h, --help                  this text\n"
+		"\n"
+		"MS: 1 to %u (--failover-at: 0 to %u); N: 1 to %u (queue: "
+		"%u).\n"
+		"Exit status: 0 done, 2 bad flags or unusable capture, 1 "
+		"anything else.\n",
+		d.compare_timeout_ms, d.expired_scan_cycle_ms, d.max_queue_size,
+		d.max_connections, d.max_frames, d.idle_timeout_ms, MAX_MS,
+		MAX_MS, MAX_COUNT, MAX_QUEUE);
+}
+
+/* Room for n + 1 elements of an array that grows by doubling. */
+static int replay_grow(void **arr, uint32_t *size, uint32_t n, size_t elem)
+{
+	uint32_t want = *size ? *size * 2 : 16;
+	void *p;
+
+	if (n < *size)
+		return 0;
+	p = reallocarray(*arr, want, elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*size = want;
+	return 0;
+}
+
+/* Take back a frame the engine answers; false if it was not queued. */
+static bool replay_answer(struct replay *r, uint64_t handle, const char *how)
+{
+	uint64_t side = handle >> HANDLE_SIDE_SHIFT;
+	uint32_t index = (uint32_t)handle;
+
+	if (side > COLO_SECONDARY || index >= r->cap[side].count ||
+	    r->state[side][index] != FRAME_QUEUED) {
+		fprintf(stderr,
+			"colo-xdp " SUBCMD
+			": engine %s handle %#llx, which it does not hold\n",
+			how, (unsigned long long)handle);
+		r->contract_errors++;
+		return false;
+	}
+	r->state[side][index] = FRAME_ANSWERED;
+	return true;
+}
+
+static void on_release(void *ctx, uint64_t handle, uint32_t len)
+{
+	struct replay *r = ctx;
+	uint32_t index = (uint32_t)handle;
+
+	if (handle >> HANDLE_SIDE_SHIFT != COLO_PRIMARY) {
+		fprintf(stderr,
+			"colo-xdp " SUBCMD ": engine released secondary frame "
+			"%u\n",
+			index);
+		r->contract_errors++;
+		return;
+	}
+	if (!replay_answer(r, handle, "released"))
+		return;
+	r->released[r->nreleased++] = index;
+	if (r->out)
+		pcap_io_write(r->out,
+			      pcap_io_data(&r->cap[COLO_PRIMARY], index), len,
+			      r->now);
+}
+
+static void on_free(void *ctx, uint64_t handle)
+{
+	replay_answer(ctx, handle, "freed");
+}
+
+static void on_checkpoint(void *ctx, enum colo_ckpt_reason reason)
+{
+	struct replay *r = ctx;
+	struct replay_ckpt *c;
+
+	if (replay_grow((void **)&r->ckpts, &r->ckpts_size, r->nckpts,
+			sizeof(*r->ckpts))) {
+		r->err = -ENOMEM;
+		return;
+	}
+	c = &r->ckpts[r->nckpts++];
+	c->reason = reason;
+	c->repeat = r->outstanding;
+	c->by_frame = r->in_frame;
+	c->side = r->cur_side;
+	c->index = r->cur_index;
+	c->time_ns = r->now - r->t0;
+	r->outstanding = true;
+	r->requested = true;
+}
+
+static void on_mismatch(void *ctx, const struct colo_mismatch *m)
+{
+	struct replay *r = ctx;
+	struct replay_mismatch *x;
+
+	if (replay_grow((void **)&r->mismatches, &r->mismatches_size,
+			r->nmismatches, sizeof(*r->mismatches))) {
+		r->err = -ENOMEM;
+		return;
+	}
+	x = &r->mismatches[r->nmismatches++];
+	x->primary = (uint32_t)m->primary_handle;
+	x->secondary = (uint32_t)m->secondary_handle;
+	x->offset = m->offset;
+	x->seq = m->seq;
+}
+
+static const struct colo_engine_ops replay_ops = {
+	.release = on_release,
+	.free = on_free,
+	.checkpoint = on_checkpoint,
+	.mismatch = on_mismatch,
+};
+
+/* After each engine call: an instant controller answers its request. */
+static void replay_settle(struct replay *r)
+{
+	if (!r->opts->auto_ckpt || !r->requested)
+		return;
+	r->requested = false;
+	r->outstanding = false;
+	colo_engine_checkpoint_done(r->engine);
+}
+
+/*
+ * Run the clock up to `to`, ticking on the scan-cycle grid from the first
+ * frame on, as a live driver's timer would between frames, and declaring
+ * failover when its time comes.
+ */
+static void replay_clock(struct replay *r, uint64_t to)
+{
+	uint64_t t;
+
+	do {
+		t = to;
+		if (r->next_tick < t)
+			t = r->next_tick;
+		if (r->failover_pending && r->failover_ns < t)
+			t = r->failover_ns;
+		r->now = t;
+		colo_engine_tick(r->engine, t);
+		replay_settle(r);
+		if (r->next_tick == t)
+			r->next_tick += r->cycle_ns;
+		if (r->failover_pending && r->failover_ns == t) {
+			r->failover_pending = false;
+			colo_engine_failover(r->engine);
+			/* the flush ends the epoch as a checkpoint would */
+			r->outstanding = false;
+			r->requested = false;
+		}
+	} while (t != to);
+}
+
+static void replay_input(struct replay *r, enum colo_side side, uint32_t i)
+{
+	const struct pcap_io_frame *f = &r->cap[side].frames[i];
+
+	replay_clock(r, f->ts_ns > r->now ? f->ts_ns : r->now);
+	r->in_frame = true;
+	r->cur_side = side;
+	r->cur_index = i;
+	r->state[side][i] = FRAME_QUEUED;
+	colo_engine_input(r->engine, side,
+			  (uint64_t)side << HANDLE_SIDE_SHIFT | i,
+			  pcap_io_data(&r->cap[side], i), f->len, r->now);
+	r->in_frame = false;
+	replay_settle(r);
+}
+
+static void replay_run(struct replay *r)
+{
+	const struct colo_engine_config *cfg = &r->opts->cfg;
+	const struct pcap_io_capture *p = &r->cap[COLO_PRIMARY];
+	const struct pcap_io_capture *s = &r->cap[COLO_SECONDARY];
+	uint32_t i = 0, j = 0;
+	uint64_t end;
+
+	if (p->count && (!s->count || p->frames[0].ts_ns <= s->frames[0].ts_ns))
+		r->t0 = p->frames[0].ts_ns;
+	else if (s->count)
+		r->t0 = s->frames[0].ts_ns;
+	r->now = r->t0;
+	r->cycle_ns = cfg->expired_scan_cycle_ms * NS_PER_MS;
+	r->next_tick = r->t0 + r->cycle_ns;
+	r->failover_pending = r->opts->failover;
+	r->failover_ns = r->t0 + r->opts->failover_ms * NS_PER_MS;
+
+	while (i < p->count || j < s->count) {
+		if (j == s->count ||
+		    (i < p->count && p->frames[i].ts_ns <= s->frames[j].ts_ns))
+			replay_input(r, COLO_PRIMARY, i++);
+		else
+			replay_input(r, COLO_SECONDARY, j++);
+	}
+	end = r->now + cfg->compare_timeout_ms * NS_PER_MS + 2 * r->cycle_ns;
+	if (r->failover_pending && r->failover_ns > end)
+		end = r->failover_ns;
+	replay_clock(r, end);
+}
+
+static void print_side_list(const struct replay *r, enum colo_side side)
+{
+	const char *sep = "";
+	uint32_t i;
+
+	fprintf(stdout, "\"%s\":[", side_name[side]);
+	for (i = 0; i < r->cap[side].count; i++) {
+		if (r->state[side][i] != FRAME_QUEUED)
+			continue;
+		fprintf(stdout, "%s%u", sep, i);
+		sep = ",";
+	}
+	fputc(']', stdout);
+}
+
+static void replay_print_counters(const struct colo_engine_stats *st)
+{
+	int k;
+
+#define PAIR(f)                                                             \
+	fprintf(stdout, "\"" #f "\":{\"primary\":%llu,\"secondary\":%llu}", \
+		(unsigned long long)st->f[COLO_PRIMARY],                    \
+		(unsigned long long)st->f[COLO_SECONDARY])
+#define SCALAR(f) fprintf(stdout, ",\"" #f "\":%llu", (unsigned long long)st->f)
+
+	fputs("\"counters\":{", stdout);
+	PAIR(frames_in);
+	SCALAR(passed);
+	SCALAR(not_compared_dropped);
+	fputc(',', stdout);
+	PAIR(malformed);
+	SCALAR(compared);
+	SCALAR(released);
+	SCALAR(released_flush);
+	SCALAR(failover_passed);
+	SCALAR(retransmissions);
+	SCALAR(mismatches);
+	SCALAR(held);
+	fputs(",\"dropped\":{", stdout);
+	for (k = 0; k < COLO_DROP_REASON_MAX; k++)
+		fprintf(stdout, "%s\"%s\":%llu", k ? "," : "",
+			colo_drop_reason_name(k),
+			(unsigned long long)st->dropped[k]);
+	fputs("},\"ckpt_requests\":{", stdout);
+	for (k = 0; k < COLO_CKPT_REASON_MAX; k++)
+		fprintf(stdout, "%s\"%s\":%llu", k ? "," : "",
+			colo_ckpt_reason_name(k),
+			(unsigned long long)st->ckpt_requests[k]);
+	fputc('}', stdout);
+	SCALAR(ckpt_coalesced);
+	SCALAR(ckpt_repeats);
+	SCALAR(checkpoints);
+	SCALAR(conns_created);
+	SCALAR(conns_expired_idle);
+	SCALAR(conns_expired_closed);
+	SCALAR(conns_active);
+	fputc(',', stdout);
+	PAIR(queued);
+	SCALAR(pool_in_use);
+	fputc('}', stdout);
+#undef PAIR
+#undef SCALAR
+}
+
+static void replay_print(const struct replay *r)
+{
+	const struct replay_ckpt *c;
+	const struct replay_mismatch *m;
+	uint32_t i;
+
+	fputs("{\"released\":[", stdout);
+	for (i = 0; i < r->nreleased; i++)
+		fprintf(stdout, "%s%u", i ? "," : "", r->released[i]);
+	fputs("],\"checkpoints\":[", stdout);
+	for (i = 0; i < r->nckpts; i++) {
+		c = &r->ckpts[i];
+		fprintf(stdout, "%s{\"reason\":\"%s\"", i ? "," : "",
+			colo_ckpt_reason_name(c->reason));
+		if (c->by_frame)
+			fprintf(stdout, ",\"side\":\"%s\",\"index\":%u",
+				side_name[c->side], c->index);
+		fprintf(stdout, ",\"time_ns\":%llu,\"repeat\":%s}",
+			(unsigned long long)c->time_ns,
+			c->repeat ? "true" : "false");
+	}
+	fputs("],\"mismatches\":[", stdout);
+	for (i = 0; i < r->nmismatches; i++) {
+		m = &r->mismatches[i];
+		fprintf(stdout,
+			"%s{\"primary\":%u,\"secondary\":%u,\"offset\":%u,"
+			"\"seq\":%u}",
+			i ? "," : "", m->primary, m->secondary, m->offset,
+			m->seq);
+	}
+	fputs("],\"queued_at_end\":{", stdout);
+	print_side_list(r, COLO_PRIMARY);
+	fputc(',', stdout);
+	print_side_list(r, COLO_SECONDARY);
+	fprintf(stdout, "},\"contract_errors\":%u,", r->contract_errors);
+	replay_print_counters(colo_engine_stats(r->engine));
+	fputs("}\n", stdout);
+}
+
+static int parse_opts(int argc, char **argv, struct replay_opts *o)
+{
+	enum {
+		OPT_TIMEOUT = 256,
+		OPT_SCAN,
+		OPT_QUEUE,
+		OPT_CONNS,
+		OPT_FRAMES,
+		OPT_IDLE,
+		OPT_FAILOVER,
+	};
+	static const struct option longopts[] = {
+		{ "primary", required_argument, NULL, 'p' },
+		{ "secondary", required_argument, NULL, 's' },
+		{ "write", required_argument, NULL, 'w' },
+		{ "auto-checkpoint", no_argument, NULL, 'a' },
+		{ "compare-timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "expired-scan-cycle", required_argument, NULL, OPT_SCAN },
+		{ "max-queue-size", required_argument, NULL, OPT_QUEUE },
+		{ "max-connections", required_argument, NULL, OPT_CONNS },
+		{ "max-frames", required_argument, NULL, OPT_FRAMES },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "failover-at", required_argument, NULL, OPT_FAILOVER },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct colo_engine_config *cfg = &o->cfg;
+	int c, ret = 0;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":p:s:w:ah", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'p':
+			o->path[COLO_PRIMARY] = optarg;
+			break;
+		case 's':
+			o->path[COLO_SECONDARY] = optarg;
+			break;
+		case 'w':
+			o->write = optarg;
+			break;
+		case 'a':
+			o->auto_ckpt = true;
+			break;
+		case OPT_TIMEOUT:
+			ret = cli_parse_u32(SUBCMD, "--compare-timeout", optarg,
+					    1, MAX_MS,
+					    &cfg->compare_timeout_ms);
+			break;
+		case OPT_SCAN:
+			ret = cli_parse_u32(SUBCMD, "--expired-scan-cycle",
+					    optarg, 1, MAX_MS,
+					    &cfg->expired_scan_cycle_ms);
+			break;
+		case OPT_QUEUE:
+			ret = cli_parse_u32(SUBCMD, "--max-queue-size", optarg,
+					    1, MAX_QUEUE, &cfg->max_queue_size);
+			break;
+		case OPT_CONNS:
+			ret = cli_parse_u32(SUBCMD, "--max-connections", optarg,
+					    1, MAX_COUNT,
+					    &cfg->max_connections);
+			break;
+		case OPT_FRAMES:
+			ret = cli_parse_u32(SUBCMD, "--max-frames", optarg, 1,
+					    MAX_COUNT, &cfg->max_frames);
+			break;
+		case OPT_IDLE:
+			ret = cli_parse_u32(SUBCMD, "--idle-timeout", optarg, 1,
+					    MAX_MS, &cfg->idle_timeout_ms);
+			break;
+		case OPT_FAILOVER:
+			o->failover = true;
+			ret = cli_parse_u32(SUBCMD, "--failover-at", optarg, 0,
+					    MAX_MS, &o->failover_ms);
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			return -cli_bad_option(SUBCMD, argv, c);
+		}
+		if (ret)
+			return -CLI_EXIT_USAGE;
+	}
+	if (optind < argc) {
+		cli_err(SUBCMD,
+			"unexpected argument '%s' (see 'colo-xdp %s "
+			"--help')",
+			argv[optind], SUBCMD);
+		return -CLI_EXIT_USAGE;
+	}
+	for (c = COLO_PRIMARY; c <= COLO_SECONDARY; c++) {
+		if (!o->path[c]) {
+			cli_err(SUBCMD,
+				"--%s FILE is required (see 'colo-xdp %s "
+				"--help')",
+				side_name[c], SUBCMD);
+			return -CLI_EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* Load, replay, print; returns the exit status. */
+static int replay_main(struct replay *r, const struct replay_opts *opts)
+{
+	char err[PCAP_IO_ERRLEN];
+	int side, ret;
+
+	for (side = COLO_PRIMARY; side <= COLO_SECONDARY; side++) {
+		if (pcap_io_load(opts->path[side], &r->cap[side], err,
+				 sizeof(err))) {
+			cli_err(SUBCMD, "--%s %s", side_name[side], err);
+			return CLI_EXIT_USAGE;
+		}
+		r->state[side] = calloc(r->cap[side].count + 1, 1);
+		if (!r->state[side])
+			goto nomem;
+	}
+	r->released =
+		calloc(r->cap[COLO_PRIMARY].count + 1, sizeof(*r->released));
+	if (!r->released)
+		goto nomem;
+	ret = colo_engine_create(&opts->cfg, &replay_ops, r, &r->engine);
+	if (ret == -EINVAL) {
+		cli_err(SUBCMD, "the engine refused this configuration; "
+				"see the limits in 'colo-xdp replay --help'");
+		return CLI_EXIT_USAGE;
+	}
+	if (ret)
+		goto nomem;
+	if (opts->write &&
+	    pcap_io_create(opts->write, true, &r->out, err, sizeof(err))) {
+		cli_err(SUBCMD, "--write %s", err);
+		return CLI_EXIT_USAGE;
+	}
+	replay_run(r);
+	if (r->err)
+		goto nomem;
+	ret = pcap_io_close(r->out, err, sizeof(err));
+	r->out = NULL;
+	if (ret) {
+		cli_err(SUBCMD, "--write %s", err);
+		return 1;
+	}
+	replay_print(r);
+	return fflush(stdout) ? 1 : 0;
+nomem:
+	cli_err(SUBCMD, "out of memory; lower --max-frames, "
+			"--max-connections or --max-queue-size");
+	return 1;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	struct replay_opts opts = {};
+	struct replay r = { .opts = &opts };
+	char err[PCAP_IO_ERRLEN];
+	int side, ret;
+
+	colo_engine_config_default(&opts.cfg);
+	ret = parse_opts(argc, argv, &opts);
+	if (ret)
+		return ret > 0 ? 0 : -ret;
+	ret = replay_main(&r, &opts);
+	/* left open only on an error path: the partial file is not kept */
+	if (r.out) {
+		pcap_io_close(r.out, err, sizeof(err));
+		unlink(opts.write);
+	}
+	if (r.engine)
+		colo_engine_destroy(r.engine);
+	for (side = COLO_PRIMARY; side <= COLO_SECONDARY; side++) {
+		pcap_io_free(&r.cap[side]);
+		free(r.state[side]);
+	}
+	free(r.released);
+	free(r.ckpts);
+	free(r.mismatches);
+	return ret;
+}
