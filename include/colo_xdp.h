@@ -20,6 +20,43 @@ enum colo_role {
 	COLO_NR_ROLES = 3,
 };
 
+/* What colo_steer does with the frames of a primary or secondary. */
+enum colo_state {
+	COLO_STATE_COMPARE = 0, /* compared frames go to the AF_XDP socket */
+	/* failover: every primary frame to the outdev, every secondary dropped */
+	COLO_STATE_PASSTHROUGH = 1,
+};
+
+/*
+ * Map names (at most 15 characters, the kernel's limit), which are also the
+ * pin names under /sys/fs/bpf/xdp/globals/ (ip link) or an instance's pin
+ * directory; colo_devmap alone is not pinned (see colo_steer.bpf.c).
+ */
+#define COLO_MAP_CONFIG "colo_config"
+#define COLO_MAP_XSKS "colo_xsks"
+#define COLO_MAP_DEVMAP "colo_devmap"
+#define COLO_MAP_STATS "colo_stats"
+#define COLO_MAP_LOADER "colo_loader"
+#define COLO_PROG_NAME "colo_steer"
+
+/* Interfaces colo_steer can serve: config, stats and DEVMAP entries. */
+#define COLO_MAX_IFACES 64
+/*
+ * Each interface owns COLO_XSK_QUEUES consecutive XSKMAP slots from its
+ * xsk_base, one per RX queue: a frame from queue q goes to xsk_base + q.
+ * Interfaces of instances sharing the ip-link maps get disjoint ranges.
+ */
+#define COLO_XSK_QUEUES 64
+#define COLO_XSK_SLOTS (COLO_MAX_IFACES * COLO_XSK_QUEUES)
+
+/* colo_config value, keyed by the ifindex the program runs on. */
+struct colo_if_config {
+	__u32 role; /* enum colo_role: primary or secondary */
+	__u32 state; /* enum colo_state */
+	__u32 outdev; /* primary: ifindex of the outdev, its colo_devmap key */
+	__u32 xsk_base; /* first colo_xsks slot of this interface */
+};
+
 /* Per-CPU, per role: what the XDP program did with each frame. */
 struct colo_steer_stats {
 	__u64 to_socket; /* redirected to the role's AF_XDP socket */
@@ -33,6 +70,17 @@ struct colo_steer_stats {
 struct colo_loader_stats {
 	struct colo_engine_stats engine;
 	struct colo_dp_stats dp;
+};
+
+/*
+ * colo_loader value (one entry, one map per instance): which interfaces the
+ * instance serves, so that `colo-xdp stat` finds their colo_stats entries
+ * even in maps shared by several instances, and which process runs it.
+ */
+struct colo_loader {
+	__u32 ifindex[COLO_NR_ROLES];
+	__u32 pid;
+	struct colo_loader_stats stats;
 };
 
 #endif /* COLO_XDP_H */

@@ -11,6 +11,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "replay", cmd_replay, "compare two pcap captures offline" },
+	{ "stat", cmd_stat, "show the counters of running instances" },
 };
 
 static void usage(FILE *f)

@@ -40,6 +40,15 @@ int colo_steer_add_xsk(struct colo_steer *s, enum colo_role role, int xsk_fd);
 
 int colo_steer_ifindex(const struct colo_steer *s, enum colo_role role);
 
+/*
+ * Failover and back: in COLO_STATE_PASSTHROUGH the XDP program sends every
+ * primary frame to the outdev and drops every secondary frame.
+ */
+int colo_steer_set_state(struct colo_steer *s, enum colo_state state);
+
+/* The directory holding this instance's pins. */
+const char *colo_steer_pin_path(const struct colo_steer *s);
+
 /* Sum the per-CPU steering counters of one role. */
 int colo_steer_read_stats(const struct colo_steer *s, enum colo_role role,
 			  struct colo_steer_stats *out);

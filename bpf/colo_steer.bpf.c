@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * colo_steer: the XDP program of the primary and the secondary interface.
+ * It classifies each frame with the shared parser and sends the frames to
+ * compare to the AF_XDP socket of (interface, RX queue); the others never
+ * reach userspace: a primary frame goes straight to the outdev, a
+ * secondary frame is dropped.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "colo_parse.h"
+#include "colo_xdp.h"
+
+/*
+ * Pinned by name: `ip link ... xdp obj` pins them in /sys/fs/bpf/xdp/globals/
+ * where colo-xdp adopts them; the loader gives each instance its own
+ * pin directory instead.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, COLO_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct colo_if_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} colo_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, COLO_XSK_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} colo_xsks SEC(".maps");
+
+/*
+ * Keyed by the outdev's ifindex. Not pinned: the kernel adds
+ * BPF_F_RDONLY_PROG to a DEVMAP's flags, which libbpf 1.1 (iproute2's) then
+ * sees as a mismatch and refuses to reuse the pin for the second
+ * interface. Only the primary's program redirects through it, so each
+ * program having its own is enough; the loader fills the primary's.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, COLO_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} colo_devmap SEC(".maps");
+
+/* Keyed by ifindex: per interface, hence per role of each instance. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, COLO_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct colo_steer_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} colo_stats SEC(".maps");
+
+/* Written by the loader only; declared here for its BTF type. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct colo_loader);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} colo_loader SEC(".maps");
+
+SEC("xdp")
+int colo_steer(struct xdp_md *ctx)
+{
+	const __u8 *data = (const __u8 *)(long)ctx->data;
+	const __u8 *end = (const __u8 *)(long)ctx->data_end;
+	__u32 ifindex = ctx->ingress_ifindex;
+	struct colo_if_config *cfg;
+	struct colo_steer_stats *st;
+	struct colo_pkt pkt;
+	__u32 key;
+	int cls;
+
+	cfg = bpf_map_lookup_elem(&colo_config, &ifindex);
+	if (!cfg)
+		return XDP_PASS; /* not an interface of any instance */
+	/* per-CPU: this CPU is the only writer, plain increments do */
+	st = bpf_map_lookup_elem(&colo_stats, &ifindex);
+	if (!st)
+		return XDP_DROP; /* the loader creates both entries first */
+
+	cls = colo_parse(data, end, bpf_xdp_get_buff_len(ctx), &pkt);
+	if (cls == COLO_CLASS_COMPARE && cfg->state == COLO_STATE_COMPARE) {
+		if (ctx->rx_queue_index < COLO_XSK_QUEUES) {
+			key = cfg->xsk_base + ctx->rx_queue_index;
+			if (bpf_redirect_map(&colo_xsks, key, 0) ==
+			    XDP_REDIRECT) {
+				st->to_socket++;
+				return XDP_REDIRECT;
+			}
+		}
+		/*
+		 * No loader socket: a frame to compare must not leave
+		 * uncompared, so it is dropped (a watchdog's fail-open
+		 * mode will be a state of its own).
+		 */
+		st->no_socket++;
+		return XDP_DROP;
+	}
+	if (cls == COLO_CLASS_MALFORMED)
+		st->malformed++;
+	if (cfg->role == COLO_ROLE_PRIMARY) {
+		st->bypassed++;
+		return bpf_redirect_map(&colo_devmap, cfg->outdev, XDP_DROP);
+	}
+	st->dropped++;
+	return XDP_DROP;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,818 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Loader side of colo_steer.bpf.o. Both ways of getting the program onto
+ * the interfaces go through the skeleton:
+ * - attach: load it with the instance's pin directory as pin root, so the
+ *   maps of two instances never meet, and attach it to P and S;
+ * - adopt (--attach none): the program `ip link` attached is found on P and
+ *   S, its maps are handed to the skeleton (bpf_map__reuse_fd) with the
+ *   program left unloaded, so libbpf pins them under the instance directory
+ *   too and creates this instance's own colo_loader map.
+ * Every entry, pin and directory this file creates is recorded in struct
+ * colo_steer, and colo_steer_close() removes exactly those.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <linux/sockios.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "colo_steer.skel.h"
+#include "steer.h"
+
+#define BPFFS "/sys/fs/bpf"
+
+enum steer_map {
+	STEER_CONFIG,
+	STEER_XSKS,
+	STEER_DEVMAP,
+	STEER_STATS,
+	STEER_LOADER,
+	STEER_NR_MAPS,
+};
+
+static const char *const role_name[COLO_NR_ROLES] = {
+	[COLO_ROLE_PRIMARY] = "primary",
+	[COLO_ROLE_SECONDARY] = "secondary",
+	[COLO_ROLE_OUT] = "outdev",
+};
+
+/* The roles colo_steer runs on; the outdev is only a redirect target. */
+#define STEER_NR_RX 2
+
+struct colo_steer {
+	struct colo_steer_bpf *skel;
+	struct bpf_map *map[STEER_NR_MAPS];
+	int fd[STEER_NR_MAPS];
+	int ifindex[COLO_NR_ROLES];
+	char ifname[COLO_NR_ROLES][IF_NAMESIZE];
+	char pin_path[PATH_MAX];
+	__u32 xdp_flags; /* mode flags used to attach and detach */
+	__u32 queue;
+	bool attached[STEER_NR_RX];
+	bool added_config[STEER_NR_RX];
+	bool added_stats[STEER_NR_RX];
+	bool added_devmap;
+	bool added_xsk[STEER_NR_RX];
+	__u32 xsk_key[STEER_NR_RX];
+	bool default_path, made_dir;
+	bool verbose;
+	int ncpus;
+	struct colo_steer_stats *percpu; /* ncpus values, for map reads */
+	struct colo_loader rec; /* what colo_loader holds */
+};
+
+static void steer_err(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static void steer_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("colo-xdp: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int check_caps(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+	bool net_admin, bpf;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+#define HAS_CAP(c) (data[(c) / 32].effective & (1U << ((c) % 32)))
+	net_admin = HAS_CAP(CAP_NET_ADMIN);
+	bpf = HAS_CAP(CAP_BPF) || HAS_CAP(CAP_SYS_ADMIN);
+#undef HAS_CAP
+	if (net_admin && bpf)
+		return 0;
+	steer_err(
+		"loading XDP programs needs root, or CAP_BPF and CAP_NET_ADMIN (missing %s): run as root",
+		net_admin ? "CAP_BPF" :
+		bpf	  ? "CAP_NET_ADMIN" :
+			    "both");
+	return -EPERM;
+}
+
+/* A fresh machine has a bare sysfs directory there, as iproute2 knows. */
+static int ensure_bpffs(void)
+{
+	struct statfs st;
+
+	if (!statfs(BPFFS, &st) && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700")) {
+		steer_err(
+			"%s is not a bpf filesystem and mounting one failed (%s): mount it with 'mount -t bpf bpf %s'",
+			BPFFS, strerror(errno), BPFFS);
+		return -errno;
+	}
+	return 0;
+}
+
+static int check_iface(const char *name, const char *role, int *ifindex)
+{
+	struct ifreq ifr = {};
+	int sock, err = 0;
+
+	if (!name || !*name) {
+		steer_err(
+			"no %s interface given: name all three (primary, secondary, outdev)",
+			role);
+		return -EINVAL;
+	}
+	if (strlen(name) >= IF_NAMESIZE) {
+		steer_err("%s interface '%s': name longer than %d characters",
+			  role, name, IF_NAMESIZE - 1);
+		return -EINVAL;
+	}
+	*ifindex = if_nametoindex(name);
+	if (!*ifindex) {
+		steer_err(
+			"%s interface %s does not exist: check the name with 'ip link'",
+			role, name);
+		return -ENODEV;
+	}
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return -errno;
+	strcpy(ifr.ifr_name, name);
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr)) {
+		err = -errno;
+		steer_err("%s interface %s: cannot read its flags: %s", role,
+			  name, strerror(errno));
+		goto out;
+	}
+	if (!(ifr.ifr_flags & IFF_UP)) {
+		steer_err(
+			"%s interface %s is down: bring it up with 'ip link set dev %s up'",
+			role, name, name);
+		err = -ENETDOWN;
+	}
+out:
+	close(sock);
+	return err;
+}
+
+static bool is_veth(const char *name)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = {};
+	bool veth = false;
+	int sock;
+
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return false;
+	strcpy(ifr.ifr_name, name);
+	ifr.ifr_data = (void *)&info;
+	if (!ioctl(sock, SIOCETHTOOL, &ifr))
+		veth = !strcmp(info.driver, "veth");
+	close(sock);
+	return veth;
+}
+
+/* The name of program id, or "" if it is gone already. */
+static void prog_name(__u32 id, char *name, size_t len)
+{
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info);
+	int fd;
+
+	name[0] = 0;
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		snprintf(name, len, "%s", info.name);
+	close(fd);
+}
+
+/* The XDP program attached to ifindex (native first, then generic). */
+static int attached_prog(int ifindex, const char *ifname, __u32 *id)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	int err;
+
+	err = bpf_xdp_query(ifindex, 0, &q);
+	if (err) {
+		steer_err("%s: cannot query its XDP program: %s", ifname,
+			  strerror(-err));
+		return err;
+	}
+	*id = q.drv_prog_id ? q.drv_prog_id :
+	      q.skb_prog_id ? q.skb_prog_id :
+			      q.hw_prog_id;
+	return 0;
+}
+
+static int check_no_prog(const char *ifname, int ifindex)
+{
+	char name[BPF_OBJ_NAME_LEN];
+	__u32 id;
+	int err;
+
+	err = attached_prog(ifindex, ifname, &id);
+	if (err || !id)
+		return err;
+	prog_name(id, name, sizeof(name));
+	if (!strcmp(name, COLO_PROG_NAME))
+		steer_err(
+			"%s already runs %s (id %u), attached by 'ip link' or another colo-xdp instance: adopt it with --attach none, or remove it with 'ip link set dev %s xdp off'",
+			ifname, name, id, ifname);
+	else
+		steer_err(
+			"%s already runs the XDP program '%s' (id %u) of someone else: remove it with 'ip link set dev %s xdp off' if it is not needed, or choose another interface",
+			ifname, name, id, ifname);
+	return -EBUSY;
+}
+
+/* The map ids of an attached colo_steer, by enum steer_map. */
+static int prog_maps(const char *ifname, int ifindex, __u32 ids[STEER_NR_MAPS])
+{
+	static const char *const names[STEER_NR_MAPS] = {
+		[STEER_CONFIG] = COLO_MAP_CONFIG,
+		[STEER_XSKS] = COLO_MAP_XSKS,
+		[STEER_DEVMAP] = COLO_MAP_DEVMAP,
+		[STEER_STATS] = COLO_MAP_STATS,
+	};
+	__u32 map_ids[16], i, m, id, len;
+	struct bpf_prog_info info = {};
+	struct bpf_map_info minfo;
+	int fd = -1, mfd, err;
+
+	err = attached_prog(ifindex, ifname, &id);
+	if (err)
+		return err;
+	if (!id) {
+		steer_err(
+			"--attach none: no XDP program is attached to %s: attach colo_steer with 'ip link set dev %s xdp obj colo_steer.bpf.o sec xdp', or let colo-xdp attach it",
+			ifname, ifname);
+		return -ENOENT;
+	}
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0) {
+		err = -errno;
+		steer_err("%s: cannot open its XDP program (id %u): %s", ifname,
+			  id, strerror(errno));
+		goto out;
+	}
+	info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
+	info.map_ids = (__u64)(unsigned long)map_ids;
+	len = sizeof(info);
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (err) {
+		steer_err("%s: cannot read its XDP program (id %u): %s", ifname,
+			  id, strerror(-err));
+		goto out;
+	}
+	err = -EINVAL;
+	if (strcmp(info.name, COLO_PROG_NAME)) {
+		steer_err(
+			"--attach none: %s runs the XDP program '%s' (id %u), not %s: remove it with 'ip link set dev %s xdp off'",
+			ifname, info.name, id, COLO_PROG_NAME, ifname);
+		goto out;
+	}
+	memset(ids, 0, STEER_NR_MAPS * sizeof(ids[0]));
+	for (i = 0; i < info.nr_map_ids && i < 16; i++) {
+		memset(&minfo, 0, sizeof(minfo));
+		len = sizeof(minfo);
+		mfd = bpf_map_get_fd_by_id(map_ids[i]);
+		if (mfd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(mfd, &minfo, &len))
+			for (m = 0; m < STEER_NR_MAPS; m++)
+				if (names[m] && !strcmp(minfo.name, names[m]))
+					ids[m] = map_ids[i];
+		close(mfd);
+	}
+	for (m = 0; m < STEER_NR_MAPS; m++)
+		if (names[m] && !ids[m]) {
+			steer_err(
+				"--attach none: %s on %s has no map %s: it is not this version's colo_steer.bpf.o; attach the one built with this colo-xdp",
+				COLO_PROG_NAME, ifname, names[m]);
+			goto out;
+		}
+	err = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+/*
+ * Hand the maps of the colo_steer attached to P and S to the skeleton.
+ * `ip link` loads the object once per interface, so P and S run two
+ * programs; what makes them one instance is that they share maps.
+ */
+static int adopt_maps(struct colo_steer *s)
+{
+	__u32 ids[STEER_NR_RX][STEER_NR_MAPS];
+	int r, m, fd, err;
+
+	for (r = 0; r < STEER_NR_RX; r++) {
+		err = prog_maps(s->ifname[r], s->ifindex[r], ids[r]);
+		if (err)
+			return err;
+	}
+	/* the DEVMAP is per program (see colo_steer.bpf.c): P's is used */
+	ids[1][STEER_DEVMAP] = ids[0][STEER_DEVMAP];
+	if (memcmp(ids[0], ids[1], sizeof(ids[0]))) {
+		steer_err(
+			"--attach none: the colo_steer programs on %s and %s do not share maps: attach both with 'ip link ... xdp obj colo_steer.bpf.o sec xdp' from the root mount namespace, so both pin /sys/fs/bpf/xdp/globals/",
+			s->ifname[0], s->ifname[1]);
+		return -EINVAL;
+	}
+	for (m = 0; m < STEER_NR_MAPS; m++) {
+		if (!ids[0][m])
+			continue;
+		fd = bpf_map_get_fd_by_id(ids[0][m]);
+		if (fd < 0) {
+			err = -errno;
+			steer_err(
+				"--attach none: cannot open map %s (id %u): %s",
+				bpf_map__name(s->map[m]), ids[0][m],
+				strerror(errno));
+			return err;
+		}
+		err = bpf_map__reuse_fd(s->map[m], fd);
+		close(fd);
+		if (err) {
+			steer_err(
+				"--attach none: cannot use map %s (id %u): %s",
+				bpf_map__name(s->map[m]), ids[0][m],
+				strerror(-err));
+			return err;
+		}
+	}
+	return bpf_program__set_autoload(s->skel->progs.colo_steer, false);
+}
+
+/* Pid of the instance that pinned dir, or 0 if none is recorded there. */
+static __u32 dir_owner(const char *dir)
+{
+	struct colo_loader rec = {};
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, COLO_MAP_LOADER);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	bpf_map_lookup_elem(fd, &zero, &rec);
+	close(fd);
+	return rec.pid;
+}
+
+static int make_pin_dir(struct colo_steer *s, const char *pin_path)
+{
+	__u32 pid;
+	int n, err;
+
+	if (pin_path)
+		n = snprintf(s->pin_path, sizeof(s->pin_path), "%s", pin_path);
+	else
+		n = snprintf(s->pin_path, sizeof(s->pin_path), "%s/%s",
+			     COLO_PIN_ROOT, s->ifname[COLO_ROLE_PRIMARY]);
+	if (n >= (int)sizeof(s->pin_path)) {
+		steer_err("pin path %s: too long", pin_path);
+		return -ENAMETOOLONG;
+	}
+	s->default_path = !pin_path;
+	if (!pin_path && mkdir(COLO_PIN_ROOT, 0700) && errno != EEXIST)
+		goto fail;
+	if (!mkdir(s->pin_path, 0700)) {
+		s->made_dir = true;
+		return 0;
+	}
+	if (errno != EEXIST)
+		goto fail;
+	/* ours only if empty: rmdir would have removed an empty one */
+	if (!rmdir(s->pin_path) && !mkdir(s->pin_path, 0700)) {
+		s->made_dir = true;
+		return 0;
+	}
+	pid = dir_owner(s->pin_path);
+	if (pid && !kill(pid, 0))
+		steer_err(
+			"pin directory %s belongs to a running colo-xdp (pid %u): give this instance another pin path",
+			s->pin_path, pid);
+	else
+		steer_err(
+			"pin directory %s holds pins of a colo-xdp that did not exit cleanly: remove them with 'rm -r %s'",
+			s->pin_path, s->pin_path);
+	return -EBUSY;
+fail:
+	err = -errno;
+	steer_err("cannot create pin directory %s: %s", s->pin_path,
+		  strerror(errno));
+	return err;
+}
+
+/*
+ * XSKMAP slot ranges in use by every interface in colo_config; instances
+ * sharing the ip-link maps each take the lowest free range.
+ */
+static int alloc_xsk_base(struct colo_steer *s, __u32 *base)
+{
+	bool used[COLO_MAX_IFACES] = {};
+	struct colo_if_config cfg;
+	__u32 key, next, *prev = NULL;
+	int i;
+
+	while (!bpf_map_get_next_key(s->fd[STEER_CONFIG], prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(s->fd[STEER_CONFIG], &key, &cfg) &&
+		    cfg.xsk_base / COLO_XSK_QUEUES < COLO_MAX_IFACES)
+			used[cfg.xsk_base / COLO_XSK_QUEUES] = true;
+	}
+	for (i = 0; i < COLO_MAX_IFACES; i++)
+		if (!used[i]) {
+			*base = i * COLO_XSK_QUEUES;
+			return 0;
+		}
+	steer_err("map %s is full: %d interfaces are steered already",
+		  COLO_MAP_CONFIG, COLO_MAX_IFACES);
+	return -ENOSPC;
+}
+
+/* Insert a new entry; one already there belongs to another instance. */
+static int add_entry(struct colo_steer *s, enum steer_map m, const char *ifname,
+		     __u32 key, const void *val)
+{
+	int err;
+
+	err = bpf_map_update_elem(s->fd[m], &key, val, BPF_NOEXIST);
+	if (err == -EEXIST)
+		steer_err(
+			"%s is steered by another colo-xdp instance already: stop it, or choose another interface",
+			ifname);
+	else if (err)
+		steer_err("%s: cannot add its entry to map %s: %s", ifname,
+			  bpf_map__name(s->map[m]), strerror(-err));
+	return err;
+}
+
+static int fill_maps(struct colo_steer *s)
+{
+	__u32 out = s->ifindex[COLO_ROLE_OUT];
+	struct colo_if_config cfg = {
+		.state = COLO_STATE_COMPARE,
+		.outdev = out,
+	};
+	int r, err;
+
+	/* the primary's program has a DEVMAP of its own: no one shares it */
+	err = add_entry(s, STEER_DEVMAP, s->ifname[COLO_ROLE_OUT], out, &out);
+	if (err)
+		return err;
+	s->added_devmap = true;
+	memset(s->percpu, 0, s->ncpus * sizeof(*s->percpu));
+	for (r = 0; r < STEER_NR_RX; r++) {
+		err = add_entry(s, STEER_STATS, s->ifname[r], s->ifindex[r],
+				s->percpu);
+		if (err)
+			return err;
+		s->added_stats[r] = true;
+		err = alloc_xsk_base(s, &cfg.xsk_base);
+		if (err)
+			return err;
+		cfg.role = r;
+		/* NOEXIST claims the interface against a concurrent loader */
+		err = add_entry(s, STEER_CONFIG, s->ifname[r], s->ifindex[r],
+				&cfg);
+		if (err)
+			return err;
+		s->added_config[r] = true;
+	}
+	return 0;
+}
+
+static int attach_prog(struct colo_steer *s, int r)
+{
+	int fd = bpf_program__fd(s->skel->progs.colo_steer);
+	int err;
+
+	err = bpf_xdp_attach(s->ifindex[r], fd,
+			     s->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	if (!err) {
+		s->attached[r] = true;
+		return 0;
+	}
+	if (err == -EEXIST || err == -EBUSY)
+		return check_no_prog(s->ifname[r], s->ifindex[r]) ?: err;
+	if (err == -EOPNOTSUPP && (s->xdp_flags & XDP_FLAGS_DRV_MODE))
+		steer_err(
+			"%s has no native XDP support: use generic mode (--xdp-mode skb)",
+			s->ifname[r]);
+	else
+		steer_err("%s: attaching %s failed: %s", s->ifname[r],
+			  COLO_PROG_NAME, strerror(-err));
+	return err;
+}
+
+static int load(struct colo_steer *s, const struct colo_steer_opts *opts)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = s->pin_path);
+	int m, err;
+
+	s->skel = colo_steer_bpf__open_opts(&oo);
+	if (!s->skel) {
+		err = -errno;
+		steer_err("cannot open the embedded colo_steer object: %s",
+			  strerror(errno));
+		return err;
+	}
+	s->map[STEER_CONFIG] = s->skel->maps.colo_config;
+	s->map[STEER_XSKS] = s->skel->maps.colo_xsks;
+	s->map[STEER_DEVMAP] = s->skel->maps.colo_devmap;
+	s->map[STEER_STATS] = s->skel->maps.colo_stats;
+	s->map[STEER_LOADER] = s->skel->maps.colo_loader;
+	if (!opts->attach) {
+		err = adopt_maps(s);
+		if (err)
+			return err;
+	}
+	err = colo_steer_bpf__load(s->skel);
+	if (err) {
+		steer_err(
+			"loading %s failed: %s (run with verbose output for libbpf's log)",
+			COLO_PROG_NAME, strerror(-err));
+		return err;
+	}
+	for (m = 0; m < STEER_NR_MAPS; m++)
+		s->fd[m] = bpf_map__fd(s->map[m]);
+	return 0;
+}
+
+static void unpin(struct colo_steer *s)
+{
+	int m;
+
+	if (!s->skel)
+		return;
+	for (m = 0; m < STEER_NR_MAPS; m++)
+		if (bpf_map__is_pinned(s->map[m]))
+			bpf_map__unpin(s->map[m], NULL);
+}
+
+int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
+{
+	struct colo_steer *s;
+	int r, q, err;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->verbose = opts->verbose;
+	s->queue = opts->queue;
+	s->xdp_flags = opts->skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	for (r = 0; r < COLO_NR_ROLES; r++) {
+		err = check_iface(opts->ifname[r], role_name[r],
+				  &s->ifindex[r]);
+		if (err)
+			goto out;
+		strcpy(s->ifname[r], opts->ifname[r]);
+		for (q = 0; q < r; q++)
+			if (s->ifindex[q] == s->ifindex[r]) {
+				steer_err(
+					"%s is both the %s and the %s interface: the three must be distinct",
+					s->ifname[r], role_name[q],
+					role_name[r]);
+				err = -EINVAL;
+				goto out;
+			}
+	}
+	if (opts->queue >= COLO_XSK_QUEUES) {
+		steer_err("queue %u: colo_steer serves RX queues 0 to %d",
+			  opts->queue, COLO_XSK_QUEUES - 1);
+		err = -EINVAL;
+		goto out;
+	}
+	err = check_caps();
+	if (err)
+		goto out;
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0) {
+		err = s->ncpus ?: -EINVAL;
+		goto out;
+	}
+	s->percpu = calloc(s->ncpus, sizeof(*s->percpu));
+	if (!s->percpu) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (opts->attach)
+		for (r = 0; r < STEER_NR_RX; r++) {
+			err = check_no_prog(s->ifname[r], s->ifindex[r]);
+			if (err)
+				goto out;
+		}
+	err = ensure_bpffs();
+	if (err)
+		goto out;
+	err = make_pin_dir(s, opts->pin_path);
+	if (err)
+		goto out;
+	err = load(s, opts);
+	if (err)
+		goto out;
+	err = fill_maps(s);
+	if (err)
+		goto out;
+	for (r = 0; r < COLO_NR_ROLES; r++)
+		s->rec.ifindex[r] = s->ifindex[r];
+	s->rec.pid = getpid();
+	err = colo_steer_publish(s, &s->rec.stats);
+	if (err)
+		goto out;
+	for (r = 0; opts->attach && r < STEER_NR_RX; r++) {
+		err = attach_prog(s, r);
+		if (err)
+			goto out;
+	}
+	if (is_veth(s->ifname[COLO_ROLE_OUT]))
+		fprintf(stderr,
+			"colo-xdp: note: outdev %s is a veth: frames redirected to it arrive only if its peer has an XDP program or GRO on ('ethtool -K PEER gro on')\n",
+			s->ifname[COLO_ROLE_OUT]);
+	if (s->verbose)
+		fprintf(stderr,
+			"colo-xdp: %s %s on %s and %s, outdev %s, maps pinned in %s\n",
+			opts->attach ? "attached" : "adopted", COLO_PROG_NAME,
+			s->ifname[0], s->ifname[1], s->ifname[2], s->pin_path);
+	*out = s;
+	return 0;
+out:
+	colo_steer_close(s);
+	return err;
+}
+
+int colo_steer_add_xsk(struct colo_steer *s, enum colo_role role, int xsk_fd)
+{
+	struct colo_if_config cfg;
+	__u32 key;
+	int err;
+
+	if (role != COLO_ROLE_PRIMARY && role != COLO_ROLE_SECONDARY) {
+		steer_err(
+			"only primary and secondary sockets receive from %s; the outdev's socket transmits only",
+			COLO_PROG_NAME);
+		return -EINVAL;
+	}
+	key = s->ifindex[role];
+	err = bpf_map_lookup_elem(s->fd[STEER_CONFIG], &key, &cfg);
+	if (err) {
+		steer_err("%s: its entry in map %s is gone: %s",
+			  s->ifname[role], COLO_MAP_CONFIG, strerror(-err));
+		return err;
+	}
+	key = cfg.xsk_base + s->queue;
+	err = bpf_map_update_elem(s->fd[STEER_XSKS], &key, &xsk_fd, 0);
+	if (err) {
+		steer_err(
+			"%s: binding the AF_XDP socket of queue %u into map %s failed: %s (is the socket bound to %s, queue %u?)",
+			s->ifname[role], s->queue, COLO_MAP_XSKS,
+			strerror(-err), s->ifname[role], s->queue);
+		return err;
+	}
+	s->added_xsk[role] = true;
+	s->xsk_key[role] = key;
+	return 0;
+}
+
+int colo_steer_set_state(struct colo_steer *s, enum colo_state state)
+{
+	struct colo_if_config cfg;
+	__u32 key;
+	int r, err;
+
+	for (r = 0; r < STEER_NR_RX; r++) {
+		key = s->ifindex[r];
+		err = bpf_map_lookup_elem(s->fd[STEER_CONFIG], &key, &cfg);
+		if (!err) {
+			cfg.state = state;
+			err = bpf_map_update_elem(s->fd[STEER_CONFIG], &key,
+						  &cfg, BPF_EXIST);
+		}
+		if (err) {
+			steer_err("%s: cannot update its entry in map %s: %s",
+				  s->ifname[r], COLO_MAP_CONFIG,
+				  strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int colo_steer_ifindex(const struct colo_steer *s, enum colo_role role)
+{
+	return s->ifindex[role];
+}
+
+const char *colo_steer_pin_path(const struct colo_steer *s)
+{
+	return s->pin_path;
+}
+
+int colo_steer_read_stats(const struct colo_steer *s, enum colo_role role,
+			  struct colo_steer_stats *out)
+{
+	__u32 key;
+	int err, c;
+
+	memset(out, 0, sizeof(*out));
+	if (role != COLO_ROLE_PRIMARY && role != COLO_ROLE_SECONDARY)
+		return -EINVAL; /* colo_steer does not run on the outdev */
+	key = s->ifindex[role];
+	err = bpf_map_lookup_elem(s->fd[STEER_STATS], &key, s->percpu);
+	if (err)
+		return err;
+	for (c = 0; c < s->ncpus; c++) {
+		out->to_socket += s->percpu[c].to_socket;
+		out->bypassed += s->percpu[c].bypassed;
+		out->dropped += s->percpu[c].dropped;
+		out->malformed += s->percpu[c].malformed;
+		out->no_socket += s->percpu[c].no_socket;
+	}
+	return 0;
+}
+
+int colo_steer_publish(struct colo_steer *s,
+		       const struct colo_loader_stats *stats)
+{
+	__u32 zero = 0;
+
+	s->rec.stats = *stats;
+	return bpf_map_update_elem(s->fd[STEER_LOADER], &zero, &s->rec, 0);
+}
+
+void colo_steer_close(struct colo_steer *s)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, xo);
+	__u32 key;
+	int r, err;
+
+	if (!s)
+		return;
+	if (s->skel)
+		xo.old_prog_fd = bpf_program__fd(s->skel->progs.colo_steer);
+	for (r = 0; r < STEER_NR_RX; r++) {
+		/* only if it is still ours: someone may have replaced it */
+		if (s->attached[r]) {
+			err = bpf_xdp_detach(s->ifindex[r], s->xdp_flags, &xo);
+			if (err)
+				steer_err(
+					"%s: %s left attached: %s (remove it with 'ip link set dev %s xdp off')",
+					s->ifname[r], COLO_PROG_NAME,
+					strerror(-err), s->ifname[r]);
+		}
+		key = s->ifindex[r];
+		if (s->added_config[r])
+			bpf_map_delete_elem(s->fd[STEER_CONFIG], &key);
+		if (s->added_stats[r])
+			bpf_map_delete_elem(s->fd[STEER_STATS], &key);
+	}
+	/* the sockets' slots, once no config entry points to them */
+	for (r = 0; r < STEER_NR_RX; r++)
+		if (s->added_xsk[r])
+			bpf_map_delete_elem(s->fd[STEER_XSKS], &s->xsk_key[r]);
+	if (s->added_devmap) {
+		key = s->ifindex[COLO_ROLE_OUT];
+		bpf_map_delete_elem(s->fd[STEER_DEVMAP], &key);
+	}
+	unpin(s);
+	if (s->made_dir)
+		rmdir(s->pin_path);
+	/* shared by every instance: the last one out removes it */
+	if (s->default_path)
+		rmdir(COLO_PIN_ROOT);
+	colo_steer_bpf__destroy(s->skel);
+	free(s->percpu);
+	free(s);
+}
