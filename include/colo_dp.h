@@ -11,8 +11,15 @@ struct colo_dp_stats {
 	__u64 rx[2]; /* frames taken off the primary and secondary sockets */
 	__u64 tx; /* primary frames put on the outdev's TX ring */
 	__u64 tx_completed; /* returned by the outdev's completion ring */
+	__u64 tx_kicks; /* sendto() calls that pushed the TX ring */
+	__u64 tx_pending; /* gauge: released, waiting for room on the TX ring */
 	__u64 pool_free; /* gauge: UMEM frames free in the pool */
 	__u64 pool_size;
+	/* From the kernel (XDP_STATISTICS), by side: frames lost before us. */
+	__u64 rx_dropped[2]; /* no room in the UMEM or an invalid descriptor */
+	__u64 rx_ring_full[2]; /* the RX ring was full */
+	__u64 fill_ring_empty[2]; /* the fill ring had no free frame */
+	__u64 ckpt_logged; /* checkpoint requests logged for the controller */
 };
 
 #endif /* COLO_DP_H */

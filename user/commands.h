@@ -4,6 +4,7 @@
 #define COLO_COMMANDS_H
 
 int cmd_replay(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 
 #endif /* COLO_COMMANDS_H */

@@ -10,6 +10,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
+	{ "run", cmd_run, "compare a primary and a secondary VM on XDP" },
 	{ "replay", cmd_replay, "compare two pcap captures offline" },
 	{ "stat", cmd_stat, "show the counters of running instances" },
 };

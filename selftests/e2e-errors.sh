@@ -1,0 +1,100 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# colo-xdp run refuses what it cannot do: bad flags, no privileges, no
+# AF_XDP, a UMEM too small for its rings, an RX queue the device lacks.
+# Each time: one line naming the problem and the fix, a non-zero exit, and
+# nothing left attached or pinned. (colo_steer_open's own errors, such as a
+# missing or down interface, are the steer suites' job.)
+. "$(dirname "$0")/lib.sh"
+. "$T_TOP/tools/colo-netns.sh"
+CN_ON_EXIT=t_on_exit
+t_skip_unless_root
+
+P=${T_PREFIX}p
+S=${T_PREFIX}s
+O=${T_PREFIX}o
+for i in "$P" "$S" "$O"; do
+	ip link add "$i" type veth peer name "${i}x" || t_fail "make $i"
+	t_on_exit "ip link del $i"
+	cn_host_if "$i"
+done
+IFS3=(--primary-in "$P" --secondary-in "$S" --outdev "$O")
+
+# nothing_left: no XDP program on the interfaces, no pin directory.
+nothing_left() {
+	local i
+	for i in "$P" "$S" "$O"; do
+		ip -d link show dev "$i" | grep -q "prog/xdp" && return 1
+		bpftool net show dev "$i" 2>/dev/null | grep -q colo_steer &&
+			return 1
+	done
+	[[ ! -e /sys/fs/bpf/colo-xdp/$P ]]
+}
+
+# refused NAME STATUS PATTERN COMMAND...: exits with STATUS, says PATTERN
+# in one line, leaves nothing behind.
+refused() {
+	local name=$1 status=$2 pattern=$3 out rc
+	shift 3
+	out=$("$@" 2>&1)
+	rc=$?
+	if ((rc != status)); then
+		t_fail "$name: exit $rc, not $status: $out"
+	elif ! grep -q -- "$pattern" <<<"$out"; then
+		t_fail "$name: message '$out' lacks '$pattern'"
+	elif (($(grep -c "^colo-xdp run:" <<<"$out") != 1)); then
+		t_fail "$name: not one error line: $out"
+	elif ! nothing_left; then
+		t_fail "$name: something was left attached or pinned"
+	else
+		t_ok "$name"
+	fi
+}
+
+refused "no flags" 2 "--primary-in is required" "$COLO_XDP" run
+refused "no --outdev" 2 "--outdev is required" \
+	"$COLO_XDP" run --primary-in "$P" --secondary-in "$S"
+refused "same interface twice" 2 \
+	"--primary-in and --secondary-in are both $P: give three different" \
+	"$COLO_XDP" run --primary-in "$P" --secondary-in "$P" --outdev "$O"
+refused "unknown flag" 2 "unknown flag '--bogus'" \
+	"$COLO_XDP" run "${IFS3[@]}" --bogus
+refused "flag without its value" 2 "--queue needs a value" \
+	"$COLO_XDP" run "${IFS3[@]}" --queue
+refused "stray argument" 2 "unexpected argument 'extra'" \
+	"$COLO_XDP" run "${IFS3[@]}" extra
+refused "bad number" 2 "--compare-timeout: 'soon' is not a number" \
+	"$COLO_XDP" run "${IFS3[@]}" --compare-timeout soon
+refused "bad --xdp-mode" 2 "--xdp-mode: 'hw' is neither native nor skb" \
+	"$COLO_XDP" run "${IFS3[@]}" --xdp-mode hw
+refused "bad --attach" 2 "--attach: 'always' is neither auto nor none" \
+	"$COLO_XDP" run "${IFS3[@]}" --attach always
+refused "bad --frame-size" 2 "--frame-size: '3000' is neither 2048 nor 4096" \
+	"$COLO_XDP" run "${IFS3[@]}" --frame-size 3000
+refused "no such CPU" 2 "--cpu 1000: this machine has CPUs 0 to" \
+	"$COLO_XDP" run "${IFS3[@]}" --cpu 1000
+refused "relative --pin-path" 2 "--pin-path: 'pins' is not an absolute path" \
+	"$COLO_XDP" run "${IFS3[@]}" --pin-path pins
+refused "UMEM too small for the rings" 2 \
+	"--umem-frames 1024 is too small for the rings.*use --umem-frames 6144 or more" \
+	"$COLO_XDP" run "${IFS3[@]}" --umem-frames 1024
+refused "not root" 1 "not root (missing CAP_NET_ADMIN CAP_NET_RAW CAP_BPF): run it as root" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$COLO_XDP" run "${IFS3[@]}"
+refused "root without CAP_NET_ADMIN" 1 "missing CAP_NET_ADMIN: run it as root" \
+	setpriv --inh-caps=-net_admin --bounding-set=-net_admin \
+	"$COLO_XDP" run "${IFS3[@]}"
+refused "AF_XDP unsupported" 1 \
+	"this kernel has no AF_XDP sockets: use a kernel built with CONFIG_XDP_SOCKETS=y" \
+	"$T_BUILD/no-af-xdp" "$COLO_XDP" run "${IFS3[@]}"
+# fails after the program is attached: the cleanup path must undo it all
+refused "RX queue the device lacks" 1 \
+	"AF_XDP socket for --primary-in $P queue 5: .*pick one that does with --queue" \
+	"$COLO_XDP" run "${IFS3[@]}" --queue 5
+
+out=$("$COLO_XDP" run --help)
+t_check "--help names every flag and exits 0" \
+	grep -q -- "--stats-interval S" <<<"$out"
+
+t_done

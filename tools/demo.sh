@@ -1,0 +1,106 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# The main job on one machine (`make demo`, as root): a client, and a
+# primary and a secondary replica of a UDP echo service and of ping, each
+# in its own network namespace with the same MAC and IP address as COLO's
+# VMs. colo-xdp compares what the replicas answer and lets the client see
+# the primary's answers only. Then the secondary diverges: the connection
+# is held and a checkpoint is requested. Everything made here is removed
+# on exit, whatever happens.
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+COLO_XDP=$BUILD/colo-xdp
+. "$TOP/tools/colo-netns.sh"
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "demo: run it as root (network namespaces, XDP, AF_XDP)" >&2
+	exit 1
+fi
+if [[ ! -x $COLO_XDP ]]; then
+	echo "demo: $COLO_XDP is missing: run 'make demo'" >&2
+	exit 1
+fi
+
+CLEANUP=()
+demo_on_exit() {
+	CLEANUP+=("$1")
+}
+demo_cleanup() {
+	local c
+	for ((c = ${#CLEANUP[@]} - 1; c >= 0; c--)); do
+		eval "${CLEANUP[c]}" 2>/dev/null
+	done
+}
+trap demo_cleanup EXIT
+trap 'exit 130' INT TERM
+CN_ON_EXIT=demo_on_exit
+LOG=$(mktemp /tmp/colo-xdp-demo.XXXXXX)
+demo_on_exit "rm -f $LOG"
+
+step() {
+	printf '\n== %s\n' "$*"
+}
+
+step "namespaces: client, primary and secondary (both 10.0.0.1, same MAC)"
+cn_veth_topology "cxdemo$$" && cn_mirror || exit 1
+echo "primary in $CN_PRI behind $CN_P, secondary in $CN_SEC behind $CN_S,"
+echo "client in $CN_CLI behind $CN_O; tc on $CN_O mirrors client frames to both"
+
+# The secondary's service answers request 8 differently: a divergence.
+ECHO='import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 7007))
+while True:
+    d, a = s.recvfrom(2048)
+    if sys.argv[1] == "secondary" and d == b"request 8":
+        d = b"REQUEST 8"
+    s.sendto(d, a)'
+for r in primary secondary; do
+	ns=$CN_PRI
+	[[ $r == secondary ]] && ns=$CN_SEC
+	ip netns exec "$ns" python3 -c "$ECHO" "$r" &
+	demo_on_exit "kill $!"
+done
+cn_wait_cmd bash -c "ip netns exec $CN_PRI ss -uln | grep -q :7007 &&
+		     ip netns exec $CN_SEC ss -uln | grep -q :7007" || exit 1
+
+step "colo-xdp run --primary-in $CN_P --secondary-in $CN_S --outdev $CN_O"
+"$COLO_XDP" run --primary-in "$CN_P" --secondary-in "$CN_S" \
+	--outdev "$CN_O" --verbose >"$LOG" 2>&1 &
+RUN=$!
+demo_on_exit "kill $RUN"
+if ! cn_wait_log "$LOG" "^comparing"; then
+	cat "$LOG"
+	exit 1
+fi
+cat "$LOG"
+
+step "client: ping 10.0.0.1 (both replicas answer, the primary's reply comes out)"
+ip netns exec "$CN_CLI" ping -c 5 -i 0.2 -W 2 "$CN_GUEST_IP"
+
+step "client: 10 UDP requests to the echo service"
+ip netns exec "$CN_CLI" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+for i in range(10):
+    m = b"request %d" % i
+    s.sendto(m, (sys.argv[1], 7007))
+    try:
+        print("  %s -> %s" % (m.decode(), s.recv(2048).decode()))
+    except socket.timeout:
+        print("  %s -> no answer: the replicas differ, held for a checkpoint"
+              % m.decode())' "$CN_GUEST_IP"
+
+step "colo-xdp stat"
+"$COLO_XDP" stat --pin-path "/sys/fs/bpf/colo-xdp/$CN_P"
+
+step "what colo-xdp logged (mismatches and checkpoint requests)"
+grep -E "^(mismatch|checkpoint)" "$LOG" | sort | uniq -c
+
+step "stop: held frames are released as a checkpoint would, nothing is left"
+kill -INT "$RUN"
+wait "$RUN"
+echo "colo-xdp exited with status $?"

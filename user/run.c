@@ -1,0 +1,607 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * colo-xdp run: steer the primary's and the secondary's frames into AF_XDP
+ * sockets, compare them with the engine, send matched primary frames out
+ * of the outdev from the UMEM they arrived in.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/capability.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "engine.h"
+#include "steer.h"
+#include "xsk_dp.h"
+
+#define CMD "run"
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+/* Longest sleep in poll(): bounds how late a timer or a signal is seen. */
+#define RUN_POLL_MAX_MS 100
+/* How long a stop waits for the outdev to take the flushed frames. */
+#define RUN_DRAIN_MS 2000
+
+struct run_opts {
+	struct colo_steer_opts steer;
+	struct colo_engine_config engine;
+	uint32_t umem_frames;
+	uint32_t frame_size;
+	uint32_t cpu;
+	bool pin_cpu;
+	bool busy_poll;
+	uint32_t stats_interval_s;
+	bool verbose;
+};
+
+struct run_ctx {
+	struct xsk_dp *dp;
+	struct colo_engine *engine;
+	struct colo_steer *steer;
+	const char *outdev;
+	uint64_t ckpt_logged;
+	bool verbose;
+};
+
+static volatile sig_atomic_t run_stop;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: colo-xdp run --primary-in P --secondary-in S --outdev O [FLAGS]\n"
+		"\n"
+		"Compare the frames the primary sends on P with those the secondary sends\n"
+		"on S; a primary frame leaves on O once the secondary sent the same one.\n"
+		"\n"
+		"  --primary-in IF          interface of the primary VM (tap or NIC)\n"
+		"  --secondary-in IF        interface of the secondary VM\n"
+		"  --outdev IF              interface towards the clients\n"
+		"  --compare-timeout MS     checkpoint when a frame waits longer (3000)\n"
+		"  --expired-scan-cycle MS  how often old frames are looked for (1000)\n"
+		"  --max-queue-size N       frames queued per connection and side (1024)\n"
+		"  --max-connections N      connections tracked at once (65536)\n"
+		"  --xdp-mode native|skb    XDP driver mode or generic mode (native)\n"
+		"  --attach auto|none       attach the program, or adopt one that\n"
+		"                           'ip link set dev IF xdp obj ...' attached (auto)\n"
+		"  --queue N                RX queue the sockets bind to (0)\n"
+		"  --umem-frames N          UMEM size in frames (16384, at least %u)\n"
+		"  --frame-size 2048|4096   UMEM frame size (2048)\n"
+		"  --busy-poll              busy-poll the RX queues instead of sleeping\n"
+		"  --cpu N                  run on CPU N\n"
+		"  --pin-path DIR           where to pin maps (%s/<primary-in>)\n"
+		"  --stats-interval S       publish counters for 'colo-xdp stat' every S s (1)\n"
+		"  --verbose                log every mismatch and the setup steps\n"
+		"\n"
+		"Stops on SIGINT or SIGTERM: queued primary frames are sent, and what\n"
+		"was attached and pinned is removed.\n",
+		XSK_DP_MIN_FRAMES, COLO_PIN_ROOT);
+}
+
+enum {
+	OPT_PRIMARY = 256,
+	OPT_SECONDARY,
+	OPT_OUTDEV,
+	OPT_COMPARE_TIMEOUT,
+	OPT_SCAN_CYCLE,
+	OPT_MAX_QUEUE,
+	OPT_MAX_CONNS,
+	OPT_XDP_MODE,
+	OPT_ATTACH,
+	OPT_QUEUE,
+	OPT_UMEM_FRAMES,
+	OPT_FRAME_SIZE,
+	OPT_BUSY_POLL,
+	OPT_CPU,
+	OPT_PIN_PATH,
+	OPT_STATS_INTERVAL,
+	OPT_VERBOSE,
+	OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "primary-in", required_argument, NULL, OPT_PRIMARY },
+	{ "secondary-in", required_argument, NULL, OPT_SECONDARY },
+	{ "outdev", required_argument, NULL, OPT_OUTDEV },
+	{ "compare-timeout", required_argument, NULL, OPT_COMPARE_TIMEOUT },
+	{ "expired-scan-cycle", required_argument, NULL, OPT_SCAN_CYCLE },
+	{ "max-queue-size", required_argument, NULL, OPT_MAX_QUEUE },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNS },
+	{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
+	{ "attach", required_argument, NULL, OPT_ATTACH },
+	{ "queue", required_argument, NULL, OPT_QUEUE },
+	{ "umem-frames", required_argument, NULL, OPT_UMEM_FRAMES },
+	{ "frame-size", required_argument, NULL, OPT_FRAME_SIZE },
+	{ "busy-poll", no_argument, NULL, OPT_BUSY_POLL },
+	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "pin-path", required_argument, NULL, OPT_PIN_PATH },
+	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *const role_flag[COLO_NR_ROLES] = {
+	[COLO_ROLE_PRIMARY] = "--primary-in",
+	[COLO_ROLE_SECONDARY] = "--secondary-in",
+	[COLO_ROLE_OUT] = "--outdev",
+};
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_args(int argc, char **argv, struct run_opts *o)
+{
+	uint32_t ms, n;
+	int c, r, q;
+
+	memset(o, 0, sizeof(*o));
+	colo_engine_config_default(&o->engine);
+	o->steer.attach = true;
+	o->umem_frames = 16384;
+	o->frame_size = 2048;
+	o->stats_interval_s = 1;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+		int err = 0;
+
+		switch (c) {
+		case OPT_PRIMARY:
+		case OPT_SECONDARY:
+		case OPT_OUTDEV:
+			r = c - OPT_PRIMARY;
+			if (!*optarg) {
+				cli_err(CMD, "%s needs an interface name",
+					role_flag[r]);
+				return CLI_EXIT_USAGE;
+			}
+			o->steer.ifname[r] = optarg;
+			break;
+		case OPT_COMPARE_TIMEOUT:
+			err = cli_parse_u32(CMD, "--compare-timeout", optarg, 1,
+					    3600000, &ms);
+			o->engine.compare_timeout_ms = ms;
+			break;
+		case OPT_SCAN_CYCLE:
+			err = cli_parse_u32(CMD, "--expired-scan-cycle", optarg,
+					    1, 3600000, &ms);
+			o->engine.expired_scan_cycle_ms = ms;
+			break;
+		case OPT_MAX_QUEUE:
+			err = cli_parse_u32(CMD, "--max-queue-size", optarg, 1,
+					    1u << 20, &n);
+			o->engine.max_queue_size = n;
+			break;
+		case OPT_MAX_CONNS:
+			err = cli_parse_u32(CMD, "--max-connections", optarg, 1,
+					    1u << 24, &n);
+			o->engine.max_connections = n;
+			break;
+		case OPT_XDP_MODE:
+			if (!strcmp(optarg, "skb")) {
+				o->steer.skb_mode = true;
+			} else if (strcmp(optarg, "native")) {
+				cli_err(CMD,
+					"--xdp-mode: '%s' is neither native nor skb",
+					optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case OPT_ATTACH:
+			if (!strcmp(optarg, "none")) {
+				o->steer.attach = false;
+			} else if (strcmp(optarg, "auto")) {
+				cli_err(CMD,
+					"--attach: '%s' is neither auto nor none",
+					optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case OPT_QUEUE:
+			err = cli_parse_u32(CMD, "--queue", optarg, 0, 4095,
+					    &o->steer.queue);
+			break;
+		case OPT_UMEM_FRAMES:
+			err = cli_parse_u32(CMD, "--umem-frames", optarg, 1,
+					    1u << 20, &o->umem_frames);
+			break;
+		case OPT_FRAME_SIZE:
+			err = cli_parse_u32(CMD, "--frame-size", optarg, 2048,
+					    4096, &o->frame_size);
+			if (!err && o->frame_size != 2048 &&
+			    o->frame_size != 4096) {
+				cli_err(CMD,
+					"--frame-size: '%s' is neither 2048 nor 4096",
+					optarg);
+				err = -EINVAL;
+			}
+			break;
+		case OPT_BUSY_POLL:
+			o->busy_poll = true;
+			break;
+		case OPT_CPU:
+			err = cli_parse_u32(CMD, "--cpu", optarg, 0,
+					    CPU_SETSIZE - 1, &o->cpu);
+			o->pin_cpu = true;
+			break;
+		case OPT_PIN_PATH:
+			if (optarg[0] != '/') {
+				cli_err(CMD,
+					"--pin-path: '%s' is not an absolute path under a bpffs mount",
+					optarg);
+				return CLI_EXIT_USAGE;
+			}
+			o->steer.pin_path = optarg;
+			break;
+		case OPT_STATS_INTERVAL:
+			err = cli_parse_u32(CMD, "--stats-interval", optarg, 1,
+					    3600, &o->stats_interval_s);
+			break;
+		case OPT_VERBOSE:
+			o->verbose = o->steer.verbose = true;
+			break;
+		case 'h':
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		default:
+			return cli_bad_option(CMD, argv, c);
+		}
+		if (err)
+			return CLI_EXIT_USAGE;
+	}
+	if (optind < argc) {
+		cli_err(CMD,
+			"unexpected argument '%s' (see 'colo-xdp run --help')",
+			argv[optind]);
+		return CLI_EXIT_USAGE;
+	}
+	for (r = 0; r < COLO_NR_ROLES; r++) {
+		if (!o->steer.ifname[r]) {
+			cli_err(CMD,
+				"%s is required (see 'colo-xdp run --help')",
+				role_flag[r]);
+			return CLI_EXIT_USAGE;
+		}
+		for (q = 0; q < r; q++)
+			if (!strcmp(o->steer.ifname[r], o->steer.ifname[q])) {
+				cli_err(CMD,
+					"%s and %s are both %s: give three different interfaces",
+					role_flag[q], role_flag[r],
+					o->steer.ifname[r]);
+				return CLI_EXIT_USAGE;
+			}
+	}
+	if (o->pin_cpu && o->cpu >= (uint32_t)sysconf(_SC_NPROCESSORS_CONF)) {
+		cli_err(CMD, "--cpu %u: this machine has CPUs 0 to %ld", o->cpu,
+			sysconf(_SC_NPROCESSORS_CONF) - 1);
+		return CLI_EXIT_USAGE;
+	}
+	if (o->umem_frames < XSK_DP_MIN_FRAMES) {
+		cli_err(CMD,
+			"--umem-frames %u is too small for the rings: the fill rings of %s and %s and the TX ring of %s hold %u frames; use --umem-frames %u or more",
+			o->umem_frames, o->steer.ifname[COLO_ROLE_PRIMARY],
+			o->steer.ifname[COLO_ROLE_SECONDARY],
+			o->steer.ifname[COLO_ROLE_OUT], XSK_DP_MIN_FRAMES,
+			XSK_DP_MIN_FRAMES);
+		return CLI_EXIT_USAGE;
+	}
+	/* The engine can then never run out of descriptors before the UMEM. */
+	o->engine.max_frames = o->umem_frames;
+	return -1;
+}
+
+static bool have_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* The kernel would refuse us half-way; say so before anything is touched. */
+static int check_caps(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2] = {};
+	char missing[64] = "";
+
+	if (syscall(SYS_capget, &hdr, d)) {
+		int err = -errno;
+
+		cli_err(CMD, "cannot read this process's capabilities: %s",
+			strerror(-err));
+		return err;
+	}
+	if (!have_cap(d, CAP_NET_ADMIN))
+		strcat(missing, " CAP_NET_ADMIN");
+	if (!have_cap(d, CAP_NET_RAW))
+		strcat(missing, " CAP_NET_RAW");
+	if (!have_cap(d, CAP_BPF) && !have_cap(d, CAP_SYS_ADMIN))
+		strcat(missing, " CAP_BPF");
+	if (!*missing)
+		return 0;
+	if (geteuid())
+		cli_err(CMD,
+			"not root (missing%s): run it as root, or grant CAP_BPF, CAP_NET_ADMIN and CAP_NET_RAW",
+			missing);
+	else
+		cli_err(CMD,
+			"missing%s: run it as root with the full capability set",
+			missing);
+	return -EPERM;
+}
+
+static int check_af_xdp(void)
+{
+	int fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		int err = -errno;
+
+		if (err == -EAFNOSUPPORT)
+			cli_err(CMD,
+				"this kernel has no AF_XDP sockets: use a kernel built with CONFIG_XDP_SOCKETS=y");
+		else
+			cli_err(CMD, "cannot open an AF_XDP socket: %s",
+				strerror(-err));
+		return err;
+	}
+	close(fd);
+	return 0;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void on_release(void *ctx, uint64_t handle, uint32_t len)
+{
+	struct run_ctx *rc = ctx;
+
+	xsk_dp_tx(rc->dp, handle, len);
+}
+
+static void on_free(void *ctx, uint64_t handle)
+{
+	struct run_ctx *rc = ctx;
+
+	xsk_dp_free(rc->dp, handle);
+}
+
+/* Until the control plane exists, the request goes to the log. */
+static void on_checkpoint(void *ctx, enum colo_ckpt_reason reason)
+{
+	struct run_ctx *rc = ctx;
+
+	rc->ckpt_logged++;
+	printf("checkpoint request: %s\n", colo_ckpt_reason_name(reason));
+	fflush(stdout);
+}
+
+static void on_mismatch(void *ctx, const struct colo_mismatch *m)
+{
+	const struct colo_flow_key *k = m->key;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	bool v6 = k->ipver == 6;
+	struct run_ctx *rc = ctx;
+
+	if (!rc->verbose)
+		return;
+	inet_ntop(v6 ? AF_INET6 : AF_INET, k->saddr, src, sizeof(src));
+	inet_ntop(v6 ? AF_INET6 : AF_INET, k->daddr, dst, sizeof(dst));
+	printf("mismatch: proto %u %s%s%s:%u > %s%s%s:%u vlan %u at byte %u (seq %u)\n",
+	       k->proto, v6 ? "[" : "", src, v6 ? "]" : "", k->sport,
+	       v6 ? "[" : "", dst, v6 ? "]" : "", k->dport, k->vlan & 0xfff,
+	       m->offset, m->seq);
+}
+
+static void publish(struct run_ctx *rc)
+{
+	struct colo_loader_stats st;
+
+	st.engine = *colo_engine_stats(rc->engine);
+	xsk_dp_stats(rc->dp, &st.dp);
+	st.dp.ckpt_logged = rc->ckpt_logged;
+	colo_steer_publish(rc->steer, &st);
+}
+
+static unsigned int take(struct run_ctx *rc, enum colo_role role, uint64_t now)
+{
+	struct xsk_dp_frame f[XSK_DP_BATCH];
+	unsigned int n, i;
+
+	n = xsk_dp_rx(rc->dp, role, f);
+	for (i = 0; i < n; i++)
+		colo_engine_input(rc->engine,
+				  role == COLO_ROLE_PRIMARY ? COLO_PRIMARY :
+							      COLO_SECONDARY,
+				  f[i].addr, f[i].data, f[i].len, now);
+	return n;
+}
+
+static void loop(struct run_ctx *rc, const struct run_opts *o)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = xsk_dp_fd(rc->dp, COLO_ROLE_PRIMARY),
+		  .events = POLLIN },
+		{ .fd = xsk_dp_fd(rc->dp, COLO_ROLE_SECONDARY),
+		  .events = POLLIN },
+	};
+	uint64_t stats_every = o->stats_interval_s * 1000000000ull;
+	uint64_t now = now_ns(), next_stats = now;
+	int timeout = RUN_POLL_MAX_MS;
+	unsigned int n;
+
+	if (o->engine.expired_scan_cycle_ms < (uint32_t)timeout)
+		timeout = o->engine.expired_scan_cycle_ms;
+	while (!run_stop) {
+		now = now_ns();
+		n = take(rc, COLO_ROLE_PRIMARY, now);
+		n += take(rc, COLO_ROLE_SECONDARY, now);
+		colo_engine_tick(rc->engine, now);
+		xsk_dp_service(rc->dp);
+		if (now >= next_stats) {
+			publish(rc);
+			fflush(stdout);
+			next_stats = now + stats_every;
+		}
+		if (n)
+			continue;
+		if (o->busy_poll)
+			xsk_dp_busy_poll(rc->dp);
+		else
+			/* sleep shorter while the outdev still has frames to send */
+			poll(pfd, 2, xsk_dp_tx_busy(rc->dp) ? 1 : timeout);
+	}
+}
+
+/* Release what is queued, as a checkpoint would, and let it all leave. */
+static void drain(struct run_ctx *rc)
+{
+	int waited = 0;
+
+	colo_engine_checkpoint_done(rc->engine);
+	for (;;) {
+		xsk_dp_service(rc->dp);
+		if (!xsk_dp_tx_busy(rc->dp))
+			break;
+		if (waited >= RUN_DRAIN_MS) {
+			cli_err(CMD,
+				"%s did not take every flushed frame in %d ms: they are lost; check that it is up",
+				rc->outdev, RUN_DRAIN_MS);
+			break;
+		}
+		poll(NULL, 0, 1);
+		waited++;
+	}
+	publish(rc);
+}
+
+static void on_signal(int sig)
+{
+	run_stop = 1;
+}
+
+static int set_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	/* no SA_RESTART: poll() returns at once on a signal */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+		return -errno;
+	return 0;
+}
+
+static int pin_cpu(uint32_t cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		int err = -errno;
+
+		cli_err(CMD, "--cpu %u: %s; pick a CPU this process may use",
+			cpu, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct colo_engine_ops ops = {
+		.release = on_release,
+		.free = on_free,
+		.checkpoint = on_checkpoint,
+		.mismatch = on_mismatch,
+	};
+	struct xsk_dp_config dcfg = {};
+	struct run_ctx rc = {};
+	struct run_opts o;
+	int ret, err, r;
+
+	ret = parse_args(argc, argv, &o);
+	if (ret >= 0)
+		return ret;
+	ret = 1;
+	rc.verbose = o.verbose;
+	rc.outdev = o.steer.ifname[COLO_ROLE_OUT];
+	if (check_caps() || check_af_xdp())
+		goto out;
+	if (o.pin_cpu && pin_cpu(o.cpu))
+		goto out;
+	err = set_signals();
+	if (err) {
+		cli_err(CMD, "cannot handle SIGINT and SIGTERM: %s",
+			strerror(-err));
+		goto out;
+	}
+	err = colo_engine_create(&o.engine, &ops, &rc, &rc.engine);
+	if (err) {
+		cli_err(CMD,
+			"cannot create the comparison engine: %s; lower --max-connections or --umem-frames",
+			strerror(-err));
+		goto out;
+	}
+	err = colo_steer_open(&o.steer, &rc.steer);
+	if (err)
+		goto out;
+
+	for (r = 0; r < COLO_NR_ROLES; r++)
+		dcfg.ifname[r] = o.steer.ifname[r];
+	dcfg.queue = o.steer.queue;
+	dcfg.umem_frames = o.umem_frames;
+	dcfg.frame_size = o.frame_size;
+	dcfg.force_copy = o.steer.skb_mode;
+	dcfg.busy_poll = o.busy_poll;
+	err = xsk_dp_create(&dcfg, &rc.dp);
+	if (err)
+		goto out;
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
+		err = colo_steer_add_xsk(rc.steer, r, xsk_dp_fd(rc.dp, r));
+		if (err)
+			goto out;
+	}
+
+	printf("comparing %s (primary) with %s (secondary), out on %s: queue %u, %u frames of %u bytes\n",
+	       o.steer.ifname[COLO_ROLE_PRIMARY],
+	       o.steer.ifname[COLO_ROLE_SECONDARY],
+	       o.steer.ifname[COLO_ROLE_OUT], o.steer.queue, o.umem_frames,
+	       o.frame_size);
+	fflush(stdout);
+	loop(&rc, &o);
+	drain(&rc);
+	printf("stopped\n");
+	ret = 0;
+out:
+	/* detach first: no frame may reach a socket that is going away */
+	if (rc.steer)
+		colo_steer_close(rc.steer);
+	xsk_dp_destroy(rc.dp);
+	if (rc.engine)
+		colo_engine_destroy(rc.engine);
+	fflush(stdout);
+	return ret;
+}

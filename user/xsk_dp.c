@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/if_xdp.h>
+#include <xdp/xsk.h>
+
+#include "cli.h"
+#include "xsk_dp.h"
+
+/* Newer than the 6.1 uapi headers installed here. */
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL 69
+#endif
+#ifndef SO_BUSY_POLL_BUDGET
+#define SO_BUSY_POLL_BUDGET 70
+#endif
+
+/* Microseconds one recvfrom() may spin on the queue: short, the loop spins. */
+#define XSK_DP_BUSY_POLL_US 20
+
+struct xsk_dp_sock {
+	struct xsk_socket *xsk;
+	/* libxdp leaves the cached indexes unset: these start zeroed */
+	struct xsk_ring_cons rx;
+	struct xsk_ring_prod tx;
+	struct xsk_ring_prod fill;
+	struct xsk_ring_cons comp;
+};
+
+struct xsk_dp {
+	void *area;
+	size_t area_size;
+	uint64_t frame_mask;
+	struct xsk_umem *umem;
+	struct xsk_dp_sock sock[COLO_NR_ROLES];
+	bool busy_poll;
+
+	/* Free frame addresses: a stack sized for the whole UMEM. */
+	uint64_t *pool;
+	uint32_t pool_len;
+	uint32_t nr_frames;
+
+	/*
+	 * Released frames waiting for room on O's TX ring, oldest first: a
+	 * ring over the whole UMEM, so a release is never dropped.
+	 */
+	struct xdp_desc *pending;
+	uint32_t pending_head;
+	uint32_t pending_len;
+
+	struct colo_dp_stats stats;
+};
+
+/* The one place that chooses where UMEM memory comes from. */
+static void *umem_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void umem_free(void *p, size_t size)
+{
+	munmap(p, size);
+}
+
+static const char *const role_name[COLO_NR_ROLES] = {
+	[COLO_ROLE_PRIMARY] = "--primary-in",
+	[COLO_ROLE_SECONDARY] = "--secondary-in",
+	[COLO_ROLE_OUT] = "--outdev",
+};
+
+static void sock_error(const struct xsk_dp_config *cfg, enum colo_role role,
+		       int err)
+{
+	const char *ifname = cfg->ifname[role];
+	const char *fix;
+
+	switch (-err) {
+	case EBUSY:
+		fix = "another AF_XDP socket is bound there: stop the other colo-xdp or AF_XDP program";
+		break;
+	case EINVAL:
+		fix = "the queue does not exist there: pick one that does with --queue (see 'ethtool -l')";
+		break;
+	case EOPNOTSUPP:
+	case EPROTONOSUPPORT:
+		fix = "the driver has no AF_XDP support: try --xdp-mode skb";
+		break;
+	default:
+		fix = "check that the interface is up and supports XDP";
+		break;
+	}
+	cli_err("run", "AF_XDP socket for %s %s queue %u: %s; %s",
+		role_name[role], ifname, cfg->queue, strerror(-err), fix);
+}
+
+static int sock_busy_poll(struct xsk_dp_sock *s)
+{
+	int fd = xsk_socket__fd(s->xsk);
+	int one = 1, us = XSK_DP_BUSY_POLL_US, budget = XSK_DP_BATCH;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one,
+		       sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget,
+		       sizeof(budget)))
+		return -errno;
+	return 0;
+}
+
+int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
+{
+	struct xsk_umem_config ucfg = {
+		.fill_size = XSK_DP_RING_SIZE,
+		.comp_size = XSK_DP_RING_SIZE,
+		.frame_size = cfg->frame_size,
+		.frame_headroom = XSK_UMEM__DEFAULT_FRAME_HEADROOM,
+	};
+	struct xsk_socket_config scfg = {
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.bind_flags = XDP_USE_NEED_WAKEUP,
+	};
+	struct xsk_dp *dp;
+	uint32_t i;
+	int r, err;
+
+	*out = NULL;
+	if (cfg->umem_frames < XSK_DP_MIN_FRAMES)
+		return -EINVAL;
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	dp->nr_frames = cfg->umem_frames;
+	dp->frame_mask = ~((uint64_t)cfg->frame_size - 1);
+	dp->busy_poll = cfg->busy_poll;
+	dp->pool = calloc(dp->nr_frames, sizeof(*dp->pool));
+	dp->pending = calloc(dp->nr_frames, sizeof(*dp->pending));
+	dp->area_size = (size_t)dp->nr_frames * cfg->frame_size;
+	dp->area = umem_alloc(dp->area_size);
+	if (!dp->pool || !dp->pending || !dp->area) {
+		cli_err("run",
+			"cannot allocate a UMEM of %u frames of %u bytes: lower --umem-frames",
+			cfg->umem_frames, cfg->frame_size);
+		err = -ENOMEM;
+		goto out;
+	}
+
+	/* The fill and completion rings made here are P's: the first socket's. */
+	err = xsk_umem__create(&dp->umem, dp->area, dp->area_size,
+			       &dp->sock[COLO_ROLE_PRIMARY].fill,
+			       &dp->sock[COLO_ROLE_PRIMARY].comp, &ucfg);
+	if (err) {
+		cli_err("run",
+			"cannot register a UMEM of %u frames of %u bytes: %s; lower --umem-frames or raise 'ulimit -l'",
+			cfg->umem_frames, cfg->frame_size, strerror(-err));
+		goto out;
+	}
+
+	if (cfg->force_copy)
+		scfg.bind_flags |= XDP_COPY;
+	for (r = 0; r < COLO_NR_ROLES; r++) {
+		struct xsk_dp_sock *s = &dp->sock[r];
+		bool out_dev = r == COLO_ROLE_OUT;
+
+		/* O only transmits, P and S only receive */
+		scfg.rx_size = out_dev ? 0 : XSK_DP_RING_SIZE;
+		scfg.tx_size = out_dev ? XSK_DP_RING_SIZE : 0;
+		err = xsk_socket__create_shared(&s->xsk, cfg->ifname[r],
+						cfg->queue, dp->umem,
+						out_dev ? NULL : &s->rx,
+						out_dev ? &s->tx : NULL,
+						&s->fill, &s->comp, &scfg);
+		if (err) {
+			s->xsk = NULL;
+			sock_error(cfg, r, err);
+			goto out;
+		}
+		if (dp->busy_poll && !out_dev) {
+			err = sock_busy_poll(s);
+			if (err) {
+				cli_err("run",
+					"--busy-poll on %s: %s; run without --busy-poll",
+					cfg->ifname[r], strerror(-err));
+				goto out;
+			}
+		}
+	}
+
+	for (i = 0; i < dp->nr_frames; i++)
+		dp->pool[i] = (uint64_t)i * cfg->frame_size;
+	dp->pool_len = dp->nr_frames;
+	dp->stats.pool_size = dp->nr_frames;
+	xsk_dp_service(dp);
+	*out = dp;
+	return 0;
+out:
+	xsk_dp_destroy(dp);
+	return err;
+}
+
+void xsk_dp_destroy(struct xsk_dp *dp)
+{
+	int r;
+
+	if (!dp)
+		return;
+	/* The UMEM goes last: every socket holds a reference to it. */
+	for (r = COLO_NR_ROLES - 1; r >= 0; r--)
+		if (dp->sock[r].xsk)
+			xsk_socket__delete(dp->sock[r].xsk);
+	if (dp->umem)
+		xsk_umem__delete(dp->umem);
+	if (dp->area)
+		umem_free(dp->area, dp->area_size);
+	free(dp->pending);
+	free(dp->pool);
+	free(dp);
+}
+
+int xsk_dp_fd(const struct xsk_dp *dp, enum colo_role role)
+{
+	return xsk_socket__fd(dp->sock[role].xsk);
+}
+
+unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
+		       struct xsk_dp_frame *frames)
+{
+	struct xsk_dp_sock *s = &dp->sock[role];
+	unsigned int n, i;
+	uint32_t idx;
+
+	n = xsk_ring_cons__peek(&s->rx, XSK_DP_BATCH, &idx);
+	for (i = 0; i < n; i++) {
+		const struct xdp_desc *d =
+			xsk_ring_cons__rx_desc(&s->rx, idx++);
+
+		frames[i].addr = d->addr;
+		frames[i].len = d->len;
+		frames[i].data = xsk_umem__get_data(dp->area, d->addr);
+	}
+	/* The descriptors are copied out; the frames stay ours. */
+	xsk_ring_cons__release(&s->rx, n);
+	dp->stats.rx[role] += n;
+	return n;
+}
+
+void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr, uint32_t len)
+{
+	uint32_t tail = (dp->pending_head + dp->pending_len) % dp->nr_frames;
+
+	/* Each frame is in one place at a time, so this never overflows. */
+	dp->pending[tail].addr = addr;
+	dp->pending[tail].len = len;
+	dp->pending[tail].options = 0;
+	dp->pending_len++;
+}
+
+void xsk_dp_free(struct xsk_dp *dp, uint64_t addr)
+{
+	dp->pool[dp->pool_len++] = addr & dp->frame_mask;
+}
+
+static void tx_push(struct xsk_dp *dp)
+{
+	struct xsk_dp_sock *s = &dp->sock[COLO_ROLE_OUT];
+	uint32_t n, i, idx;
+
+	if (!dp->pending_len)
+		return;
+	/* reserve() takes all or nothing: ask for what fits now */
+	n = xsk_prod_nb_free(&s->tx, dp->pending_len);
+	if (n > dp->pending_len)
+		n = dp->pending_len;
+	n = xsk_ring_prod__reserve(&s->tx, n, &idx);
+	for (i = 0; i < n; i++) {
+		*xsk_ring_prod__tx_desc(&s->tx, idx++) =
+			dp->pending[dp->pending_head];
+		dp->pending_head = (dp->pending_head + 1) % dp->nr_frames;
+	}
+	dp->pending_len -= n;
+	xsk_ring_prod__submit(&s->tx, n);
+	dp->stats.tx += n;
+}
+
+/* Descriptors on O's TX ring the kernel has not taken yet. */
+static uint32_t tx_queued(struct xsk_dp *dp)
+{
+	struct xsk_ring_prod *tx = &dp->sock[COLO_ROLE_OUT].tx;
+
+	return XSK_DP_RING_SIZE - xsk_prod_nb_free(tx, XSK_DP_RING_SIZE);
+}
+
+static void tx_kick(struct xsk_dp *dp)
+{
+	struct xsk_dp_sock *s = &dp->sock[COLO_ROLE_OUT];
+
+	/*
+	 * Copy mode sends a bounded batch per call: kick while anything is
+	 * left. EAGAIN, EBUSY and ENOBUFS mean "again later"; the next loop
+	 * does that.
+	 */
+	if (!tx_queued(dp) || !xsk_ring_prod__needs_wakeup(&s->tx))
+		return;
+	sendto(xsk_socket__fd(s->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
+	dp->stats.tx_kicks++;
+}
+
+static void comp_reap(struct xsk_dp *dp)
+{
+	struct xsk_dp_sock *s = &dp->sock[COLO_ROLE_OUT];
+	uint32_t n, i, idx;
+
+	n = xsk_ring_cons__peek(&s->comp, XSK_DP_RING_SIZE, &idx);
+	for (i = 0; i < n; i++)
+		xsk_dp_free(dp, *xsk_ring_cons__comp_addr(&s->comp, idx++));
+	xsk_ring_cons__release(&s->comp, n);
+	dp->stats.tx_completed += n;
+}
+
+static void fill_refill(struct xsk_dp *dp, enum colo_role role)
+{
+	struct xsk_ring_prod *fill = &dp->sock[role].fill;
+	uint32_t n, i, idx;
+
+	n = xsk_prod_nb_free(fill, dp->pool_len);
+	if (n > dp->pool_len)
+		n = dp->pool_len;
+	if (!n)
+		return;
+	n = xsk_ring_prod__reserve(fill, n, &idx);
+	for (i = 0; i < n; i++)
+		*xsk_ring_prod__fill_addr(fill, idx++) =
+			dp->pool[--dp->pool_len];
+	xsk_ring_prod__submit(fill, n);
+}
+
+void xsk_dp_service(struct xsk_dp *dp)
+{
+	tx_push(dp);
+	tx_kick(dp);
+	comp_reap(dp);
+	fill_refill(dp, COLO_ROLE_PRIMARY);
+	fill_refill(dp, COLO_ROLE_SECONDARY);
+}
+
+bool xsk_dp_tx_busy(struct xsk_dp *dp)
+{
+	return dp->pending_len || tx_queued(dp);
+}
+
+void xsk_dp_busy_poll(struct xsk_dp *dp)
+{
+	int r;
+
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
+		recvfrom(xsk_socket__fd(dp->sock[r].xsk), NULL, 0, MSG_DONTWAIT,
+			 NULL, NULL);
+}
+
+void xsk_dp_stats(struct xsk_dp *dp, struct colo_dp_stats *out)
+{
+	struct xdp_statistics xs;
+	socklen_t len;
+	int r;
+
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
+		len = sizeof(xs);
+		if (getsockopt(xsk_dp_fd(dp, r), SOL_XDP, XDP_STATISTICS, &xs,
+			       &len))
+			continue;
+		dp->stats.rx_dropped[r] = xs.rx_dropped + xs.rx_invalid_descs;
+		dp->stats.rx_ring_full[r] = xs.rx_ring_full;
+		dp->stats.fill_ring_empty[r] = xs.rx_fill_ring_empty_descs;
+	}
+	dp->stats.tx_pending = dp->pending_len;
+	dp->stats.pool_free = dp->pool_len;
+	*out = dp->stats;
+}

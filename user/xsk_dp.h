@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The AF_XDP datapath of `colo-xdp run`: one UMEM shared by the sockets on
+ * the primary, secondary and outdev interfaces, a pool of free frame
+ * addresses, and the rings around it. A frame is named by its UMEM address
+ * from the moment it leaves an RX ring until it goes back to the pool
+ * (xsk_dp_free) or onto the outdev's TX ring (xsk_dp_tx); nothing is copied
+ * and nothing is allocated after xsk_dp_create().
+ */
+#ifndef COLO_XSK_DP_H
+#define COLO_XSK_DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "colo_dp.h"
+#include "colo_xdp.h"
+
+/* Every ring (RX, TX, fill, completion) holds this many descriptors. */
+#define XSK_DP_RING_SIZE 2048
+/* The fill rings of P and S and the TX ring of O, all full at once. */
+#define XSK_DP_MIN_FRAMES (3 * XSK_DP_RING_SIZE)
+/* Frames taken off one RX ring per call. */
+#define XSK_DP_BATCH 64
+
+struct xsk_dp_config {
+	const char *ifname[COLO_NR_ROLES]; /* indexed by enum colo_role */
+	uint32_t queue;
+	uint32_t umem_frames; /* at least XSK_DP_MIN_FRAMES */
+	uint32_t frame_size; /* 2048 or 4096 */
+	bool force_copy; /* XDP generic mode: no zero-copy possible */
+	bool busy_poll;
+};
+
+struct xsk_dp_frame {
+	uint64_t addr; /* UMEM address as the RX ring gave it */
+	const void *data;
+	uint32_t len;
+};
+
+struct xsk_dp;
+
+/*
+ * Map the UMEM and create the sockets (not yet bound into any XSKMAP).
+ * On error: a message on stderr naming the interface and the fix, a
+ * negative errno, nothing left open.
+ */
+int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out);
+void xsk_dp_destroy(struct xsk_dp *dp);
+
+/* The socket of a role, for colo_steer_add_xsk() and poll(). */
+int xsk_dp_fd(const struct xsk_dp *dp, enum colo_role role);
+
+/* Take up to XSK_DP_BATCH frames off the RX ring of P or S. */
+unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
+		       struct xsk_dp_frame *frames);
+
+/* Queue a frame for the outdev, in call order. Never drops it. */
+void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr, uint32_t len);
+/* Give a frame back to the pool. */
+void xsk_dp_free(struct xsk_dp *dp, uint64_t addr);
+
+/*
+ * Move queued frames onto O's TX ring and kick it, reap O's completion
+ * ring into the pool, top up the fill rings of P and S. One call per loop.
+ */
+void xsk_dp_service(struct xsk_dp *dp);
+
+/* Frames queued for TX or on the TX ring and not yet sent by the kernel. */
+bool xsk_dp_tx_busy(struct xsk_dp *dp);
+
+/* Busy-poll the RX queues (--busy-poll) when the rings are empty. */
+void xsk_dp_busy_poll(struct xsk_dp *dp);
+
+/* Counters, with the kernel's per-socket drop statistics folded in. */
+void xsk_dp_stats(struct xsk_dp *dp, struct colo_dp_stats *out);
+
+#endif /* COLO_XSK_DP_H */
