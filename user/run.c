@@ -43,7 +43,9 @@ struct run_opts {
 	struct colo_steer_opts steer;
 	struct colo_engine_config engine;
 	uint32_t umem_frames;
+	bool umem_frames_set;
 	uint32_t frame_size;
+	struct hostmem_opts mem;
 	uint32_t cpu;
 	bool pin_cpu;
 	bool busy_poll;
@@ -89,6 +91,9 @@ static void usage(FILE *f)
 		"  --stats-interval S       publish counters for 'colo-xdp stat' every S s (1)\n"
 		"  --verbose                log every mismatch and the setup steps\n"
 		"\n"
+		"Where the UMEM lives (as QEMU's host memory backends place guest RAM):\n" HOSTMEM_USAGE
+		"  (--umem-size is --umem-frames x --frame-size when not given)\n"
+		"\n"
 		"Stops on SIGINT or SIGTERM: queued primary frames are sent, and what\n"
 		"was attached and pinned is removed.\n",
 		XSK_DP_MIN_FRAMES, COLO_PIN_ROOT);
@@ -112,6 +117,7 @@ enum {
 	OPT_PIN_PATH,
 	OPT_STATS_INTERVAL,
 	OPT_VERBOSE,
+	OPT_HOSTMEM,
 	OPT_HELP,
 };
 
@@ -133,6 +139,7 @@ static const struct option long_opts[] = {
 	{ "pin-path", required_argument, NULL, OPT_PIN_PATH },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	HOSTMEM_LONG_OPTS(OPT_HOSTMEM),
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -143,13 +150,43 @@ static const char *const role_flag[COLO_NR_ROLES] = {
 	[COLO_ROLE_OUT] = "--outdev",
 };
 
+/* --umem-size and --umem-frames x --frame-size name one size: agree them. */
+static int umem_size(struct run_opts *o)
+{
+	uint64_t frames;
+
+	if (!o->mem.size) {
+		o->mem.size = (uint64_t)o->umem_frames * o->frame_size;
+		return 0;
+	}
+	frames = o->mem.size / o->frame_size;
+	if (o->mem.size % o->frame_size || frames > 1u << 20) {
+		cli_err(CMD,
+			"--umem-size %llu is not a multiple of --frame-size %u up to %u frames",
+			(unsigned long long)o->mem.size, o->frame_size,
+			1u << 20);
+		return -EINVAL;
+	}
+	if (o->umem_frames_set && frames != o->umem_frames) {
+		cli_err(CMD,
+			"--umem-size %llu is %llu frames of %u bytes, but --umem-frames says %u: give one of them",
+			(unsigned long long)o->mem.size,
+			(unsigned long long)frames, o->frame_size,
+			o->umem_frames);
+		return -EINVAL;
+	}
+	o->umem_frames = (uint32_t)frames;
+	return 0;
+}
+
 /* Returns -1 to go on, or the exit status. */
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	uint32_t ms, n;
-	int c, r, q;
+	int c, r, q, idx;
 
 	memset(o, 0, sizeof(*o));
+	hostmem_opts_init(&o->mem);
 	colo_engine_config_default(&o->engine);
 	o->steer.attach = true;
 	o->umem_frames = 16384;
@@ -158,7 +195,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", long_opts, &idx)) != -1) {
 		int err = 0;
 
 		switch (c) {
@@ -220,6 +257,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		case OPT_UMEM_FRAMES:
 			err = cli_parse_u32(CMD, "--umem-frames", optarg, 1,
 					    1u << 20, &o->umem_frames);
+			o->umem_frames_set = true;
 			break;
 		case OPT_FRAME_SIZE:
 			err = cli_parse_u32(CMD, "--frame-size", optarg, 2048,
@@ -255,6 +293,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_VERBOSE:
 			o->verbose = o->steer.verbose = true;
+			break;
+		case OPT_HOSTMEM:
+			err = hostmem_parse_flag(&o->mem, CMD,
+						 long_opts[idx].name, optarg);
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -293,6 +335,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			sysconf(_SC_NPROCESSORS_CONF) - 1);
 		return CLI_EXIT_USAGE;
 	}
+	if (umem_size(o))
+		return CLI_EXIT_USAGE;
 	if (o->umem_frames < XSK_DP_MIN_FRAMES) {
 		cli_err(CMD,
 			"--umem-frames %u is too small for the rings: the fill rings of %s and %s and the TX ring of %s hold %u frames; use --umem-frames %u or more",
@@ -538,6 +582,7 @@ int cmd_run(int argc, char **argv)
 		.mismatch = on_mismatch,
 	};
 	struct xsk_dp_config dcfg = {};
+	struct hostmem_report mem;
 	struct run_ctx rc = {};
 	struct run_opts o;
 	int ret, err, r;
@@ -574,6 +619,8 @@ int cmd_run(int argc, char **argv)
 	dcfg.queue = o.steer.queue;
 	dcfg.umem_frames = o.umem_frames;
 	dcfg.frame_size = o.frame_size;
+	dcfg.mem = &o.mem;
+	dcfg.cpu = o.pin_cpu ? (int)o.cpu : -1;
 	dcfg.force_copy = o.steer.skb_mode;
 	dcfg.busy_poll = o.busy_poll;
 	err = xsk_dp_create(&dcfg, &rc.dp);
@@ -590,6 +637,8 @@ int cmd_run(int argc, char **argv)
 	       o.steer.ifname[COLO_ROLE_SECONDARY],
 	       o.steer.ifname[COLO_ROLE_OUT], o.steer.queue, o.umem_frames,
 	       o.frame_size);
+	if (!xsk_dp_umem_report(rc.dp, &mem))
+		hostmem_report_print(&mem, stdout);
 	fflush(stdout);
 	loop(&rc, &o);
 	drain(&rc);

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,8 +33,7 @@ struct xsk_dp_sock {
 };
 
 struct xsk_dp {
-	void *area;
-	size_t area_size;
+	struct hostmem mem; /* the UMEM's memory */
 	uint64_t frame_mask;
 	struct xsk_umem *umem;
 	struct xsk_dp_sock sock[COLO_NR_ROLES];
@@ -56,20 +54,6 @@ struct xsk_dp {
 
 	struct colo_dp_stats stats;
 };
-
-/* The one place that chooses where UMEM memory comes from. */
-static void *umem_alloc(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void umem_free(void *p, size_t size)
-{
-	munmap(p, size);
-}
 
 static const char *const role_name[COLO_NR_ROLES] = {
 	[COLO_ROLE_PRIMARY] = "--primary-in",
@@ -143,18 +127,17 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
 	dp->busy_poll = cfg->busy_poll;
 	dp->pool = calloc(dp->nr_frames, sizeof(*dp->pool));
 	dp->pending = calloc(dp->nr_frames, sizeof(*dp->pending));
-	dp->area_size = (size_t)dp->nr_frames * cfg->frame_size;
-	dp->area = umem_alloc(dp->area_size);
-	if (!dp->pool || !dp->pending || !dp->area) {
-		cli_err("run",
-			"cannot allocate a UMEM of %u frames of %u bytes: lower --umem-frames",
-			cfg->umem_frames, cfg->frame_size);
+	if (!dp->pool || !dp->pending) {
 		err = -ENOMEM;
 		goto out;
 	}
+	err = hostmem_alloc(cfg->mem, "run", cfg->ifname, COLO_NR_ROLES,
+			    cfg->cpu, &dp->mem);
+	if (err)
+		goto out;
 
 	/* The fill and completion rings made here are P's: the first socket's. */
-	err = xsk_umem__create(&dp->umem, dp->area, dp->area_size,
+	err = xsk_umem__create(&dp->umem, dp->mem.area, dp->mem.size,
 			       &dp->sock[COLO_ROLE_PRIMARY].fill,
 			       &dp->sock[COLO_ROLE_PRIMARY].comp, &ucfg);
 	if (err) {
@@ -218,8 +201,7 @@ void xsk_dp_destroy(struct xsk_dp *dp)
 			xsk_socket__delete(dp->sock[r].xsk);
 	if (dp->umem)
 		xsk_umem__delete(dp->umem);
-	if (dp->area)
-		umem_free(dp->area, dp->area_size);
+	hostmem_free(&dp->mem);
 	free(dp->pending);
 	free(dp->pool);
 	free(dp);
@@ -244,7 +226,7 @@ unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
 
 		frames[i].addr = d->addr;
 		frames[i].len = d->len;
-		frames[i].data = xsk_umem__get_data(dp->area, d->addr);
+		frames[i].data = xsk_umem__get_data(dp->mem.area, d->addr);
 	}
 	/* The descriptors are copied out; the frames stay ours. */
 	xsk_ring_cons__release(&s->rx, n);
@@ -363,6 +345,11 @@ void xsk_dp_busy_poll(struct xsk_dp *dp)
 	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
 		recvfrom(xsk_socket__fd(dp->sock[r].xsk), NULL, 0, MSG_DONTWAIT,
 			 NULL, NULL);
+}
+
+int xsk_dp_umem_report(const struct xsk_dp *dp, struct hostmem_report *r)
+{
+	return hostmem_report(&dp->mem, r);
 }
 
 void xsk_dp_stats(struct xsk_dp *dp, struct colo_dp_stats *out)

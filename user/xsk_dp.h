@@ -15,6 +15,7 @@
 
 #include "colo_dp.h"
 #include "colo_xdp.h"
+#include "hostmem.h"
 
 /* Every ring (RX, TX, fill, completion) holds this many descriptors. */
 #define XSK_DP_RING_SIZE 2048
@@ -28,6 +29,9 @@ struct xsk_dp_config {
 	uint32_t queue;
 	uint32_t umem_frames; /* at least XSK_DP_MIN_FRAMES */
 	uint32_t frame_size; /* 2048 or 4096 */
+	/* Where the UMEM lives; mem->size is umem_frames * frame_size. */
+	const struct hostmem_opts *mem;
+	int cpu; /* the comparing CPU, for --numa-policy local; -1: any */
 	bool force_copy; /* XDP generic mode: no zero-copy possible */
 	bool busy_poll;
 };
@@ -71,6 +75,9 @@ bool xsk_dp_tx_busy(struct xsk_dp *dp);
 
 /* Busy-poll the RX queues (--busy-poll) when the rings are empty. */
 void xsk_dp_busy_poll(struct xsk_dp *dp);
+
+/* Where the UMEM pages are, for the report at start. */
+int xsk_dp_umem_report(const struct xsk_dp *dp, struct hostmem_report *r);
 
 /* Counters, with the kernel's per-socket drop statistics folded in. */
 void xsk_dp_stats(struct xsk_dp *dp, struct colo_dp_stats *out);
