@@ -13,6 +13,8 @@ static const struct {
 	{ "run", cmd_run, "compare a primary and a secondary VM on XDP" },
 	{ "replay", cmd_replay, "compare two pcap captures offline" },
 	{ "stat", cmd_stat, "show the counters of running instances" },
+	{ "ctl", cmd_ctl,
+	  "send a command to a running instance's control socket" },
 };
 
 static void usage(FILE *f)

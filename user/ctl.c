@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * colo-xdp ctl: one command to a running `colo-xdp run --control PATH`,
+ * over its JSON-lines socket (user/ctl_server.h describes the protocol).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "ctl_server.h"
+#include "json.h"
+
+#define CMD "ctl"
+/* Longest line accepted from the server: replies are much shorter. */
+#define CTL_CLIENT_LINE_MAX (64 * 1024)
+
+static const char *const commands[] = {
+	"status", "stats", "checkpoint-done", "failover", "resume", "subscribe",
+};
+
+struct ctl_opts {
+	const char *path;
+	const char *command;
+	bool json;
+	uint32_t count; /* subscribe: events before exiting, 0 for no end */
+	uint32_t timeout_ms;
+};
+
+struct conn {
+	int fd;
+	char buf[CTL_CLIENT_LINE_MAX];
+	size_t len; /* bytes in buf */
+	size_t used; /* of which the line last returned, newline included */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: colo-xdp ctl [--control PATH] COMMAND [--json]\n"
+		"\n"
+		"Send one command to a running 'colo-xdp run --control PATH'.\n"
+		"\n"
+		"commands:\n"
+		"  status           state, pending checkpoint, clients\n"
+		"  stats            every counter of the engine, the datapath and the control plane\n"
+		"  checkpoint-done  the checkpoint happened: release the queued primary frames\n"
+		"  failover         the secondary is gone: primary frames go straight out\n"
+		"  resume           compare again (after the checkpoint that re-created the secondary)\n"
+		"  subscribe        print events as they come: checkpoint-request, mismatch,\n"
+		"                   failover, degraded, resumed\n"
+		"\n"
+		"  --control PATH   the control socket (%s)\n"
+		"  --json           print the server's JSON lines as they are\n"
+		"  --count N        subscribe: exit after N events (0: never)\n"
+		"  --timeout MS     how long to wait for the reply (5000)\n"
+		"\n"
+		"Exits 0 on success, 1 when the server refuses or cannot be reached,\n"
+		"2 on a usage error.\n",
+		CTL_DEFAULT_PATH);
+}
+
+enum {
+	OPT_CONTROL = 256,
+	OPT_JSON,
+	OPT_COUNT,
+	OPT_TIMEOUT,
+	OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_args(int argc, char **argv, struct ctl_opts *o)
+{
+	size_t i;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->path = CTL_DEFAULT_PATH;
+	o->timeout_ms = 5000;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CONTROL:
+			o->path = optarg;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_COUNT:
+			if (cli_parse_u32(CMD, "--count", optarg, 0, UINT32_MAX,
+					  &o->count))
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_TIMEOUT:
+			if (cli_parse_u32(CMD, "--timeout", optarg, 1, 3600000,
+					  &o->timeout_ms))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'h':
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		default:
+			return cli_bad_option(CMD, argv, c);
+		}
+	}
+	if (optind >= argc) {
+		cli_err(CMD, "which command? (see 'colo-xdp ctl --help')");
+		return CLI_EXIT_USAGE;
+	}
+	if (optind + 1 < argc) {
+		cli_err(CMD,
+			"unexpected argument '%s': one command at a time (see 'colo-xdp ctl --help')",
+			argv[optind + 1]);
+		return CLI_EXIT_USAGE;
+	}
+	o->command = argv[optind];
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(o->command, commands[i]))
+			return -1;
+	cli_err(CMD,
+		"unknown command '%s': use status, stats, checkpoint-done, failover, resume or subscribe",
+		o->command);
+	return CLI_EXIT_USAGE;
+}
+
+static int ctl_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		cli_err(CMD, "--control %s: longer than %zu bytes", path,
+			sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		cli_err(CMD, "cannot open a unix socket: %s", strerror(errno));
+		return err;
+	}
+	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return fd;
+	err = -errno;
+	close(fd);
+	if (err == -ENOENT || err == -ECONNREFUSED)
+		cli_err(CMD,
+			"nothing serves %s: start 'colo-xdp run --control %s', or give the right --control",
+			path, path);
+	else if (err == -EACCES)
+		cli_err(CMD,
+			"%s: permission denied: the control socket is root only",
+			path);
+	else
+		cli_err(CMD, "cannot connect to %s: %s", path, strerror(-err));
+	return err;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * The next line, NUL-terminated in place of its newline. timeout_ms < 0
+ * waits for ever. Returns its length, or -ETIMEDOUT, -ECONNRESET (EOF),
+ * -EMSGSIZE, or another negative errno.
+ */
+static ssize_t read_line(struct conn *c, int timeout_ms, char **line)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+	char *nl;
+	ssize_t n;
+	int r;
+
+	memmove(c->buf, c->buf + c->used, c->len - c->used);
+	c->len -= c->used;
+	c->used = 0;
+	while (!(nl = memchr(c->buf, '\n', c->len))) {
+		if (c->len == sizeof(c->buf))
+			return -EMSGSIZE;
+		r = poll(&pfd, 1, timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (!r)
+			return -ETIMEDOUT;
+		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			return -ECONNRESET;
+		c->len += n;
+	}
+	*nl = 0;
+	c->used = nl + 1 - c->buf;
+	*line = c->buf;
+	return nl - c->buf;
+}
+
+struct show {
+	const char *error; /* the reply's error, when ok is false */
+	bool ok;
+	bool event;
+	bool print; /* the members, for a human */
+	bool first;
+	char err[JSON_STR_MAX];
+};
+
+static int show_member(void *ctx, const struct json_member *m)
+{
+	struct show *s = ctx;
+	const char *val = m->type == JSON_STRING ? m->str : NULL;
+	int vlen = val ? (int)strlen(val) : (int)m->raw_len;
+
+	if (!val)
+		val = m->raw;
+	if (!strcmp(m->key, "ok")) {
+		s->ok = m->type == JSON_BOOL && m->raw[0] == 't';
+		return 0;
+	}
+	if (!strcmp(m->key, "error") && m->type == JSON_STRING) {
+		strcpy(s->err, m->str);
+		s->error = s->err;
+		return 0;
+	}
+	if (!s->print)
+		return 0;
+	if (s->event) {
+		/* "checkpoint-request reason=timeout dropped=0" */
+		if (!strcmp(m->key, "event") && s->first)
+			printf("%.*s", vlen, val);
+		else
+			printf(" %s=%.*s", m->key, vlen, val);
+		s->first = false;
+	} else {
+		printf("%-28s %.*s\n", m->key, vlen, val);
+	}
+	return 0;
+}
+
+/* Print one line from the server; returns 0, or 1 for an error reply. */
+static int show_line(const struct ctl_opts *o, char *line, size_t len,
+		     bool event)
+{
+	struct show s = {
+		.event = event,
+		.print = !o->json,
+		.first = true,
+	};
+	char err[160];
+
+	if (o->json) {
+		printf("%s\n", line);
+		fflush(stdout);
+	}
+	if (json_parse_object(line, len, show_member, &s, err, sizeof(err))) {
+		cli_err(CMD, "%s sent a malformed line (%s): '%s'", o->path,
+			err, line);
+		return 1;
+	}
+	if (event) {
+		if (!o->json)
+			printf("\n");
+		fflush(stdout);
+		return 0;
+	}
+	if (!s.ok) {
+		cli_err(CMD, "%s: %s", o->command,
+			s.error ? s.error : "refused without a reason");
+		return 1;
+	}
+	fflush(stdout);
+	return 0;
+}
+
+int cmd_ctl(int argc, char **argv)
+{
+	struct ctl_opts o;
+	struct conn *c = NULL;
+	char req[128], *line;
+	uint32_t events = 0;
+	ssize_t n;
+	int ret, err;
+
+	ret = parse_args(argc, argv, &o);
+	if (ret >= 0)
+		return ret;
+	ret = 1;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		cli_err(CMD, "%s", strerror(ENOMEM));
+		goto out;
+	}
+	c->fd = ctl_connect(o.path);
+	if (c->fd < 0)
+		goto out;
+	n = snprintf(req, sizeof(req), "{\"command\":\"%s\"}\n", o.command);
+	/* a server that refuses us says why before closing: read it anyway */
+	err = write_all(c->fd, req, n);
+	n = read_line(c, o.timeout_ms, &line);
+	if (n < 0 && err) {
+		cli_err(CMD, "%s: cannot send the request: %s", o.path,
+			strerror(-err));
+		goto out;
+	}
+	if (n < 0) {
+		if (n == -ETIMEDOUT)
+			cli_err(CMD,
+				"%s did not answer within %u ms (--timeout)",
+				o.path, o.timeout_ms);
+		else if (n == -ECONNRESET)
+			cli_err(CMD, "%s closed the connection without a reply",
+				o.path);
+		else
+			cli_err(CMD, "%s: cannot read the reply: %s", o.path,
+				strerror(-n));
+		goto out;
+	}
+	if (show_line(&o, line, n, false))
+		goto out;
+	if (strcmp(o.command, "subscribe")) {
+		/* stats and status printed their members */
+		if (!o.json && strncmp(o.command, "stat", 4))
+			printf("%s: done\n", o.command);
+		ret = 0;
+		goto out;
+	}
+	while (!o.count || events < o.count) {
+		n = read_line(c, -1, &line);
+		if (n < 0) {
+			cli_err(CMD, "%s: %s", o.path,
+				n == -ECONNRESET ? "the server went away" :
+						   strerror(-n));
+			goto out;
+		}
+		if (show_line(&o, line, n, true))
+			goto out;
+		events++;
+	}
+	ret = 0;
+out:
+	if (c && c->fd >= 0)
+		close(c->fd);
+	free(c);
+	fflush(stdout);
+	return ret;
+}

@@ -1,0 +1,992 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "cli.h"
+#include "ctl_server.h"
+#include "json.h"
+
+#define CMD "run"
+#define CTL_LISTEN_TAG UINT32_MAX
+/* Readiness events taken per ctl_server_handle() call. */
+#define CTL_EVENTS_PER_CALL 32
+/* Connections accepted per call; more wait in the backlog. */
+#define CTL_ACCEPTS_PER_CALL 16
+
+extern char **environ;
+
+bool ctl_out_put(struct ctl_out *o, const void *data, uint32_t n)
+{
+	if (n > o->cap - o->len)
+		return false;
+	if (o->head + o->len + n > o->cap) {
+		memmove(o->buf, o->buf + o->head, o->len);
+		o->head = 0;
+	}
+	memcpy(o->buf + o->head + o->len, data, n);
+	o->len += n;
+	return true;
+}
+
+int ctl_out_send(struct ctl_out *o, int fd)
+{
+	ssize_t n;
+
+	while (o->len) {
+		n = send(fd, o->buf + o->head, o->len,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 1 : -errno;
+		}
+		o->head += n;
+		o->len -= n;
+	}
+	o->head = 0;
+	return 0;
+}
+
+int ctl_epoll_set(int ep, int fd, uint32_t tag, uint32_t *cur, uint32_t want)
+{
+	struct epoll_event ev = { .events = want, .data.u32 = tag };
+	int op;
+
+	if (*cur == want)
+		return 0;
+	op = !*cur ? EPOLL_CTL_ADD : !want ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+	if (epoll_ctl(ep, op, fd, &ev))
+		return -errno;
+	*cur = want;
+	return 0;
+}
+
+int ctl_listen_unix(const char *path, const char *what)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd = -1, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		cli_err(CMD, "%s %s: longer than %zu bytes: use a shorter path",
+			what, path, sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode)) {
+			cli_err(CMD,
+				"%s %s: a file that is not a socket is there: remove it or pick another path",
+				what, path);
+			return -EEXIST;
+		}
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 &&
+		    !connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+			close(fd);
+			cli_err(CMD,
+				"%s %s: another process serves this socket: stop it or pick another path",
+				what, path);
+			return -EADDRINUSE;
+		}
+		if (fd >= 0)
+			close(fd);
+		/* nobody accepts on it: left by a process that died */
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	/* bind() creates the file with the socket's mode: never wider */
+	if (fchmod(fd, 0600) || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(fd, SOMAXCONN)) {
+		err = -errno;
+		goto fail;
+	}
+	return fd;
+fail:
+	cli_err(CMD, "%s %s: cannot listen: %s", what, path, strerror(-err));
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+struct ctl_client {
+	int fd; /* -1: a free slot */
+	uint32_t ev; /* epoll interest */
+	bool subscribed;
+	bool discarding; /* the rest of an oversized line */
+	bool closing; /* the peer sent EOF: close once replies are out */
+	bool pending; /* output queued, not yet tried */
+	uint32_t in_len;
+	uint64_t dropped;
+	struct ctl_out out;
+	char in[CTL_LINE_MAX];
+};
+
+struct ctl_server {
+	int lfd;
+	int ep;
+	uint32_t lev;
+	bool dirty; /* some client has output pending */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct ctl_client *clients;
+	char *outbufs;
+	uint32_t max_clients;
+	uint64_t start_ns;
+	struct ctl_server_ops ops;
+	void *ctx;
+	struct ctl_server_stats st;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static bool log_due(uint64_t count)
+{
+	return !(count & (count - 1));
+}
+
+static void client_close(struct ctl_server *s, struct ctl_client *c)
+{
+	ctl_epoll_set(s->ep, c->fd, c - s->clients, &c->ev, 0);
+	close(c->fd);
+	c->fd = -1;
+	if (c->subscribed)
+		s->st.subscribers--;
+	s->st.clients--;
+}
+
+static void reply(struct ctl_client *c, struct json_out *o)
+{
+	int n = json_out_end(o);
+
+	/* room for CTL_REPLY_MAX was checked before the request was read */
+	if (n > 0 && ctl_out_put(&c->out, o->buf, n))
+		c->pending = true;
+}
+
+static void reply_error(struct ctl_server *s, struct ctl_client *c,
+			const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void reply_error(struct ctl_server *s, struct ctl_client *c,
+			const char *fmt, ...)
+{
+	char buf[CTL_REPLY_MAX], msg[CTL_REPLY_MAX / 2];
+	struct json_out o;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_out_begin(&o, buf, sizeof(buf));
+	json_out_bool(&o, "ok", false);
+	json_out_str(&o, "error", msg);
+	reply(c, &o);
+}
+
+struct stat_field {
+	const char *name;
+	size_t off;
+};
+
+#define ENG(name, f)                                       \
+	{                                                  \
+		name, offsetof(struct ctl_stats, engine.f) \
+	}
+#define DP(name, f)                                    \
+	{                                              \
+		name, offsetof(struct ctl_stats, dp.f) \
+	}
+#define XEN(f)                                               \
+	{                                                    \
+		"xen_" #f, offsetof(struct ctl_stats, xen.f) \
+	}
+#define HOOK(f)                                                \
+	{                                                      \
+		"hook_" #f, offsetof(struct ctl_stats, hook.f) \
+	}
+
+/* Engine names as `colo-xdp stat` prints them. */
+static const struct stat_field stat_fields[] = {
+	ENG("frames_in_primary", frames_in[0]),
+	ENG("frames_in_secondary", frames_in[1]),
+	ENG("compared", compared),
+	ENG("released", released),
+	ENG("released_flush", released_flush),
+	ENG("held", held),
+	ENG("mismatches", mismatches),
+	ENG("retransmissions", retransmissions),
+	ENG("passed", passed),
+	ENG("not_compared_dropped", not_compared_dropped),
+	ENG("malformed_primary", malformed[0]),
+	ENG("malformed_secondary", malformed[1]),
+	ENG("failover_passed", failover_passed),
+	ENG("ckpt_mismatch", ckpt_requests[COLO_CKPT_MISMATCH]),
+	ENG("ckpt_timeout", ckpt_requests[COLO_CKPT_TIMEOUT]),
+	ENG("ckpt_queue_full", ckpt_requests[COLO_CKPT_QUEUE_FULL]),
+	ENG("ckpt_no_buffers", ckpt_requests[COLO_CKPT_NO_BUFFERS]),
+	ENG("ckpt_table_full", ckpt_requests[COLO_CKPT_TABLE_FULL]),
+	ENG("ckpt_coalesced", ckpt_coalesced),
+	ENG("ckpt_repeats", ckpt_repeats),
+	ENG("checkpoints", checkpoints),
+	ENG("dropped_queue_full", dropped[COLO_DROP_QUEUE_FULL]),
+	ENG("dropped_table_full", dropped[COLO_DROP_TABLE_FULL]),
+	ENG("dropped_no_buffers", dropped[COLO_DROP_NO_BUFFERS]),
+	ENG("conns_active", conns_active),
+	ENG("conns_created", conns_created),
+	ENG("conns_expired_idle", conns_expired_idle),
+	ENG("conns_expired_closed", conns_expired_closed),
+	ENG("queued_primary", queued[0]),
+	ENG("queued_secondary", queued[1]),
+	ENG("pool_in_use", pool_in_use),
+	DP("rx_primary", rx[0]),
+	DP("rx_secondary", rx[1]),
+	DP("tx", tx),
+	DP("tx_completed", tx_completed),
+	DP("tx_kicks", tx_kicks),
+	DP("tx_pending", tx_pending),
+	DP("pool_free", pool_free),
+	DP("pool_size", pool_size),
+	DP("rx_dropped_primary", rx_dropped[0]),
+	DP("rx_dropped_secondary", rx_dropped[1]),
+	DP("rx_ring_full_primary", rx_ring_full[0]),
+	DP("rx_ring_full_secondary", rx_ring_full[1]),
+	DP("fill_ring_empty_primary", fill_ring_empty[0]),
+	DP("fill_ring_empty_secondary", fill_ring_empty[1]),
+	DP("ckpt_logged", ckpt_logged),
+	XEN(connects),
+	XEN(replaced),
+	XEN(inits),
+	XEN(do_checkpoint),
+	XEN(do_checkpoint_lost),
+	XEN(checkpoints),
+	XEN(unknown),
+	XEN(oversized),
+	XEN(truncated),
+	HOOK(runs),
+	HOOK(skipped),
+	HOOK(failed),
+};
+
+static void server_fields(struct ctl_server *s, struct json_out *o)
+{
+	json_out_u64(o, "ctl_accepted", s->st.accepted);
+	json_out_u64(o, "ctl_refused", s->st.refused);
+	json_out_u64(o, "ctl_requests", s->st.requests);
+	json_out_u64(o, "ctl_bad_requests", s->st.bad_requests);
+	json_out_u64(o, "ctl_events", s->st.events);
+	json_out_u64(o, "ctl_events_dropped", s->st.events_dropped);
+	json_out_u64(o, "ctl_clients", s->st.clients);
+	json_out_u64(o, "ctl_subscribers", s->st.subscribers);
+}
+
+static void stats_fields(struct ctl_server *s, struct json_out *o)
+{
+	struct ctl_stats st = {};
+	size_t i;
+
+	s->ops.stats(s->ctx, &st);
+	for (i = 0; i < sizeof(stat_fields) / sizeof(stat_fields[0]); i++)
+		json_out_u64(o, stat_fields[i].name,
+			     *(const uint64_t *)((const char *)&st +
+						 stat_fields[i].off));
+	server_fields(s, o);
+}
+
+static void status_fields(struct ctl_server *s, struct json_out *o)
+{
+	struct ctl_status st = {};
+
+	s->ops.status(s->ctx, &st);
+	json_out_str(o, "state", st.failover ? "failover" : "comparing");
+	json_out_bool(o, "checkpoint_pending", st.checkpoint_pending);
+	if (st.checkpoint_pending)
+		json_out_str(o, "checkpoint_reason",
+			     colo_ckpt_reason_name(st.checkpoint_reason));
+	json_out_bool(o, "xen_connected", st.xen_connected);
+	json_out_u64(o, "pid", getpid());
+	json_out_u64(o, "uptime_s", (mono_ns() - s->start_ns) / 1000000000ull);
+	json_out_u64(o, "clients", s->st.clients);
+	json_out_u64(o, "subscribers", s->st.subscribers);
+	json_out_u64(o, "events_dropped", s->st.events_dropped);
+}
+
+static void emit_simple(struct ctl_server *s, const char *event,
+			const char *reason);
+
+enum ctl_command {
+	CTL_CHECKPOINT_DONE,
+	CTL_FAILOVER,
+	CTL_RESUME,
+	CTL_STATS,
+	CTL_STATUS,
+	CTL_SUBSCRIBE,
+	CTL_NR_COMMANDS,
+};
+
+static const char *const command_names[CTL_NR_COMMANDS] = {
+	[CTL_CHECKPOINT_DONE] = "checkpoint-done",
+	[CTL_FAILOVER] = "failover",
+	[CTL_RESUME] = "resume",
+	[CTL_STATS] = "stats",
+	[CTL_STATUS] = "status",
+	[CTL_SUBSCRIBE] = "subscribe",
+};
+
+static bool supported(const struct ctl_server_ops *ops, enum ctl_command cmd)
+{
+	switch (cmd) {
+	case CTL_CHECKPOINT_DONE:
+		return ops->checkpoint_done;
+	case CTL_FAILOVER:
+		return ops->failover;
+	case CTL_RESUME:
+		return ops->resume;
+	case CTL_STATS:
+		return ops->stats;
+	case CTL_STATUS:
+		return ops->status;
+	default:
+		return true;
+	}
+}
+
+static int act(struct ctl_server *s, enum ctl_command cmd)
+{
+	switch (cmd) {
+	case CTL_CHECKPOINT_DONE:
+		return s->ops.checkpoint_done(s->ctx);
+	case CTL_FAILOVER:
+		return s->ops.failover(s->ctx);
+	case CTL_RESUME:
+		return s->ops.resume(s->ctx);
+	default:
+		return 0;
+	}
+}
+
+static void request(struct ctl_server *s, struct ctl_client *c,
+		    const char *name)
+{
+	char buf[CTL_REPLY_MAX];
+	enum ctl_command cmd = 0;
+	struct json_out o;
+	int ret;
+
+	while (cmd < CTL_NR_COMMANDS && strcmp(name, command_names[cmd]))
+		cmd++;
+	if (cmd == CTL_NR_COMMANDS) {
+		s->st.bad_requests++;
+		reply_error(
+			s, c,
+			"unknown command '%s': use checkpoint-done, failover, resume, stats, status or subscribe",
+			name);
+		return;
+	}
+	if (!supported(&s->ops, cmd)) {
+		reply_error(s, c, "%s is not supported by this server", name);
+		return;
+	}
+	ret = act(s, cmd);
+	if (ret) {
+		reply_error(s, c, "refused: %s", strerror(-ret));
+		return;
+	}
+	if (cmd == CTL_SUBSCRIBE && !c->subscribed) {
+		c->subscribed = true;
+		s->st.subscribers++;
+	}
+	json_out_begin(&o, buf, sizeof(buf));
+	json_out_bool(&o, "ok", true);
+	if (cmd == CTL_STATS)
+		stats_fields(s, &o);
+	else if (cmd == CTL_STATUS)
+		status_fields(s, &o);
+	reply(c, &o);
+	/* the requester's reply first, then what everyone is told */
+	if (cmd == CTL_FAILOVER)
+		emit_simple(s, "failover", "control command");
+	else if (cmd == CTL_RESUME)
+		emit_simple(s, "resumed", NULL);
+}
+
+struct req {
+	char command[JSON_STR_MAX];
+	bool have;
+	bool not_string;
+};
+
+static int req_member(void *ctx, const struct json_member *m)
+{
+	struct req *r = ctx;
+
+	if (strcmp(m->key, "command"))
+		return 0;
+	if (m->type != JSON_STRING) {
+		r->not_string = true;
+		return 0;
+	}
+	strcpy(r->command, m->str);
+	r->have = true;
+	return 0;
+}
+
+static void line(struct ctl_server *s, struct ctl_client *c, char *l,
+		 size_t len)
+{
+	struct req r = {};
+	char err[160];
+
+	if (len && l[len - 1] == '\r')
+		len--;
+	if (!len)
+		return;
+	s->st.requests++;
+	if (json_parse_object(l, len, req_member, &r, err, sizeof(err))) {
+		s->st.bad_requests++;
+		reply_error(s, c, "malformed JSON: %s", err);
+		return;
+	}
+	if (!r.have) {
+		s->st.bad_requests++;
+		reply_error(
+			s, c,
+			r.not_string ?
+				"\"command\" must be a string, e.g. {\"command\":\"status\"}" :
+				"missing \"command\": send e.g. {\"command\":\"status\"}");
+		return;
+	}
+	request(s, c, r.command);
+}
+
+/* Answer the complete lines in the input while their replies fit. */
+static void process_input(struct ctl_server *s, struct ctl_client *c)
+{
+	uint32_t start = 0;
+	char *nl;
+
+	while (start < c->in_len) {
+		nl = memchr(c->in + start, '\n', c->in_len - start);
+		if (c->discarding) {
+			if (!nl) {
+				start = c->in_len;
+				break;
+			}
+			c->discarding = false;
+			start = nl + 1 - c->in;
+			continue;
+		}
+		if (c->out.cap - c->out.len < CTL_REPLY_MAX)
+			break;
+		if (!nl) {
+			if (start || c->in_len < CTL_LINE_MAX)
+				break;
+			s->st.bad_requests++;
+			reply_error(
+				s, c,
+				"request line longer than %u bytes: ignored up to its end",
+				CTL_LINE_MAX);
+			c->discarding = true;
+			start = c->in_len;
+			break;
+		}
+		line(s, c, c->in + start, nl - (c->in + start));
+		start = nl + 1 - c->in;
+	}
+	memmove(c->in, c->in + start, c->in_len - start);
+	c->in_len -= start;
+}
+
+/*
+ * Send what is queued, answer the requests held in the input while their
+ * replies fit (those not sent here are sent at EPOLLOUT), and set the
+ * interest this client needs now.
+ */
+static void client_update(struct ctl_server *s, struct ctl_client *c)
+{
+	uint32_t want = 0;
+	int r = 0;
+
+	if (c->pending) {
+		c->pending = false;
+		r = ctl_out_send(&c->out, c->fd);
+		if (r < 0) {
+			client_close(s, c);
+			return;
+		}
+	}
+	/* replies left: requests held back may fit now */
+	process_input(s, c);
+	if (c->closing && !c->out.len) {
+		client_close(s, c);
+		return;
+	}
+	if (r > 0 || c->out.len)
+		want |= EPOLLOUT;
+	/* read a request only when its reply will fit */
+	if (!c->closing && c->out.cap - c->out.len >= CTL_REPLY_MAX)
+		want |= EPOLLIN;
+	if (ctl_epoll_set(s->ep, c->fd, c - s->clients, &c->ev, want))
+		client_close(s, c);
+}
+
+static void client_read(struct ctl_server *s, struct ctl_client *c)
+{
+	ssize_t n;
+
+	/* a full buffer waits for room in the replies: recv(0) is not EOF */
+	if (c->in_len == sizeof(c->in))
+		return;
+	n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len,
+		 MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			client_close(s, c);
+		return;
+	}
+	if (!n)
+		c->closing = true;
+	c->in_len += n;
+}
+
+static void client_event(struct ctl_server *s, struct ctl_client *c,
+			 uint32_t events)
+{
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		client_close(s, c);
+		return;
+	}
+	/* the socket has room: send, then answer what was held back */
+	if (events & EPOLLOUT)
+		c->pending = true;
+	if (events & EPOLLIN)
+		client_read(s, c);
+	if (c->fd >= 0)
+		client_update(s, c);
+}
+
+static void refuse(struct ctl_server *s, int fd, const char *why)
+{
+	char buf[256];
+	struct json_out o;
+	int n;
+
+	s->st.refused++;
+	json_out_begin(&o, buf, sizeof(buf));
+	json_out_bool(&o, "ok", false);
+	json_out_str(&o, "error", why);
+	n = json_out_end(&o);
+	if (n > 0 && send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
+	    log_due(s->st.refused))
+		cli_err(CMD, "--control %s: cannot tell a refused client: %s",
+			s->path, strerror(errno));
+	close(fd);
+}
+
+static void accept_clients(struct ctl_server *s)
+{
+	struct ucred cred;
+	socklen_t len;
+	struct ctl_client *c;
+	uint32_t i = 0;
+	int n, fd;
+
+	for (n = 0; n < CTL_ACCEPTS_PER_CALL; n++) {
+		fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		len = sizeof(cred);
+		cred.uid = (uid_t)-1;
+		cred.pid = 0;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+		    cred.uid != 0) {
+			if (log_due(s->st.refused + 1))
+				cli_err(CMD,
+					"--control %s: refused a client of uid %u (pid %d): root only",
+					s->path, cred.uid, cred.pid);
+			refuse(s, fd,
+			       "permission denied: the control socket is for root only");
+			continue;
+		}
+		while (i < s->max_clients && s->clients[i].fd >= 0)
+			i++;
+		if (i == s->max_clients) {
+			refuse(s, fd,
+			       "too many clients: close one and connect again");
+			continue;
+		}
+		c = &s->clients[i];
+		c->fd = fd;
+		c->ev = 0;
+		c->subscribed = c->discarding = c->closing = false;
+		c->pending = false;
+		c->in_len = 0;
+		c->dropped = 0;
+		c->out.head = c->out.len = 0;
+		s->st.accepted++;
+		s->st.clients++;
+		client_update(s, c);
+	}
+}
+
+void ctl_server_handle(struct ctl_server *s)
+{
+	struct epoll_event ev[CTL_EVENTS_PER_CALL];
+	bool listen_ready = false;
+	struct ctl_client *c;
+	int n, i;
+
+	n = epoll_wait(s->ep, ev, CTL_EVENTS_PER_CALL, 0);
+	for (i = 0; i < n; i++) {
+		if (ev[i].data.u32 == CTL_LISTEN_TAG) {
+			listen_ready = true;
+			continue;
+		}
+		c = &s->clients[ev[i].data.u32];
+		if (c->fd >= 0)
+			client_event(s, c, ev[i].events);
+	}
+	/* after the events: a slot closed above may be reused now */
+	if (listen_ready)
+		accept_clients(s);
+	ctl_server_flush(s);
+}
+
+void ctl_server_flush(struct ctl_server *s)
+{
+	uint32_t i;
+
+	if (!s->dirty)
+		return;
+	s->dirty = false;
+	for (i = 0; i < s->max_clients; i++) {
+		struct ctl_client *c = &s->clients[i];
+
+		/* a client waiting for EPOLLOUT is sent to by handle() */
+		if (c->fd >= 0 && c->pending && !(c->ev & EPOLLOUT))
+			client_update(s, c);
+	}
+}
+
+/* base: an event object, unclosed; each subscriber gets its drop count. */
+static void emit(struct ctl_server *s, struct json_out *base)
+{
+	char tail[48];
+	uint32_t i, n;
+
+	s->st.events++;
+	if (base->overflow || !s->st.subscribers)
+		return;
+	for (i = 0; i < s->max_clients; i++) {
+		struct ctl_client *c = &s->clients[i];
+
+		if (c->fd < 0 || !c->subscribed)
+			continue;
+		n = snprintf(tail, sizeof(tail), ",\"dropped\":%llu}\n",
+			     (unsigned long long)c->dropped);
+		/* never into the room a request's reply was promised */
+		if (base->len + n + CTL_REPLY_MAX > c->out.cap - c->out.len) {
+			c->dropped++;
+			s->st.events_dropped++;
+			continue;
+		}
+		ctl_out_put(&c->out, base->buf, base->len);
+		ctl_out_put(&c->out, tail, n);
+		c->pending = true;
+		s->dirty = true;
+	}
+}
+
+static void emit_simple(struct ctl_server *s, const char *event,
+			const char *reason)
+{
+	char buf[CTL_REPLY_MAX];
+	struct json_out o;
+
+	json_out_begin(&o, buf, sizeof(buf));
+	json_out_str(&o, "event", event);
+	if (reason)
+		json_out_str(&o, "reason", reason);
+	emit(s, &o);
+}
+
+void ctl_server_event_checkpoint(struct ctl_server *s,
+				 enum colo_ckpt_reason reason)
+{
+	emit_simple(s, "checkpoint-request", colo_ckpt_reason_name(reason));
+}
+
+void ctl_server_event_mismatch(struct ctl_server *s,
+			       const struct colo_mismatch *m)
+{
+	const struct colo_flow_key *k = m->key;
+	int af = k->ipver == 6 ? AF_INET6 : AF_INET;
+	char buf[CTL_REPLY_MAX], src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	struct json_out o;
+
+	inet_ntop(af, k->saddr, src, sizeof(src));
+	inet_ntop(af, k->daddr, dst, sizeof(dst));
+	json_out_begin(&o, buf, sizeof(buf));
+	json_out_str(&o, "event", "mismatch");
+	json_out_u64(&o, "ipver", k->ipver);
+	json_out_u64(&o, "proto", k->proto);
+	json_out_str(&o, "src", src);
+	json_out_u64(&o, "sport", k->sport);
+	json_out_str(&o, "dst", dst);
+	json_out_u64(&o, "dport", k->dport);
+	if (k->vlan)
+		json_out_u64(&o, "vlan", k->vlan & 0xfff);
+	json_out_u64(&o, "primary", m->primary_handle);
+	json_out_u64(&o, "secondary", m->secondary_handle);
+	json_out_u64(&o, "offset", m->offset);
+	if (k->proto == IPPROTO_TCP)
+		json_out_u64(&o, "seq", m->seq);
+	emit(s, &o);
+}
+
+void ctl_server_event_failover(struct ctl_server *s, const char *reason)
+{
+	emit_simple(s, "failover", reason);
+}
+
+void ctl_server_event_degraded(struct ctl_server *s, const char *reason)
+{
+	emit_simple(s, "degraded", reason);
+}
+
+void ctl_server_event_resumed(struct ctl_server *s)
+{
+	emit_simple(s, "resumed", NULL);
+}
+
+int ctl_server_create(const struct ctl_server_config *cfg,
+		      const struct ctl_server_ops *ops, void *ctx,
+		      struct ctl_server **out)
+{
+	struct ctl_server *s;
+	uint32_t i;
+	int err;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->lfd = s->ep = -1;
+	s->ops = *ops;
+	s->ctx = ctx;
+	s->start_ns = mono_ns();
+	s->max_clients = cfg->max_clients ?: CTL_DEFAULT_MAX_CLIENTS;
+	/* outbufs are touched only as clients use them */
+	s->clients = calloc(s->max_clients, sizeof(*s->clients));
+	s->outbufs = calloc(s->max_clients, CTL_OUT_MAX);
+	if (!s->clients || !s->outbufs) {
+		cli_err(CMD, "--control %s: no memory for %u clients",
+			cfg->path, s->max_clients);
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < s->max_clients; i++) {
+		s->clients[i].fd = -1;
+		s->clients[i].out.buf = s->outbufs + (size_t)i * CTL_OUT_MAX;
+		s->clients[i].out.cap = CTL_OUT_MAX;
+	}
+	err = ctl_listen_unix(cfg->path, "--control");
+	if (err < 0)
+		goto out;
+	s->lfd = err;
+	strcpy(s->path, cfg->path);
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (s->ep < 0 ||
+	    ctl_epoll_set(s->ep, s->lfd, CTL_LISTEN_TAG, &s->lev, EPOLLIN)) {
+		err = -errno;
+		cli_err(CMD, "--control %s: cannot create an epoll set: %s",
+			cfg->path, strerror(errno));
+		goto out;
+	}
+	*out = s;
+	return 0;
+out:
+	ctl_server_destroy(s);
+	return err;
+}
+
+void ctl_server_destroy(struct ctl_server *s)
+{
+	uint32_t i;
+
+	if (!s)
+		return;
+	for (i = 0; s->clients && i < s->max_clients; i++)
+		if (s->clients[i].fd >= 0)
+			close(s->clients[i].fd);
+	if (s->lfd >= 0) {
+		close(s->lfd);
+		unlink(s->path);
+	}
+	if (s->ep >= 0)
+		close(s->ep);
+	free(s->outbufs);
+	free(s->clients);
+	free(s);
+}
+
+int ctl_server_fd(const struct ctl_server *s)
+{
+	return s->ep;
+}
+
+void ctl_server_stats(const struct ctl_server *s, struct ctl_server_stats *out)
+{
+	*out = s->st;
+}
+
+struct ctl_hook {
+	char *cmd;
+	pid_t pid; /* the running command, or 0 */
+	int pidfd;
+	struct ctl_hook_stats st;
+};
+
+int ctl_hook_create(const char *cmd, struct ctl_hook **out)
+{
+	struct ctl_hook *h;
+
+	*out = NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->cmd = strdup(cmd);
+	if (!h->cmd) {
+		free(h);
+		return -ENOMEM;
+	}
+	h->pidfd = -1;
+	*out = h;
+	return 0;
+}
+
+void ctl_hook_destroy(struct ctl_hook *h)
+{
+	if (!h)
+		return;
+	if (h->pidfd >= 0)
+		close(h->pidfd);
+	free(h->cmd);
+	free(h);
+}
+
+static void reap(struct ctl_hook *h)
+{
+	int status;
+
+	if (!h->pid || waitpid(h->pid, &status, WNOHANG) != h->pid)
+		return;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		h->st.failed++;
+		if (WIFEXITED(status))
+			cli_err(CMD, "--on-checkpoint-request '%s' exited %d",
+				h->cmd, WEXITSTATUS(status));
+		else
+			cli_err(CMD,
+				"--on-checkpoint-request '%s' killed by signal %d",
+				h->cmd, WTERMSIG(status));
+	}
+	h->pid = 0;
+	if (h->pidfd >= 0)
+		close(h->pidfd);
+	h->pidfd = -1;
+}
+
+void ctl_hook_request(struct ctl_hook *h, enum colo_ckpt_reason reason)
+{
+	static const char var[] = "COLO_CHECKPOINT_REASON=";
+	char *argv[] = { "/bin/sh", "-c", h->cmd, NULL };
+	posix_spawnattr_t attr;
+	char value[64], **envp;
+	sigset_t none, all;
+	size_t n, i, k = 0;
+	int err;
+
+	reap(h);
+	if (h->pid) {
+		h->st.skipped++;
+		return;
+	}
+	for (n = 0; environ[n]; n++)
+		;
+	envp = malloc((n + 2) * sizeof(*envp));
+	if (!envp) {
+		h->st.failed++;
+		cli_err(CMD, "--on-checkpoint-request: %s", strerror(ENOMEM));
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (strncmp(environ[i], var, sizeof(var) - 1))
+			envp[k++] = environ[i];
+	snprintf(value, sizeof(value), "%s%s", var,
+		 colo_ckpt_reason_name(reason));
+	envp[k++] = value;
+	envp[k] = NULL;
+	/* the command starts with default signals, whatever we changed */
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+						POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	err = posix_spawn(&h->pid, "/bin/sh", NULL, &attr, argv, envp);
+	posix_spawnattr_destroy(&attr);
+	free(envp);
+	if (err) {
+		h->pid = 0;
+		h->st.failed++;
+		cli_err(CMD,
+			"--on-checkpoint-request: cannot start /bin/sh: %s",
+			strerror(err));
+		return;
+	}
+	h->st.runs++;
+	/* without a pidfd the next request reaps it with waitpid(WNOHANG) */
+	h->pidfd = syscall(SYS_pidfd_open, h->pid, 0);
+}
+
+int ctl_hook_fd(const struct ctl_hook *h)
+{
+	return h->pidfd;
+}
+
+void ctl_hook_handle(struct ctl_hook *h)
+{
+	reap(h);
+}
+
+void ctl_hook_stats(const struct ctl_hook *h, struct ctl_hook_stats *out)
+{
+	*out = h->st;
+}

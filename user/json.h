@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * JSON lines for the control socket: one flat object per line, written
+ * into a caller's fixed buffer (no allocation, so the datapath can format
+ * an event), and read member by member with a strict RFC 8259 parser.
+ * Top-level keys and string values are limited to JSON_STR_MAX - 1 bytes
+ * (every string the control protocol carries is a short name); nested
+ * values are checked and handed over as written.
+ */
+#ifndef COLO_JSON_H
+#define COLO_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JSON_STR_MAX 256
+/* Nesting accepted inside a value; deeper input is refused, not recursed. */
+#define JSON_DEPTH_MAX 32
+
+struct json_out {
+	char *buf;
+	size_t cap;
+	size_t len;
+	bool overflow;
+	bool first;
+};
+
+/* Start an object in buf; nothing is written past cap. */
+void json_out_begin(struct json_out *o, char *buf, size_t cap);
+void json_out_str(struct json_out *o, const char *key, const char *val);
+void json_out_u64(struct json_out *o, const char *key, uint64_t val);
+void json_out_bool(struct json_out *o, const char *key, bool val);
+/*
+ * Close the object and the line, NUL-terminated; returns its length (the
+ * NUL not counted), or -ENOSPC if cap was short.
+ */
+int json_out_end(struct json_out *o);
+
+enum json_type {
+	JSON_NULL,
+	JSON_BOOL,
+	JSON_NUMBER,
+	JSON_STRING,
+	JSON_OBJECT,
+	JSON_ARRAY,
+};
+
+struct json_member {
+	char key[JSON_STR_MAX];
+	enum json_type type;
+	char str[JSON_STR_MAX]; /* JSON_STRING: the value, unescaped */
+	const char *raw; /* the value as written, not NUL-terminated */
+	size_t raw_len;
+};
+
+/*
+ * Parse one object spanning all of s[0..len) (white space around it
+ * allowed) and call fn for each top-level member, in order; fn returns 0
+ * to go on, or a negative errno that stops the parse and is returned.
+ * Malformed input: -EINVAL and a message naming the byte offset in err.
+ */
+int json_parse_object(const char *s, size_t len,
+		      int (*fn)(void *ctx, const struct json_member *m),
+		      void *ctx, char *err, size_t errlen);
+
+#endif /* COLO_JSON_H */
