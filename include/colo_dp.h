@@ -19,7 +19,14 @@ struct colo_dp_stats {
 	__u64 rx_dropped[2]; /* no room in the UMEM or an invalid descriptor */
 	__u64 rx_ring_full[2]; /* the RX ring was full */
 	__u64 fill_ring_empty[2]; /* the fill ring had no free frame */
-	__u64 ckpt_logged; /* checkpoint requests logged for the controller */
+	__u64 ckpt_logged; /* checkpoint requests sent to the controllers */
+	/* `colo-xdp run` itself, around the datapath: */
+	__u64 failovers; /* failover commands carried out */
+	__u64 resumes; /* resume commands carried out */
+	__u64 switch_ns; /* gauge: command to XDP switch, last failover/resume */
+	/* restarts and stalls past --watchdog-ms: each asks a checkpoint */
+	__u64 loader_gaps;
+	__u64 mismatch_dumped; /* frame pairs written to --mismatch-dump */
 };
 
 #endif /* COLO_DP_H */

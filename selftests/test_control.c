@@ -959,10 +959,10 @@ TEST(ctl_every_command)
 	CHECK(strstr(member(r, "error"), strerror(EALREADY)));
 	rec.fail_with = 0;
 
-	rec.stats.engine.checkpoints = 7;
-	rec.stats.engine.ckpt_requests[COLO_CKPT_TIMEOUT] = 3;
-	rec.stats.dp.rx[1] = 11;
-	rec.stats.dp.fill_ring_empty[0] = 5;
+	rec.stats.loader.engine.checkpoints = 7;
+	rec.stats.loader.engine.ckpt_requests[COLO_CKPT_TIMEOUT] = 3;
+	rec.stats.loader.dp.rx[1] = 11;
+	rec.stats.loader.dp.fill_ring_empty[0] = 5;
 	rec.stats.xen.unknown = 2;
 	rec.stats.hook.skipped = 4;
 	r = ask(&s, fd, "{\"command\":\"stats\"}\n");

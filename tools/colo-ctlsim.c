@@ -100,9 +100,9 @@ static void ctl_stats(void *ctx, struct ctl_stats *out)
 {
 	struct sim *s = ctx;
 
-	out->engine = s->eng;
-	out->dp.pool_size = 4096;
-	out->dp.pool_free = 4096;
+	out->loader.engine = s->eng;
+	out->loader.dp.pool_size = 4096;
+	out->loader.dp.pool_free = 4096;
 	if (s->xen)
 		xen_server_stats(s->xen, &out->xen);
 	if (s->hook)

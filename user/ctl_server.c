@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 
 #include "cli.h"
+#include "counters.h"
 #include "ctl_server.h"
 #include "json.h"
 
@@ -209,19 +210,12 @@ static void reply_error(struct ctl_server *s, struct ctl_client *c,
 	reply(c, &o);
 }
 
-struct stat_field {
+/* What the control socket adds to the loader's counters. */
+struct ctl_field {
 	const char *name;
 	size_t off;
 };
 
-#define ENG(name, f)                                       \
-	{                                                  \
-		name, offsetof(struct ctl_stats, engine.f) \
-	}
-#define DP(name, f)                                    \
-	{                                              \
-		name, offsetof(struct ctl_stats, dp.f) \
-	}
 #define XEN(f)                                               \
 	{                                                    \
 		"xen_" #f, offsetof(struct ctl_stats, xen.f) \
@@ -231,67 +225,21 @@ struct stat_field {
 		"hook_" #f, offsetof(struct ctl_stats, hook.f) \
 	}
 
-/* Engine names as `colo-xdp stat` prints them. */
-static const struct stat_field stat_fields[] = {
-	ENG("frames_in_primary", frames_in[0]),
-	ENG("frames_in_secondary", frames_in[1]),
-	ENG("compared", compared),
-	ENG("released", released),
-	ENG("released_flush", released_flush),
-	ENG("held", held),
-	ENG("mismatches", mismatches),
-	ENG("retransmissions", retransmissions),
-	ENG("passed", passed),
-	ENG("not_compared_dropped", not_compared_dropped),
-	ENG("malformed_primary", malformed[0]),
-	ENG("malformed_secondary", malformed[1]),
-	ENG("failover_passed", failover_passed),
-	ENG("ckpt_mismatch", ckpt_requests[COLO_CKPT_MISMATCH]),
-	ENG("ckpt_timeout", ckpt_requests[COLO_CKPT_TIMEOUT]),
-	ENG("ckpt_queue_full", ckpt_requests[COLO_CKPT_QUEUE_FULL]),
-	ENG("ckpt_no_buffers", ckpt_requests[COLO_CKPT_NO_BUFFERS]),
-	ENG("ckpt_table_full", ckpt_requests[COLO_CKPT_TABLE_FULL]),
-	ENG("ckpt_coalesced", ckpt_coalesced),
-	ENG("ckpt_repeats", ckpt_repeats),
-	ENG("checkpoints", checkpoints),
-	ENG("dropped_queue_full", dropped[COLO_DROP_QUEUE_FULL]),
-	ENG("dropped_table_full", dropped[COLO_DROP_TABLE_FULL]),
-	ENG("dropped_no_buffers", dropped[COLO_DROP_NO_BUFFERS]),
-	ENG("conns_active", conns_active),
-	ENG("conns_created", conns_created),
-	ENG("conns_expired_idle", conns_expired_idle),
-	ENG("conns_expired_closed", conns_expired_closed),
-	ENG("queued_primary", queued[0]),
-	ENG("queued_secondary", queued[1]),
-	ENG("pool_in_use", pool_in_use),
-	DP("rx_primary", rx[0]),
-	DP("rx_secondary", rx[1]),
-	DP("tx", tx),
-	DP("tx_completed", tx_completed),
-	DP("tx_kicks", tx_kicks),
-	DP("tx_pending", tx_pending),
-	DP("pool_free", pool_free),
-	DP("pool_size", pool_size),
-	DP("rx_dropped_primary", rx_dropped[0]),
-	DP("rx_dropped_secondary", rx_dropped[1]),
-	DP("rx_ring_full_primary", rx_ring_full[0]),
-	DP("rx_ring_full_secondary", rx_ring_full[1]),
-	DP("fill_ring_empty_primary", fill_ring_empty[0]),
-	DP("fill_ring_empty_secondary", fill_ring_empty[1]),
-	DP("ckpt_logged", ckpt_logged),
-	XEN(connects),
-	XEN(replaced),
-	XEN(inits),
-	XEN(do_checkpoint),
-	XEN(do_checkpoint_lost),
-	XEN(checkpoints),
-	XEN(unknown),
-	XEN(oversized),
-	XEN(truncated),
-	HOOK(runs),
-	HOOK(skipped),
-	HOOK(failed),
+static const struct ctl_field ctl_fields[] = {
+	XEN(connects),	    XEN(replaced),	     XEN(inits),
+	XEN(do_checkpoint), XEN(do_checkpoint_lost), XEN(checkpoints),
+	XEN(unknown),	    XEN(oversized),	     XEN(truncated),
+	HOOK(runs),	    HOOK(skipped),	     HOOK(failed),
 };
+
+static uint64_t ctl_field_get(const struct ctl_stats *st,
+			      const struct ctl_field *f)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)st + f->off, sizeof(v));
+	return v;
+}
 
 static void server_fields(struct ctl_server *s, struct json_out *o)
 {
@@ -311,11 +259,24 @@ static void stats_fields(struct ctl_server *s, struct json_out *o)
 	size_t i;
 
 	s->ops.stats(s->ctx, &st);
-	for (i = 0; i < sizeof(stat_fields) / sizeof(stat_fields[0]); i++)
-		json_out_u64(o, stat_fields[i].name,
-			     *(const uint64_t *)((const char *)&st +
-						 stat_fields[i].off));
+	for (i = 0; i < colo_counters_n; i++)
+		json_out_u64(o, colo_counters[i].name,
+			     colo_counter_get(&st.loader, &colo_counters[i]));
+	for (i = 0; i < sizeof(ctl_fields) / sizeof(ctl_fields[0]); i++)
+		json_out_u64(o, ctl_fields[i].name,
+			     ctl_field_get(&st, &ctl_fields[i]));
 	server_fields(s, o);
+}
+
+/* How long the datapath took to switch, the figure an operator asks for. */
+static void switch_field(struct ctl_server *s, struct json_out *o)
+{
+	struct ctl_status st = {};
+
+	if (!s->ops.status)
+		return;
+	s->ops.status(s->ctx, &st);
+	json_out_u64(o, "switch_us", st.switch_ns / 1000);
 }
 
 static void status_fields(struct ctl_server *s, struct json_out *o)
@@ -427,6 +388,8 @@ static void request(struct ctl_server *s, struct ctl_client *c,
 		stats_fields(s, &o);
 	else if (cmd == CTL_STATUS)
 		status_fields(s, &o);
+	else if (cmd == CTL_FAILOVER || cmd == CTL_RESUME)
+		switch_field(s, &o);
 	reply(c, &o);
 	/* the requester's reply first, then what everyone is told */
 	if (cmd == CTL_FAILOVER)

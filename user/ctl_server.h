@@ -30,8 +30,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "colo_dp.h"
-#include "colo_stats.h"
+#include "colo_xdp.h"
 #include "engine.h"
 #include "xen_proto.h"
 
@@ -76,8 +75,7 @@ int ctl_listen_unix(const char *path, const char *what);
 
 /* What the stats provider fills; the server adds its own counters. */
 struct ctl_stats {
-	struct colo_engine_stats engine;
-	struct colo_dp_stats dp;
+	struct colo_loader_stats loader; /* engine and datapath */
 	struct xen_stats xen; /* all zero without --notify */
 	struct ctl_hook_stats {
 		uint64_t runs; /* commands started */
@@ -91,6 +89,7 @@ struct ctl_status {
 	bool checkpoint_pending;
 	enum colo_ckpt_reason checkpoint_reason; /* when pending */
 	bool xen_connected; /* a controller is connected to --notify */
+	uint64_t switch_ns; /* last failover or resume: command to XDP switch */
 };
 
 struct ctl_server_stats {

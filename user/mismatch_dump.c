@@ -62,6 +62,12 @@ uint64_t mismatch_dump_pairs(const struct mismatch_dump *d)
 	return d->pairs;
 }
 
+void mismatch_dump_flush(struct mismatch_dump *d)
+{
+	if (d)
+		pcap_io_flush(d->w);
+}
+
 int mismatch_dump_close(struct mismatch_dump *d)
 {
 	char err[PCAP_IO_ERRLEN];

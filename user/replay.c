@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "counters.h"
 #include "engine.h"
 #include "pcap_io.h"
 
@@ -25,16 +26,6 @@
 #define MAX_MS 86400000u /* one day */
 #define MAX_COUNT (1u << 24)
 #define MAX_QUEUE 65535u /* the engine's limit per connection and side */
-
-/*
- * The JSON counters name every field of struct colo_engine_stats: a new
- * field must be added to replay_print_counters() too, or it goes missing
- * from the output.
- */
-_Static_assert(sizeof(struct colo_engine_stats) ==
-		       (23 + COLO_DROP_REASON_MAX + COLO_CKPT_REASON_MAX) *
-			       sizeof(__u64),
-	       "struct colo_engine_stats changed: update replay's counters");
 
 enum frame_state {
 	FRAME_UNSEEN = 0,
@@ -366,53 +357,18 @@ static void print_side_list(const struct replay *r, enum colo_side side)
 	fputc(']', stdout);
 }
 
+/* The engine's counters by the names `colo-xdp stat` uses. */
 static void replay_print_counters(const struct colo_engine_stats *st)
 {
-	int k;
-
-#define PAIR(f)                                                             \
-	fprintf(stdout, "\"" #f "\":{\"primary\":%llu,\"secondary\":%llu}", \
-		(unsigned long long)st->f[COLO_PRIMARY],                    \
-		(unsigned long long)st->f[COLO_SECONDARY])
-#define SCALAR(f) fprintf(stdout, ",\"" #f "\":%llu", (unsigned long long)st->f)
+	struct colo_loader_stats all = { .engine = *st };
+	unsigned int i;
 
 	fputs("\"counters\":{", stdout);
-	PAIR(frames_in);
-	SCALAR(passed);
-	SCALAR(not_compared_dropped);
-	fputc(',', stdout);
-	PAIR(malformed);
-	SCALAR(compared);
-	SCALAR(released);
-	SCALAR(released_flush);
-	SCALAR(failover_passed);
-	SCALAR(retransmissions);
-	SCALAR(mismatches);
-	SCALAR(held);
-	fputs(",\"dropped\":{", stdout);
-	for (k = 0; k < COLO_DROP_REASON_MAX; k++)
-		fprintf(stdout, "%s\"%s\":%llu", k ? "," : "",
-			colo_drop_reason_name(k),
-			(unsigned long long)st->dropped[k]);
-	fputs("},\"ckpt_requests\":{", stdout);
-	for (k = 0; k < COLO_CKPT_REASON_MAX; k++)
-		fprintf(stdout, "%s\"%s\":%llu", k ? "," : "",
-			colo_ckpt_reason_name(k),
-			(unsigned long long)st->ckpt_requests[k]);
+	for (i = 0; i < colo_counters_engine; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", colo_counters[i].name,
+		       (unsigned long long)colo_counter_get(&all,
+							    &colo_counters[i]));
 	fputc('}', stdout);
-	SCALAR(ckpt_coalesced);
-	SCALAR(ckpt_repeats);
-	SCALAR(checkpoints);
-	SCALAR(conns_created);
-	SCALAR(conns_expired_idle);
-	SCALAR(conns_expired_closed);
-	SCALAR(conns_active);
-	fputc(',', stdout);
-	PAIR(queued);
-	SCALAR(pool_in_use);
-	fputc('}', stdout);
-#undef PAIR
-#undef SCALAR
 }
 
 static void replay_print(const struct replay *r)

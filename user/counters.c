@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "counters.h"
+
+#define ENG(name, f)                                               \
+	{                                                          \
+		name, offsetof(struct colo_loader_stats, engine.f) \
+	}
+#define DP(name, f)                                            \
+	{                                                      \
+		name, offsetof(struct colo_loader_stats, dp.f) \
+	}
+
+/* clang-format off */
+const struct colo_counter colo_counters[] = {
+	ENG("frames_in_primary", frames_in[0]),
+	ENG("frames_in_secondary", frames_in[1]),
+	ENG("passed", passed),
+	ENG("not_compared_dropped", not_compared_dropped),
+	ENG("malformed_primary", malformed[0]),
+	ENG("malformed_secondary", malformed[1]),
+	ENG("compared", compared),
+	ENG("released", released),
+	ENG("released_flush", released_flush),
+	ENG("failover_passed", failover_passed),
+	ENG("retransmissions", retransmissions),
+	ENG("mismatches", mismatches),
+	ENG("held", held),
+	ENG("dropped_queue_full", dropped[COLO_DROP_QUEUE_FULL]),
+	ENG("dropped_table_full", dropped[COLO_DROP_TABLE_FULL]),
+	ENG("dropped_no_buffers", dropped[COLO_DROP_NO_BUFFERS]),
+	ENG("ckpt_mismatch", ckpt_requests[COLO_CKPT_MISMATCH]),
+	ENG("ckpt_timeout", ckpt_requests[COLO_CKPT_TIMEOUT]),
+	ENG("ckpt_queue_full", ckpt_requests[COLO_CKPT_QUEUE_FULL]),
+	ENG("ckpt_no_buffers", ckpt_requests[COLO_CKPT_NO_BUFFERS]),
+	ENG("ckpt_table_full", ckpt_requests[COLO_CKPT_TABLE_FULL]),
+	ENG("ckpt_coalesced", ckpt_coalesced),
+	ENG("ckpt_repeats", ckpt_repeats),
+	ENG("checkpoints", checkpoints),
+	ENG("conns_created", conns_created),
+	ENG("conns_expired_idle", conns_expired_idle),
+	ENG("conns_expired_closed", conns_expired_closed),
+	ENG("conns_active", conns_active),
+	ENG("queued_primary", queued[0]),
+	ENG("queued_secondary", queued[1]),
+	ENG("pool_in_use", pool_in_use),
+	DP("rx_primary", rx[0]),
+	DP("rx_secondary", rx[1]),
+	DP("tx", tx),
+	DP("tx_completed", tx_completed),
+	DP("tx_kicks", tx_kicks),
+	DP("tx_pending", tx_pending),
+	DP("pool_free", pool_free),
+	DP("pool_size", pool_size),
+	DP("rx_dropped_primary", rx_dropped[0]),
+	DP("rx_dropped_secondary", rx_dropped[1]),
+	DP("rx_ring_full_primary", rx_ring_full[0]),
+	DP("rx_ring_full_secondary", rx_ring_full[1]),
+	DP("fill_ring_empty_primary", fill_ring_empty[0]),
+	DP("fill_ring_empty_secondary", fill_ring_empty[1]),
+	DP("ckpt_logged", ckpt_logged),
+	DP("failovers", failovers),
+	DP("resumes", resumes),
+	DP("switch_ns", switch_ns),
+	DP("loader_gaps", loader_gaps),
+	DP("mismatch_dumped", mismatch_dumped),
+};
+/* clang-format on */
+
+#define NR(a) (sizeof(a) / sizeof((a)[0]))
+#define NR_ENGINE (sizeof(struct colo_engine_stats) / sizeof(__u64))
+
+/* A counter added to either struct without a name here fails the build. */
+_Static_assert(NR(colo_counters) * sizeof(__u64) ==
+		       sizeof(struct colo_loader_stats),
+	       "a counter of struct colo_loader_stats has no name");
+
+const unsigned int colo_counters_n = NR(colo_counters);
+const unsigned int colo_counters_engine = NR_ENGINE;

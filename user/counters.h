@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The names of the loader's counters, once: `colo-xdp stat`, the control
+ * socket's `stats` reply and `colo-xdp replay` all print them under these
+ * names, so a counter is called the same wherever a user reads it.
+ */
+#ifndef COLO_COUNTERS_H
+#define COLO_COUNTERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "colo_xdp.h"
+
+struct colo_counter {
+	const char *name;
+	size_t off; /* into struct colo_loader_stats */
+};
+
+/*
+ * Every __u64 of struct colo_loader_stats, the engine's first
+ * (colo_counters_engine of them), then the datapath's.
+ */
+extern const struct colo_counter colo_counters[];
+extern const unsigned int colo_counters_n;
+extern const unsigned int colo_counters_engine;
+
+/* memcpy: the fields are __u64, which uint64_t may not alias. */
+static inline uint64_t colo_counter_get(const struct colo_loader_stats *s,
+					const struct colo_counter *c)
+{
+	__u64 v;
+
+	memcpy(&v, (const char *)s + c->off, sizeof(v));
+	return v;
+}
+
+#endif /* COLO_COUNTERS_H */
