@@ -5,6 +5,16 @@
  * compare to the AF_XDP socket of (interface, RX queue); the others never
  * reach userspace: a primary frame goes straight to the outdev, a
  * secondary frame is dropped.
+ *
+ * Watchdog: a loader that stops running (SIGKILL, crash, SIGSTOP) must not
+ * stop the guests' traffic with it. When its heartbeat is older than
+ * watchdog_ms, or the socket of its queue is gone while the heartbeat is
+ * armed (a dead process's sockets close at once), the frames it would
+ * have compared fail open: primary frames to the outdev (or dropped, in
+ * hold mode), secondary frames dropped, all counted as degraded. A fresh
+ * heartbeat takes over again at once. A heartbeat of 0 (the loader has
+ * not started yet, or stopped cleanly) never fails open: until the first
+ * heartbeat, frames without a socket are dropped as before.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -56,6 +66,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } colo_stats SEC(".maps");
 
+/* Stored by the loader through an mmap; see colo_xdp.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, COLO_HB_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} colo_heartbeat SEC(".maps");
+
 /* Written by the loader only; declared here for its BTF type. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -64,6 +84,37 @@ struct {
 	__type(value, struct colo_loader);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } colo_loader SEC(".maps");
+
+/* Heartbeat of cfg's loader: 0 (disarmed), or its age check in *lost. */
+static __always_inline __u64 heartbeat(const struct colo_if_config *cfg,
+				       bool *lost)
+{
+	__u32 slot = cfg->hb_slot;
+	__u64 *hb, last;
+
+	*lost = false;
+	hb = bpf_map_lookup_elem(&colo_heartbeat, &slot);
+	if (!hb)
+		return 0;
+	/* the loader stores it at any time: read it once */
+	last = *(volatile __u64 *)hb;
+	if (last)
+		*lost = (__s64)(bpf_ktime_get_ns() - last) >
+			(__s64)cfg->watchdog_ms * 1000000;
+	return last;
+}
+
+/* The loader is lost: fail open (or hold), and count it. */
+static __always_inline int degrade(const struct colo_if_config *cfg,
+				   struct colo_steer_stats *st)
+{
+	if (cfg->role == COLO_ROLE_PRIMARY && cfg->on_loss == COLO_LOSS_PASS) {
+		st->degraded_passed++;
+		return bpf_redirect_map(&colo_devmap, cfg->outdev, XDP_DROP);
+	}
+	st->degraded_dropped++;
+	return XDP_DROP;
+}
 
 SEC("xdp")
 int colo_steer(struct xdp_md *ctx)
@@ -74,7 +125,9 @@ int colo_steer(struct xdp_md *ctx)
 	struct colo_if_config *cfg;
 	struct colo_steer_stats *st;
 	struct colo_pkt pkt;
+	__u64 armed;
 	__u32 key;
+	bool lost;
 	int cls;
 
 	cfg = bpf_map_lookup_elem(&colo_config, &ifindex);
@@ -87,6 +140,9 @@ int colo_steer(struct xdp_md *ctx)
 
 	cls = colo_parse(data, end, bpf_xdp_get_buff_len(ctx), &pkt);
 	if (cls == COLO_CLASS_COMPARE && cfg->state == COLO_STATE_COMPARE) {
+		armed = heartbeat(cfg, &lost);
+		if (lost)
+			return degrade(cfg, st);
 		if (ctx->rx_queue_index < COLO_XSK_QUEUES) {
 			key = cfg->xsk_base + ctx->rx_queue_index;
 			if (bpf_redirect_map(&colo_xsks, key, 0) ==
@@ -95,10 +151,12 @@ int colo_steer(struct xdp_md *ctx)
 				return XDP_REDIRECT;
 			}
 		}
+		/* the armed loader's own socket is gone: its process died */
+		if (armed && ctx->rx_queue_index == cfg->queue)
+			return degrade(cfg, st);
 		/*
-		 * No loader socket: a frame to compare must not leave
-		 * uncompared, so it is dropped (a watchdog's fail-open
-		 * mode will be a state of its own).
+		 * No socket on a queue the loader does not serve, or no
+		 * loader yet: a frame to compare must not leave uncompared.
 		 */
 		st->no_socket++;
 		return XDP_DROP;

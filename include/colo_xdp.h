@@ -28,6 +28,16 @@ enum colo_state {
 };
 
 /*
+ * What colo_steer does with the frames to compare (state COMPARE) once the
+ * loader is lost: its heartbeat is older than watchdog_ms, or the socket of
+ * its queue is gone while the heartbeat is armed (the process died).
+ */
+enum colo_on_loss {
+	COLO_LOSS_PASS = 0, /* primary frames to the outdev, uncompared */
+	COLO_LOSS_HOLD = 1, /* primary frames dropped */
+};
+
+/*
  * Map names (at most 15 characters, the kernel's limit), which are also the
  * pin names under /sys/fs/bpf/xdp/globals/ (ip link) or an instance's pin
  * directory; colo_devmap alone is not pinned (see colo_steer.bpf.c).
@@ -37,6 +47,7 @@ enum colo_state {
 #define COLO_MAP_DEVMAP "colo_devmap"
 #define COLO_MAP_STATS "colo_stats"
 #define COLO_MAP_LOADER "colo_loader"
+#define COLO_MAP_HEARTBEAT "colo_heartbeat"
 #define COLO_PROG_NAME "colo_steer"
 
 /* Interfaces colo_steer can serve: config, stats and DEVMAP entries. */
@@ -55,7 +66,20 @@ struct colo_if_config {
 	__u32 state; /* enum colo_state */
 	__u32 outdev; /* primary: ifindex of the outdev, its colo_devmap key */
 	__u32 xsk_base; /* first colo_xsks slot of this interface */
+	__u32 queue; /* the RX queue the loader's socket is bound to */
+	__u32 hb_slot; /* the instance's colo_heartbeat entry */
+	__u32 watchdog_ms; /* heartbeat age at which the loader is lost */
+	__u32 on_loss; /* enum colo_on_loss */
 };
+
+/*
+ * colo_heartbeat: a __u64 per instance (an instance's slot is its
+ * primary's xsk_base / COLO_XSK_QUEUES, unique even in shared maps): the
+ * CLOCK_MONOTONIC time in ns of the loader's last loop, which it stores
+ * through an mmap of the map. 0 means the loader has not started (or
+ * stopped cleanly): the watchdog is disarmed, nothing fails open.
+ */
+#define COLO_HB_SLOTS COLO_MAX_IFACES
 
 /* Per-CPU, per role: what the XDP program did with each frame. */
 struct colo_steer_stats {
@@ -64,6 +88,10 @@ struct colo_steer_stats {
 	__u64 dropped; /* not compared: secondary dropped */
 	__u64 malformed; /* of bypassed/dropped: headers did not fit */
 	__u64 no_socket; /* no AF_XDP socket bound for (ifindex, queue) */
+	/* loader lost: sent to the outdev uncompared (primary, pass mode) */
+	__u64 degraded_passed;
+	/* loader lost: dropped (every secondary frame; primary in hold) */
+	__u64 degraded_dropped;
 };
 
 /* What the running loader publishes for `colo-xdp stat` and bpftool. */
@@ -80,6 +108,12 @@ struct colo_loader_stats {
 struct colo_loader {
 	__u32 ifindex[COLO_NR_ROLES];
 	__u32 pid;
+	/*
+	 * The instance attached colo_steer (rather than adopting what
+	 * `ip link` attached): whoever takes the instance over after a crash
+	 * detaches it at the end, as the instance would have.
+	 */
+	__u32 attached;
 	struct colo_loader_stats stats;
 };
 

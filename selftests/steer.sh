@@ -10,6 +10,9 @@
 #   shows the counters; stopping removes exactly what the run added;
 # - colo_steer_open's refusals through `colo-xdp run`: one line naming the
 #   interface and the fix, nothing attached or pinned afterwards;
+# - an instance's pin directory is refused to a second run while its
+#   loader lives, and taken over when it was killed: the adopting run's
+#   restart keeps the ip-link program and pins, as its clean stop does;
 # - nothing the suite made is left in bpffs.
 . "$(dirname "$0")/lib.sh"
 . "$T_TOP/tools/colo-netns.sh"
@@ -18,7 +21,7 @@ t_skip_unless_root
 
 OBJ=$T_BUILD/colo_steer.bpf.o
 GLOBALS=/sys/fs/bpf/xdp/globals
-MAPS=(colo_config colo_xsks colo_stats colo_loader)
+MAPS=(colo_config colo_xsks colo_stats colo_loader colo_heartbeat)
 
 # What ip link adds to bpffs goes at exit, unless it was there before
 # (another user of the ip-link maps): tc/globals/, and ip and xdp as
@@ -177,6 +180,22 @@ t_check "stat without an instance: exit 1, says so" \
 	test "$rc:$out" = "1:colo-xdp stat: no colo-xdp instance is pinned in $T_TMP: start one with 'colo-xdp run'"
 "$COLO_XDP" stat --bogus >/dev/null 2>&1
 t_check "stat with an unknown flag: exit 2" test $? -eq 2
+# SIGKILL leaves the instance's pins; a new run takes it over
+kill -KILL "$RUN"
+wait "$RUN" 2>/dev/null
+t_check "SIGKILL of the adopting run leaves its pins" \
+	test -e "$INST/colo_loader"
+t_bg "$COLO_XDP" run --attach none "${IFS3[@]}" >"$T_TMP/retake.log" 2>&1
+RUN=$T_LAST_PID
+took_over() {
+	grep -q "took over the instance of colo-xdp pid" "$T_TMP/retake.log" &&
+		instance_up &&
+		[[ $("$COLO_XDP" stat --pin-path "$INST" --json |
+			python3 -c 'import json, sys
+print(json.load(sys.stdin)["instances"][0]["pid"])') == "$RUN" ]]
+}
+t_check "run again: it takes the killed instance over" wait_until took_over
+arp_check "taken over"
 stop_run "$RUN"
 t_check "stopping an adopting run removes its pins and directory" \
 	test ! -e "$INST"
@@ -237,6 +256,11 @@ t_check "its maps are its own, pinned in its directory" \
 	bash -c "[[ \$(bpftool map show pinned $INST/colo_config | cut -d: -f1) != \
 		    \$(bpftool map show pinned $GLOBALS/colo_config | cut -d: -f1) ]]"
 arp_check attached
+out=$("$COLO_XDP" run "${IFS3[@]}" 2>&1 </dev/null)
+rc=$?
+t_check "a second run on the same interfaces is refused: its loader lives" \
+	test "$rc" -ne 0 -a -n "$(grep "pin directory $INST belongs to a running colo-xdp (pid $RUN)" <<<"$out")"
+arp_check "after the refusal"
 stop_run "$RUN"
 t_check "stopping it detaches colo_steer and removes its pins" nothing_left
 

@@ -7,16 +7,23 @@
  *   privileges, with a message naming the interface and the fix, and leaves
  *   nothing attached or pinned;
  * - two instances keep separate maps, pins and counters;
- * - --attach none adopts what `ip link` attached and leaves its pins.
+ * - --attach none adopts what `ip link` attached and leaves its pins;
+ * - the watchdog: frames to compare fail open (or are held) once the
+ *   loader's heartbeat is stale or its socket gone, and go back to the
+ *   socket at the next heartbeat;
+ * - a killed instance is taken over without detaching its program.
  */
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/if_link.h>
 
@@ -58,8 +65,11 @@ static int ifset_make(struct ifset *set, const char *tag)
 	for (r = 0; r < COLO_NR_ROLES; r++) {
 		snprintf(set->name[r], IF_NAMESIZE, "cx%d%s%c",
 			 getpid() % 100000, tag, "pso"[r]);
-		/* peers stay down: no stray frame disturbs the counters */
-		if (sh("ip link add %s type veth peer name %sx && ip link set %s up",
+		/*
+		 * Peers stay down: no stray frame disturbs the counters. Two
+		 * RX queues: frames of a queue no socket serves exist too.
+		 */
+		if (sh("ip link add %s numrxqueues 2 type veth peer name %sx && ip link set %s up",
 		       set->name[r], set->name[r], set->name[r]))
 			return -1;
 		set->ifindex[r] = if_nametoindex(set->name[r]);
@@ -136,10 +146,13 @@ static int prog_fd_of(int ifindex)
 	return id ? bpf_prog_get_fd_by_id(id) : -1;
 }
 
-static int run_frame(int prog_fd, int ifindex, const void *frame, __u32 len)
+static int run_frame_q(int prog_fd, int ifindex, __u32 queue, const void *frame,
+		       __u32 len)
 {
 	/* data_end must be the frame length, or the program sees none */
-	struct xdp_md ctx = { .ingress_ifindex = ifindex, .data_end = len };
+	struct xdp_md ctx = { .ingress_ifindex = ifindex,
+			      .rx_queue_index = queue,
+			      .data_end = len };
 	__u8 out[MAX_FRAME + 64];
 	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = frame, .data_size_in = len,
 		    .data_out = out, .data_size_out = sizeof(out),
@@ -148,6 +161,11 @@ static int run_frame(int prog_fd, int ifindex, const void *frame, __u32 len)
 
 	err = bpf_prog_test_run_opts(prog_fd, &t);
 	return err ? err : (int)t.retval;
+}
+
+static int run_frame(int prog_fd, int ifindex, const void *frame, __u32 len)
+{
+	return run_frame_q(prog_fd, ifindex, 0, frame, len);
 }
 
 /* Frame corpus ---------------------------------------------------------- */
@@ -336,7 +354,9 @@ static bool stats_delta_eq(const struct colo_steer_stats *a,
 	       b->bypassed - a->bypassed == d->bypassed &&
 	       b->dropped - a->dropped == d->dropped &&
 	       b->malformed - a->malformed == d->malformed &&
-	       b->no_socket - a->no_socket == d->no_socket;
+	       b->no_socket - a->no_socket == d->no_socket &&
+	       b->degraded_passed - a->degraded_passed == d->degraded_passed &&
+	       b->degraded_dropped - a->degraded_dropped == d->degraded_dropped;
 }
 
 /*
@@ -707,7 +727,8 @@ static int find_obj(char *buf, size_t len)
 }
 
 static const char *const global_pins[] = { COLO_MAP_CONFIG, COLO_MAP_XSKS,
-					   COLO_MAP_STATS, COLO_MAP_LOADER };
+					   COLO_MAP_STATS, COLO_MAP_LOADER,
+					   COLO_MAP_HEARTBEAT };
 #define GLOBALS "/sys/fs/bpf/xdp/globals"
 
 /* xsk_base of ifindex in the colo_config pinned in dir. */
@@ -804,7 +825,9 @@ out:
 		close(fd);
 	ifset_del(&sa);
 	ifset_del(&sb);
-	for (i = 0; own_globals && i < 4; i++) {
+	for (i = 0;
+	     own_globals && i < sizeof(global_pins) / sizeof(global_pins[0]);
+	     i++) {
 		snprintf(path, sizeof(path), "%s/%s", GLOBALS, global_pins[i]);
 		unlink(path);
 	}
@@ -815,4 +838,292 @@ out:
 		rmdir("/sys/fs/bpf/tc");
 		CHECK(!exists("/sys/fs/bpf/tc"));
 	}
+}
+
+/* Watchdog ----------------------------------------------------------------- */
+
+/* Long enough that "fresh" stays fresh on a loaded machine. */
+#define WATCHDOG_MS 10000
+#define STALE_NS (2ull * WATCHDOG_MS * 1000000)
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* A UDP frame: what colo_steer sends to the sockets. */
+static __u32 udp_frame(__u8 *b)
+{
+	return put_ip4(b, put_eth(b, 0x0800, 0), 17, 20, false);
+}
+
+/*
+ * Run one UDP frame from RX queue q on role r: its action must be act and
+ * the counters must move by exactly one, in field (an offset in
+ * colo_steer_stats).
+ */
+static void check_udp_q(struct colo_steer *s, int prog_fd, enum colo_role r,
+			__u32 q, int act, size_t field, const char *what)
+{
+	struct colo_steer_stats before, after, delta = {};
+	__u8 b[MAX_FRAME];
+	__u32 len = udp_frame(b);
+	int got;
+
+	*(__u64 *)((char *)&delta + field) = 1;
+	colo_steer_read_stats(s, r, &before);
+	got = run_frame_q(prog_fd, colo_steer_ifindex(s, r), q, b, len);
+	colo_steer_read_stats(s, r, &after);
+	if (got != act || !stats_delta_eq(&before, &after, &delta)) {
+		fprintf(stderr, "  %s, role %d: action %d (expected %d)%s\n",
+			what, r, got, act,
+			stats_delta_eq(&before, &after, &delta) ?
+				"" :
+				", counters moved elsewhere");
+		CHECK(!"verdict and counter");
+	}
+}
+
+static void check_udp(struct colo_steer *s, int prog_fd, enum colo_role r,
+		      int act, size_t field, const char *what)
+{
+	check_udp_q(s, prog_fd, r, 0, act, field, what);
+}
+
+#define F(f) offsetof(struct colo_steer_stats, f)
+
+TEST(watchdog_fails_open_and_takes_back)
+{
+	struct colo_steer *s = NULL, *h = NULL;
+	struct test_xsk x[2] = {};
+	struct colo_steer_opts o;
+	struct ifset set;
+	int fd = -1, r;
+
+	if (ifset_make(&set, "w")) {
+		CHECK(!"creating veth pairs");
+		goto out;
+	}
+	ifset_opts(&set, &o);
+	o.watchdog_ms = WATCHDOG_MS;
+	CHECK_EQ(colo_steer_open(&o, &s), 0);
+	fd = prog_fd_of(set.ifindex[COLO_ROLE_PRIMARY]);
+	if (!s || fd < 0)
+		goto out;
+	/* no heartbeat yet: the loader is starting, nothing fails open */
+	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_DROP, F(no_socket),
+		  "disarmed, no socket");
+	check_udp(s, fd, COLO_ROLE_SECONDARY, XDP_DROP, F(no_socket),
+		  "disarmed, no socket");
+	/* armed, and the loader's socket is not there: it died */
+	CHECK_EQ(colo_steer_heartbeat(s, mono_ns()), 0);
+	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(degraded_passed),
+		  "armed, socket gone");
+	check_udp(s, fd, COLO_ROLE_SECONDARY, XDP_DROP, F(degraded_dropped),
+		  "armed, socket gone");
+	/* a queue the loader does not serve says nothing about the loader */
+	check_udp_q(s, fd, COLO_ROLE_PRIMARY, 1, XDP_DROP, F(no_socket),
+		    "armed, another queue");
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
+		CHECK_EQ(xsk_open(&x[r], set.name[r]), 0);
+		if (x[r].xsk)
+			CHECK_EQ(colo_steer_add_xsk(s, r,
+						    xsk_socket__fd(x[r].xsk)),
+				 0);
+	}
+	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(to_socket),
+		  "fresh heartbeat");
+	check_udp(s, fd, COLO_ROLE_SECONDARY, XDP_REDIRECT, F(to_socket),
+		  "fresh heartbeat");
+	/* the loader stalls (SIGSTOP): its sockets stay, its beat ages */
+	CHECK_EQ(colo_steer_heartbeat(s, mono_ns() - STALE_NS), 0);
+	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(degraded_passed),
+		  "stale heartbeat");
+	check_udp(s, fd, COLO_ROLE_SECONDARY, XDP_DROP, F(degraded_dropped),
+		  "stale heartbeat");
+	/* it runs again: the next beat says so, and takes over at once */
+	CHECK_EQ(colo_steer_heartbeat(s, mono_ns()), 1);
+	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(to_socket),
+		  "heartbeat back");
+	CHECK_EQ(colo_steer_heartbeat(s, mono_ns()), 0);
+	/* failover is not a loss: passthrough bypasses as before */
+	CHECK_EQ(colo_steer_heartbeat(s, mono_ns() - STALE_NS), 0);
+	CHECK_EQ(colo_steer_set_state(s, COLO_STATE_PASSTHROUGH), 0);
+	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(bypassed),
+		  "passthrough, stale heartbeat");
+	/* a clean stop disarms: the next instance starts disarmed */
+	colo_steer_close(s);
+	s = NULL;
+	close(fd);
+	fd = -1;
+	o.loss_hold = true;
+	CHECK_EQ(colo_steer_open(&o, &h), 0);
+	fd = prog_fd_of(set.ifindex[COLO_ROLE_PRIMARY]);
+	if (!h || fd < 0)
+		goto out;
+	check_udp(h, fd, COLO_ROLE_PRIMARY, XDP_DROP, F(no_socket),
+		  "after a clean stop");
+	/* hold: a lost loader's primary frames are dropped, not passed */
+	CHECK_EQ(colo_steer_heartbeat(h, mono_ns() - STALE_NS), 0);
+	check_udp(h, fd, COLO_ROLE_PRIMARY, XDP_DROP, F(degraded_dropped),
+		  "hold, stale heartbeat");
+out:
+	colo_steer_close(s);
+	colo_steer_close(h);
+	for (r = 0; r < 2; r++)
+		xsk_close(&x[r]);
+	if (fd >= 0)
+		close(fd);
+	ifset_del(&set);
+}
+
+/*
+ * xsk_open() on a queue whose previous socket's process was just killed:
+ * the kernel frees the queue in deferred work, EBUSY until then.
+ */
+static int xsk_reopen(struct test_xsk *x, const char *ifname)
+{
+	int i, err = -EBUSY;
+
+	for (i = 0; i < 200 && err == -EBUSY; i++) {
+		if (i) {
+			xsk_close(x);
+			usleep(10000);
+		}
+		err = xsk_open(x, ifname);
+	}
+	return err;
+}
+
+/* A loader in a child: open, bind both sockets, beat, then wait to die. */
+static pid_t child_loader(const struct colo_steer_opts *o)
+{
+	struct colo_steer *s;
+	struct test_xsk x[2];
+	int p[2], r;
+	pid_t pid;
+	char c = 1;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		close(p[0]);
+		if (colo_steer_open(o, &s))
+			_exit(1);
+		for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
+			if (xsk_open(&x[r], o->ifname[r]) ||
+			    colo_steer_add_xsk(s, r, xsk_socket__fd(x[r].xsk)))
+				_exit(1);
+		colo_steer_heartbeat(s, mono_ns());
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (pid > 0 && read(p[0], &c, 1) != 1) {
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(p[0]);
+	return pid;
+}
+
+TEST(takeover_of_a_killed_instance)
+{
+	struct colo_steer *s = NULL, *t = NULL;
+	struct colo_steer_stats st;
+	struct colo_steer_opts o;
+	char dir[PATH_MAX], msg[1024], want[128];
+	__u8 b[MAX_FRAME];
+	__u32 prog[2], len;
+	struct test_xsk x = {};
+	struct ifset set;
+	int fd = -1, r;
+	pid_t pid = -1;
+
+	if (ifset_make(&set, "k")) {
+		CHECK(!"creating veth pairs");
+		goto out;
+	}
+	ifset_opts(&set, &o);
+	o.watchdog_ms = WATCHDOG_MS;
+	pin_dir(&set, dir, sizeof(dir));
+	pid = child_loader(&o);
+	CHECK(pid > 0);
+	if (pid <= 0)
+		goto out;
+	for (r = 0; r < 2; r++)
+		prog[r] = xdp_prog_id(set.ifindex[r]);
+	fd = prog_fd_of(set.ifindex[COLO_ROLE_PRIMARY]);
+	/* its loader runs: a second one is refused */
+	snprintf(want, sizeof(want), "running colo-xdp (pid %d)", pid);
+	CHECK_EQ(open_caught(&o, &t, msg, sizeof(msg)), -EBUSY);
+	if (!strstr(msg, want) || !strstr(msg, dir)) {
+		fprintf(stderr, "  message '%s' lacks '%s'\n", msg, want);
+		CHECK(!"message names the pin directory and the pid");
+	}
+	len = udp_frame(b);
+	CHECK_EQ(run_frame(fd, set.ifindex[COLO_ROLE_PRIMARY], b, len),
+		 XDP_REDIRECT); /* to its socket */
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	pid = -1;
+	/* SIGKILL leaves the program attached: it fails open at once */
+	CHECK_EQ(xdp_prog_id(set.ifindex[COLO_ROLE_PRIMARY]), prog[0]);
+	CHECK_EQ(run_frame(fd, set.ifindex[COLO_ROLE_PRIMARY], b, len),
+		 XDP_REDIRECT); /* to the outdev */
+	CHECK(exists(dir));
+	/* another instance's interfaces: refused, the dead one left alone */
+	o.ifname[COLO_ROLE_OUT] = "lo";
+	CHECK_EQ(open_caught(&o, &t, msg, sizeof(msg)), -EBUSY);
+	if (!strstr(msg, "other interfaces"))
+		CHECK(!"message says the interfaces differ");
+	CHECK(exists(dir));
+	CHECK_EQ(xdp_prog_id(set.ifindex[COLO_ROLE_PRIMARY]), prog[0]);
+	o.ifname[COLO_ROLE_OUT] = set.name[COLO_ROLE_OUT];
+
+	CHECK_EQ(colo_steer_open(&o, &s), 0);
+	if (!s)
+		goto out;
+	CHECK(colo_steer_adopted_running(s));
+	for (r = 0; r < 2; r++)
+		CHECK_EQ(xdp_prog_id(set.ifindex[r]), prog[r]);
+	CHECK(!strcmp(colo_steer_pin_path(s), dir));
+	/* until this loader beats, the dead one's sockets are gone */
+	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(degraded_passed),
+		  "taken over, no socket yet");
+	CHECK_EQ(xsk_reopen(&x, set.name[COLO_ROLE_PRIMARY]), 0);
+	if (x.xsk)
+		CHECK_EQ(colo_steer_add_xsk(s, COLO_ROLE_PRIMARY,
+					    xsk_socket__fd(x.xsk)),
+			 0);
+	CHECK_EQ(colo_steer_heartbeat(s, mono_ns()), 0);
+	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(to_socket),
+		  "taken over, beating");
+	/* the counters of the dead instance's period are kept */
+	colo_steer_read_stats(s, COLO_ROLE_PRIMARY, &st);
+	CHECK_EQ(st.degraded_passed, 2);
+	CHECK_EQ(st.to_socket, 2);
+	/* a clean stop removes what the dead instance had attached */
+	colo_steer_close(s);
+	s = NULL;
+	check_nothing_left(&set);
+	CHECK_EQ(xdp_prog_id(set.ifindex[COLO_ROLE_SECONDARY]), 0);
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	colo_steer_close(s);
+	colo_steer_close(t);
+	xsk_close(&x);
+	if (fd >= 0)
+		close(fd);
+	ifset_del(&set);
+	sh("rm -rf %s", dir);
 }

@@ -15,7 +15,7 @@
 
 struct colo_counter {
 	const char *name;
-	size_t off; /* into struct colo_loader_stats */
+	size_t off; /* into the struct of counters it names */
 };
 
 /*

@@ -3,7 +3,8 @@
  * colo-xdp stat: the counters of every running instance, read from its pin
  * directory: colo_steer's per-CPU steering counters (colo_stats, keyed by
  * ifindex) and what the loader publishes in colo_loader (engine and
- * datapath counters, which interfaces and which process).
+ * datapath counters, which interfaces and which process), and whether the
+ * loader is alive for colo_steer's watchdog (colo_heartbeat's age).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,73 +24,20 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "counters.h"
 #include "steer.h"
 
 #define CMD "stat"
-
-struct field {
-	const char *name;
-	size_t off;
-};
 
 #define STEER_F(f)                                       \
 	{                                                \
 #f, offsetof(struct colo_steer_stats, f) \
 	}
-static const struct field steer_fields[] = {
-	STEER_F(to_socket), STEER_F(bypassed),	STEER_F(dropped),
-	STEER_F(malformed), STEER_F(no_socket),
-};
-
-#define ENG_F(name, f)                                             \
-	{                                                          \
-		name, offsetof(struct colo_loader_stats, engine.f) \
-	}
-static const struct field engine_fields[] = {
-	ENG_F("frames_in_primary", frames_in[0]),
-	ENG_F("frames_in_secondary", frames_in[1]),
-	ENG_F("compared", compared),
-	ENG_F("released", released),
-	ENG_F("released_flush", released_flush),
-	ENG_F("held", held),
-	ENG_F("mismatches", mismatches),
-	ENG_F("retransmissions", retransmissions),
-	ENG_F("passed", passed),
-	ENG_F("not_compared_dropped", not_compared_dropped),
-	ENG_F("malformed_primary", malformed[0]),
-	ENG_F("malformed_secondary", malformed[1]),
-	ENG_F("failover_passed", failover_passed),
-	ENG_F("ckpt_mismatch", ckpt_requests[COLO_CKPT_MISMATCH]),
-	ENG_F("ckpt_timeout", ckpt_requests[COLO_CKPT_TIMEOUT]),
-	ENG_F("ckpt_queue_full", ckpt_requests[COLO_CKPT_QUEUE_FULL]),
-	ENG_F("ckpt_no_buffers", ckpt_requests[COLO_CKPT_NO_BUFFERS]),
-	ENG_F("ckpt_table_full", ckpt_requests[COLO_CKPT_TABLE_FULL]),
-	ENG_F("ckpt_coalesced", ckpt_coalesced),
-	ENG_F("ckpt_repeats", ckpt_repeats),
-	ENG_F("checkpoints", checkpoints),
-	ENG_F("dropped_queue_full", dropped[COLO_DROP_QUEUE_FULL]),
-	ENG_F("dropped_table_full", dropped[COLO_DROP_TABLE_FULL]),
-	ENG_F("dropped_no_buffers", dropped[COLO_DROP_NO_BUFFERS]),
-	ENG_F("conns_active", conns_active),
-	ENG_F("conns_created", conns_created),
-	ENG_F("conns_expired_idle", conns_expired_idle),
-	ENG_F("conns_expired_closed", conns_expired_closed),
-	ENG_F("queued_primary", queued[0]),
-	ENG_F("queued_secondary", queued[1]),
-	ENG_F("pool_in_use", pool_in_use),
-};
-
-#define DP_F(name, f)                                          \
-	{                                                      \
-		name, offsetof(struct colo_loader_stats, dp.f) \
-	}
-static const struct field dp_fields[] = {
-	DP_F("rx_primary", rx[0]),
-	DP_F("rx_secondary", rx[1]),
-	DP_F("tx", tx),
-	DP_F("tx_completed", tx_completed),
-	DP_F("pool_free", pool_free),
-	DP_F("pool_size", pool_size),
+/* What colo_steer counts per role, by its field names. */
+static const struct colo_counter steer_fields[] = {
+	STEER_F(to_socket),	   STEER_F(bypassed),  STEER_F(dropped),
+	STEER_F(malformed),	   STEER_F(no_socket), STEER_F(degraded_passed),
+	STEER_F(degraded_dropped),
 };
 
 #define NFIELDS(a) (sizeof(a) / sizeof(a[0]))
@@ -103,6 +51,13 @@ struct instance {
 	struct colo_steer_stats steer[2]; /* primary, secondary */
 	bool have_steer[2];
 	bool running;
+	struct colo_if_config cfg; /* the primary's */
+	__u64 heartbeat; /* 0: none, or the watchdog settings are unknown */
+};
+
+static const char *const on_loss_name[] = {
+	[COLO_LOSS_PASS] = "pass",
+	[COLO_LOSS_HOLD] = "hold",
 };
 
 static volatile sig_atomic_t stat_stop;
@@ -112,9 +67,12 @@ static void on_sigint(int sig)
 	stat_stop = 1;
 }
 
-static __u64 field_val(const void *base, const struct field *f)
+static __u64 field_val(const void *base, const struct colo_counter *f)
 {
-	return *(const __u64 *)((const char *)base + f->off);
+	__u64 v;
+
+	memcpy(&v, (const char *)base + f->off, sizeof(v));
+	return v;
 }
 
 static int open_pin(const char *dir, const char *name)
@@ -123,6 +81,54 @@ static int open_pin(const char *dir, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	return bpf_obj_get(path);
+}
+
+/* The loader's heartbeat and watchdog settings, if its pins have them. */
+static void read_heartbeat(struct instance *in)
+{
+	__u32 key = in->rec.ifindex[COLO_ROLE_PRIMARY];
+	int cfd, hfd;
+
+	in->heartbeat = 0;
+	cfd = open_pin(in->path, COLO_MAP_CONFIG);
+	hfd = open_pin(in->path, COLO_MAP_HEARTBEAT);
+	if (cfd >= 0 && hfd >= 0 && !bpf_map_lookup_elem(cfd, &key, &in->cfg) &&
+	    in->cfg.on_loss <= COLO_LOSS_HOLD) {
+		key = in->cfg.hb_slot;
+		if (bpf_map_lookup_elem(hfd, &key, &in->heartbeat))
+			in->heartbeat = 0;
+	}
+	if (cfd >= 0)
+		close(cfd);
+	if (hfd >= 0)
+		close(hfd);
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * What colo_steer makes of the loader: "alive", "lost" (it fails open or
+ * holds) or "not started" (disarmed); *age_ms is the heartbeat's age.
+ */
+static const char *loader_state(const struct instance *in, __u64 *age_ms)
+{
+	__u64 age;
+
+	*age_ms = 0;
+	if (!in->heartbeat)
+		return "not started";
+	age = mono_ns() - in->heartbeat;
+	*age_ms = age / 1000000;
+	/* a dead process's sockets are gone: colo_steer sees that at once */
+	if (!in->running || age > (__u64)in->cfg.watchdog_ms * 1000000)
+		return "lost";
+	return "alive";
 }
 
 /* Fill one instance from its pins; -ENOENT if dir holds no instance. */
@@ -152,6 +158,7 @@ static int read_instance(struct instance *in, int ncpus,
 					   steer_fields[f].off) +=
 					field_val(&percpu[c], &steer_fields[f]);
 	}
+	read_heartbeat(in);
 out:
 	if (sfd >= 0)
 		close(sfd);
@@ -166,7 +173,8 @@ static const char *ifname_of(__u32 ifindex, char *buf)
 	return buf;
 }
 
-static void print_fields(const void *base, const struct field *f, size_t n)
+static void print_fields(const void *base, const struct colo_counter *f,
+			 size_t n)
 {
 	size_t i;
 
@@ -179,39 +187,54 @@ static void print_fields(const void *base, const struct field *f, size_t n)
 static void print_human(const struct instance *in)
 {
 	char name[IF_NAMESIZE];
+	const char *state;
+	__u64 age_ms;
 	size_t f;
 	int r;
 
 	printf("%s: pid %u%s\n", in->path, in->rec.pid,
 	       in->running ?
 		       "" :
-		       " (not running: its pins are stale, remove them with 'rm -r DIR')");
+		       " (not running: restart 'colo-xdp run' with the same interfaces and pin path to take over, or remove its pins with 'rm -r DIR')");
+	state = loader_state(in, &age_ms);
+	if (!in->heartbeat)
+		printf("  loader: %s (no heartbeat yet: frames to compare wait for its sockets)\n",
+		       state);
+	else
+		printf("  loader: %s (heartbeat %llu ms ago, watchdog %u ms, on loss %s)%s\n",
+		       state, (unsigned long long)age_ms, in->cfg.watchdog_ms,
+		       on_loss_name[in->cfg.on_loss],
+		       strcmp(state, "lost") ?
+			       "" :
+			       ": colo_steer no longer waits for it");
 	printf("  interfaces:");
 	for (r = 0; r < COLO_NR_ROLES; r++)
 		printf(" %s %s (%u)", role_key[r],
 		       ifname_of(in->rec.ifindex[r], name), in->rec.ifindex[r]);
 	printf("\n  %-10s", "steering");
 	for (f = 0; f < NFIELDS(steer_fields); f++)
-		printf(" %12s", steer_fields[f].name);
+		printf(" %16s", steer_fields[f].name);
 	putchar('\n');
 	for (r = 0; r < 2; r++) {
 		printf("  %-10s", role_key[r]);
 		for (f = 0; f < NFIELDS(steer_fields); f++)
 			if (in->have_steer[r])
-				printf(" %12llu", (unsigned long long)field_val(
+				printf(" %16llu", (unsigned long long)field_val(
 							  &in->steer[r],
 							  &steer_fields[f]));
 			else
-				printf(" %12s", "-");
+				printf(" %16s", "-");
 		putchar('\n');
 	}
 	printf("  engine:");
-	print_fields(&in->rec.stats, engine_fields, NFIELDS(engine_fields));
+	print_fields(&in->rec.stats, colo_counters, colo_counters_engine);
 	printf("  datapath:");
-	print_fields(&in->rec.stats, dp_fields, NFIELDS(dp_fields));
+	print_fields(&in->rec.stats, colo_counters + colo_counters_engine,
+		     colo_counters_n - colo_counters_engine);
 }
 
-static void json_fields(const void *base, const struct field *f, size_t n)
+static void json_fields(const void *base, const struct colo_counter *f,
+			size_t n)
 {
 	size_t i;
 
@@ -243,12 +266,23 @@ static void json_str(const char *s)
 static void print_json(const struct instance *in, bool first)
 {
 	char name[IF_NAMESIZE];
+	const char *state;
+	__u64 age_ms;
 	int r;
 
 	printf("%s{\"pin_path\":", first ? "" : ",");
 	json_str(in->path);
-	printf(",\"pid\":%u,\"running\":%s,\"interfaces\":{", in->rec.pid,
+	printf(",\"pid\":%u,\"running\":%s,", in->rec.pid,
 	       in->running ? "true" : "false");
+	state = loader_state(in, &age_ms);
+	printf("\"loader\":{\"state\":\"%s\",\"heartbeat_age_ms\":", state);
+	if (in->heartbeat)
+		printf("%llu,\"watchdog_ms\":%u,\"on_loss\":\"%s\"},",
+		       (unsigned long long)age_ms, in->cfg.watchdog_ms,
+		       on_loss_name[in->cfg.on_loss]);
+	else
+		printf("null},");
+	printf("\"interfaces\":{");
 	for (r = 0; r < COLO_NR_ROLES; r++) {
 		printf("%s\"%s\":{\"name\":", r ? "," : "", role_key[r]);
 		json_str(ifname_of(in->rec.ifindex[r], name));
@@ -264,9 +298,10 @@ static void print_json(const struct instance *in, bool first)
 			printf("null");
 	}
 	printf("},\"engine\":");
-	json_fields(&in->rec.stats, engine_fields, NFIELDS(engine_fields));
+	json_fields(&in->rec.stats, colo_counters, colo_counters_engine);
 	printf(",\"datapath\":");
-	json_fields(&in->rec.stats, dp_fields, NFIELDS(dp_fields));
+	json_fields(&in->rec.stats, colo_counters + colo_counters_engine,
+		    colo_counters_n - colo_counters_engine);
 	putchar('}');
 }
 

@@ -8,6 +8,9 @@
  *   S, its maps are handed to the skeleton (bpf_map__reuse_fd) with the
  *   program left unloaded, so libbpf pins them under the instance directory
  *   too and creates this instance's own colo_loader map.
+ * A third way is the takeover of an instance whose loader died: its pin
+ * directory and attached programs are adopted like ip link's, its entries
+ * kept, and it becomes this instance's to remove.
  * Every entry, pin and directory this file creates is recorded in struct
  * colo_steer, and colo_steer_close() removes exactly those.
  */
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -39,6 +43,8 @@
 #include "steer.h"
 
 #define BPFFS "/sys/fs/bpf"
+/* A pin: its directory, '/', a map name of 15 characters at most. */
+#define PIN_PATH_MAX (PATH_MAX + 16)
 
 enum steer_map {
 	STEER_CONFIG,
@@ -46,6 +52,7 @@ enum steer_map {
 	STEER_DEVMAP,
 	STEER_STATS,
 	STEER_LOADER,
+	STEER_HEARTBEAT,
 	STEER_NR_MAPS,
 };
 
@@ -68,13 +75,24 @@ struct colo_steer {
 	__u32 xdp_flags; /* mode flags used to attach and detach */
 	__u32 queue;
 	bool attached[STEER_NR_RX];
+	int prog_fd[STEER_NR_RX]; /* what attached[] detaches, if still there */
 	bool added_config[STEER_NR_RX];
 	bool added_stats[STEER_NR_RX];
 	bool added_devmap;
 	bool added_xsk[STEER_NR_RX];
 	__u32 xsk_key[STEER_NR_RX];
 	bool default_path, made_dir;
+	/*
+	 * Taking over a dead instance's pins and running program; until it
+	 * succeeded (taken), close leaves that instance as it was found.
+	 */
+	bool takeover, taken;
+	__u32 dead_pid; /* the process that instance belonged to */
 	bool verbose;
+	__u32 watchdog_ms, on_loss;
+	__u64 *hb_area; /* colo_heartbeat, mmapped */
+	size_t hb_len;
+	__u64 *hb; /* this instance's slot in it, once it has one */
 	int ncpus;
 	struct colo_steer_stats *percpu; /* ncpus values, for map reads */
 	struct colo_loader rec; /* what colo_loader holds */
@@ -259,6 +277,7 @@ static int prog_maps(const char *ifname, int ifindex, __u32 ids[STEER_NR_MAPS])
 		[STEER_XSKS] = COLO_MAP_XSKS,
 		[STEER_DEVMAP] = COLO_MAP_DEVMAP,
 		[STEER_STATS] = COLO_MAP_STATS,
+		[STEER_HEARTBEAT] = COLO_MAP_HEARTBEAT,
 	};
 	__u32 map_ids[16], i, m, id, len;
 	struct bpf_prog_info info = {};
@@ -372,26 +391,61 @@ static int adopt_maps(struct colo_steer *s)
 	return bpf_program__set_autoload(s->skel->progs.colo_steer, false);
 }
 
-/* Pid of the instance that pinned dir, or 0 if none is recorded there. */
-static __u32 dir_owner(const char *dir)
+/* The colo_loader record of the instance that pinned dir (pid 0: none). */
+static void dir_owner(const char *dir, struct colo_loader *rec)
 {
-	struct colo_loader rec = {};
-	char path[PATH_MAX];
+	char path[PIN_PATH_MAX];
 	__u32 zero = 0;
 	int fd;
 
+	memset(rec, 0, sizeof(*rec));
 	snprintf(path, sizeof(path), "%s/%s", dir, COLO_MAP_LOADER);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
-		return 0;
-	bpf_map_lookup_elem(fd, &zero, &rec);
+		return;
+	if (bpf_map_lookup_elem(fd, &zero, rec))
+		memset(rec, 0, sizeof(*rec));
 	close(fd);
-	return rec.pid;
+}
+
+/*
+ * A pin directory owned by another process: refused while it runs; if it
+ * is gone, taken over when it served the same interfaces (s->takeover).
+ */
+static int claim_pin_dir(struct colo_steer *s)
+{
+	struct colo_loader rec;
+	int r;
+
+	dir_owner(s->pin_path, &rec);
+	if (rec.pid && !kill(rec.pid, 0)) {
+		steer_err(
+			"pin directory %s belongs to a running colo-xdp (pid %u): stop it, or give this instance another pin path",
+			s->pin_path, rec.pid);
+		return -EBUSY;
+	}
+	if (!rec.pid) {
+		steer_err(
+			"pin directory %s holds pins that are not a colo-xdp instance's: remove them with 'rm -r %s', or give this instance another pin path",
+			s->pin_path, s->pin_path);
+		return -EBUSY;
+	}
+	for (r = 0; r < COLO_NR_ROLES; r++)
+		if (rec.ifindex[r] != (__u32)s->ifindex[r]) {
+			steer_err(
+				"pin directory %s holds a dead colo-xdp (pid %u) of other interfaces than %s, %s and %s: give this instance another pin path, or remove those pins with 'rm -r %s'",
+				s->pin_path, rec.pid, s->ifname[0],
+				s->ifname[1], s->ifname[2], s->pin_path);
+			return -EBUSY;
+		}
+	s->takeover = true;
+	s->dead_pid = rec.pid;
+	s->rec.attached = rec.attached;
+	return 0;
 }
 
 static int make_pin_dir(struct colo_steer *s, const char *pin_path)
 {
-	__u32 pid;
 	int n, err;
 
 	if (pin_path)
@@ -417,16 +471,7 @@ static int make_pin_dir(struct colo_steer *s, const char *pin_path)
 		s->made_dir = true;
 		return 0;
 	}
-	pid = dir_owner(s->pin_path);
-	if (pid && !kill(pid, 0))
-		steer_err(
-			"pin directory %s belongs to a running colo-xdp (pid %u): give this instance another pin path",
-			s->pin_path, pid);
-	else
-		steer_err(
-			"pin directory %s holds pins of a colo-xdp that did not exit cleanly: remove them with 'rm -r %s'",
-			s->pin_path, s->pin_path);
-	return -EBUSY;
+	return claim_pin_dir(s);
 fail:
 	err = -errno;
 	steer_err("cannot create pin directory %s: %s", s->pin_path,
@@ -462,13 +507,18 @@ static int alloc_xsk_base(struct colo_steer *s, __u32 *base)
 	return -ENOSPC;
 }
 
-/* Insert a new entry; one already there belongs to another instance. */
+/*
+ * Insert a new entry; one already there belongs to another instance,
+ * unless this is the takeover of the dead instance that made it.
+ */
 static int add_entry(struct colo_steer *s, enum steer_map m, const char *ifname,
 		     __u32 key, const void *val)
 {
 	int err;
 
 	err = bpf_map_update_elem(s->fd[m], &key, val, BPF_NOEXIST);
+	if (err == -EEXIST && s->takeover)
+		return 0;
 	if (err == -EEXIST)
 		steer_err(
 			"%s is steered by another colo-xdp instance already: stop it, or choose another interface",
@@ -479,12 +529,59 @@ static int add_entry(struct colo_steer *s, enum steer_map m, const char *ifname,
 	return err;
 }
 
+/*
+ * The config entry of role r: a new one, or on a takeover the dead
+ * instance's XSKMAP range and heartbeat slot with this instance's
+ * settings (back to comparing: this loader's engine compares).
+ */
+static int config_entry(struct colo_steer *s, int r, struct colo_if_config *cfg)
+{
+	struct colo_if_config old;
+	__u32 key = s->ifindex[r];
+	int err;
+
+	cfg->role = r;
+	if (s->takeover &&
+	    !bpf_map_lookup_elem(s->fd[STEER_CONFIG], &key, &old)) {
+		if (old.hb_slot >= COLO_HB_SLOTS) {
+			steer_err(
+				"%s: its entry in map %s has no heartbeat slot: it is not this version's; remove the pins with 'rm -r %s'",
+				s->ifname[r], COLO_MAP_CONFIG, s->pin_path);
+			return -EINVAL;
+		}
+		cfg->xsk_base = old.xsk_base;
+		cfg->hb_slot = old.hb_slot;
+		err = bpf_map_update_elem(s->fd[STEER_CONFIG], &key, cfg,
+					  BPF_EXIST);
+		if (err)
+			steer_err("%s: cannot update its entry in map %s: %s",
+				  s->ifname[r], COLO_MAP_CONFIG,
+				  strerror(-err));
+		return err;
+	}
+	err = alloc_xsk_base(s, &cfg->xsk_base);
+	if (err)
+		return err;
+	/* the primary's range is the instance's: so is its slot */
+	if (r == COLO_ROLE_PRIMARY) {
+		cfg->hb_slot = cfg->xsk_base / COLO_XSK_QUEUES;
+		/* a crashed instance may have left it armed in shared maps */
+		__atomic_store_n(&s->hb_area[cfg->hb_slot], 0,
+				 __ATOMIC_RELAXED);
+	}
+	/* NOEXIST claims the interface against a concurrent loader */
+	return add_entry(s, STEER_CONFIG, s->ifname[r], key, cfg);
+}
+
 static int fill_maps(struct colo_steer *s)
 {
 	__u32 out = s->ifindex[COLO_ROLE_OUT];
 	struct colo_if_config cfg = {
 		.state = COLO_STATE_COMPARE,
 		.outdev = out,
+		.queue = s->queue,
+		.watchdog_ms = s->watchdog_ms,
+		.on_loss = s->on_loss,
 	};
 	int r, err;
 
@@ -500,17 +597,12 @@ static int fill_maps(struct colo_steer *s)
 		if (err)
 			return err;
 		s->added_stats[r] = true;
-		err = alloc_xsk_base(s, &cfg.xsk_base);
-		if (err)
-			return err;
-		cfg.role = r;
-		/* NOEXIST claims the interface against a concurrent loader */
-		err = add_entry(s, STEER_CONFIG, s->ifname[r], s->ifindex[r],
-				&cfg);
+		err = config_entry(s, r, &cfg);
 		if (err)
 			return err;
 		s->added_config[r] = true;
 	}
+	s->hb = &s->hb_area[cfg.hb_slot];
 	return 0;
 }
 
@@ -523,6 +615,7 @@ static int attach_prog(struct colo_steer *s, int r)
 			     s->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 	if (!err) {
 		s->attached[r] = true;
+		s->prog_fd[r] = fd;
 		return 0;
 	}
 	if (err == -EEXIST || err == -EBUSY)
@@ -554,7 +647,8 @@ static int load(struct colo_steer *s, const struct colo_steer_opts *opts)
 	s->map[STEER_DEVMAP] = s->skel->maps.colo_devmap;
 	s->map[STEER_STATS] = s->skel->maps.colo_stats;
 	s->map[STEER_LOADER] = s->skel->maps.colo_loader;
-	if (!opts->attach) {
+	s->map[STEER_HEARTBEAT] = s->skel->maps.colo_heartbeat;
+	if (!opts->attach || s->takeover) {
 		err = adopt_maps(s);
 		if (err)
 			return err;
@@ -568,6 +662,76 @@ static int load(struct colo_steer *s, const struct colo_steer_opts *opts)
 	}
 	for (m = 0; m < STEER_NR_MAPS; m++)
 		s->fd[m] = bpf_map__fd(s->map[m]);
+	/* heartbeats are stores into it: no syscall in the loop */
+	s->hb_len = (COLO_HB_SLOTS * sizeof(__u64) + getpagesize() - 1) &
+		    ~((size_t)getpagesize() - 1);
+	s->hb_area = mmap(NULL, s->hb_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  s->fd[STEER_HEARTBEAT], 0);
+	if (s->hb_area == MAP_FAILED) {
+		err = -errno;
+		s->hb_area = NULL;
+		steer_err("cannot mmap map %s: %s", COLO_MAP_HEARTBEAT,
+			  strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * A takeover needs the dead instance's programs still attached to P and S
+ * with the maps pinned in its directory: else the pins are all that is
+ * left of it. Keeps the programs' fds, to detach them at close if the
+ * dead instance had attached them.
+ */
+static int check_takeover(struct colo_steer *s)
+{
+	struct bpf_map_info minfo = {};
+	struct bpf_prog_info info;
+	__u32 map_ids[16], len, id, i;
+	char path[PIN_PATH_MAX];
+	bool found;
+	int r, fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", s->pin_path, COLO_MAP_CONFIG);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		err = -errno;
+		steer_err(
+			"pin directory %s has no map %s: remove what is left there with 'rm -r %s'",
+			s->pin_path, COLO_MAP_CONFIG, s->pin_path);
+		return err;
+	}
+	len = sizeof(minfo);
+	err = bpf_obj_get_info_by_fd(fd, &minfo, &len);
+	close(fd);
+	if (err) {
+		steer_err("%s: cannot read it: %s", path, strerror(-err));
+		return err;
+	}
+	for (r = 0; r < STEER_NR_RX; r++) {
+		err = attached_prog(s->ifindex[r], s->ifname[r], &id);
+		if (err)
+			return err;
+		fd = id ? bpf_prog_get_fd_by_id(id) : -1;
+		found = false;
+		memset(&info, 0, sizeof(info));
+		info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
+		info.map_ids = (__u64)(unsigned long)map_ids;
+		len = sizeof(info);
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			for (i = 0; i < info.nr_map_ids && i < 16; i++)
+				found |= map_ids[i] == minfo.id;
+		if (!found) {
+			if (fd >= 0)
+				close(fd);
+			steer_err(
+				"pin directory %s holds the pins of a colo-xdp (pid %u) that did not exit cleanly, but %s no longer runs its %s: remove them with 'rm -r %s'",
+				s->pin_path, s->dead_pid, s->ifname[r],
+				COLO_PROG_NAME, s->pin_path);
+			return -EBUSY;
+		}
+		s->prog_fd[r] = fd;
+	}
 	return 0;
 }
 
@@ -592,6 +756,9 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 		return -ENOMEM;
 	s->verbose = opts->verbose;
 	s->queue = opts->queue;
+	s->watchdog_ms = opts->watchdog_ms ?: COLO_WATCHDOG_MS_DEFAULT;
+	s->on_loss = opts->loss_hold ? COLO_LOSS_HOLD : COLO_LOSS_PASS;
+	s->prog_fd[0] = s->prog_fd[1] = -1;
 	s->xdp_flags = opts->skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	for (r = 0; r < COLO_NR_ROLES; r++) {
 		err = check_iface(opts->ifname[r], role_name[r],
@@ -628,16 +795,19 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 		err = -ENOMEM;
 		goto out;
 	}
-	if (opts->attach)
-		for (r = 0; r < STEER_NR_RX; r++) {
-			err = check_no_prog(s->ifname[r], s->ifindex[r]);
-			if (err)
-				goto out;
-		}
 	err = ensure_bpffs();
 	if (err)
 		goto out;
 	err = make_pin_dir(s, opts->pin_path);
+	if (err)
+		goto out;
+	if (s->takeover) {
+		err = check_takeover(s);
+	} else {
+		s->rec.attached = opts->attach;
+		for (r = 0; !err && opts->attach && r < STEER_NR_RX; r++)
+			err = check_no_prog(s->ifname[r], s->ifindex[r]);
+	}
 	if (err)
 		goto out;
 	err = load(s, opts);
@@ -652,10 +822,21 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 	err = colo_steer_publish(s, &s->rec.stats);
 	if (err)
 		goto out;
-	for (r = 0; opts->attach && r < STEER_NR_RX; r++) {
-		err = attach_prog(s, r);
+	for (r = 0; s->rec.attached && r < STEER_NR_RX; r++) {
+		/* on a takeover, the dead instance attached them: ours now */
+		if (s->takeover)
+			s->attached[r] = true;
+		else
+			err = attach_prog(s, r);
 		if (err)
 			goto out;
+	}
+	if (s->takeover) {
+		s->made_dir = s->taken = true;
+		fprintf(stderr,
+			"colo-xdp: took over the instance of colo-xdp pid %u in %s: %s stayed attached to %s and %s, failing open until this loader runs\n",
+			s->dead_pid, s->pin_path, COLO_PROG_NAME, s->ifname[0],
+			s->ifname[1]);
 	}
 	if (is_veth(s->ifname[COLO_ROLE_OUT]))
 		fprintf(stderr,
@@ -664,8 +845,9 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 	if (s->verbose)
 		fprintf(stderr,
 			"colo-xdp: %s %s on %s and %s, outdev %s, maps pinned in %s\n",
-			opts->attach ? "attached" : "adopted", COLO_PROG_NAME,
-			s->ifname[0], s->ifname[1], s->ifname[2], s->pin_path);
+			s->rec.attached ? "attached" : "adopted",
+			COLO_PROG_NAME, s->ifname[0], s->ifname[1],
+			s->ifname[2], s->pin_path);
 	*out = s;
 	return 0;
 out:
@@ -730,6 +912,20 @@ int colo_steer_set_state(struct colo_steer *s, enum colo_state state)
 	return 0;
 }
 
+bool colo_steer_adopted_running(const struct colo_steer *s)
+{
+	return s->takeover;
+}
+
+int colo_steer_heartbeat(struct colo_steer *s, uint64_t now_ns)
+{
+	uint64_t last = __atomic_load_n(s->hb, __ATOMIC_RELAXED);
+
+	__atomic_store_n(s->hb, now_ns, __ATOMIC_RELAXED);
+	return last &&
+	       (int64_t)(now_ns - last) > (int64_t)s->watchdog_ms * 1000000;
+}
+
 int colo_steer_ifindex(const struct colo_steer *s, enum colo_role role)
 {
 	return s->ifindex[role];
@@ -759,6 +955,8 @@ int colo_steer_read_stats(const struct colo_steer *s, enum colo_role role,
 		out->dropped += s->percpu[c].dropped;
 		out->malformed += s->percpu[c].malformed;
 		out->no_socket += s->percpu[c].no_socket;
+		out->degraded_passed += s->percpu[c].degraded_passed;
+		out->degraded_dropped += s->percpu[c].degraded_dropped;
 	}
 	return 0;
 }
@@ -772,19 +970,20 @@ int colo_steer_publish(struct colo_steer *s,
 	return bpf_map_update_elem(s->fd[STEER_LOADER], &zero, &s->rec, 0);
 }
 
-void colo_steer_close(struct colo_steer *s)
+/* Remove every entry, attach, pin and directory this instance owns. */
+static void undo(struct colo_steer *s)
 {
 	LIBBPF_OPTS(bpf_xdp_attach_opts, xo);
 	__u32 key;
 	int r, err;
 
-	if (!s)
-		return;
-	if (s->skel)
-		xo.old_prog_fd = bpf_program__fd(s->skel->progs.colo_steer);
+	/* a clean stop must not look like a dead loader: disarm first */
+	if (s->hb)
+		__atomic_store_n(s->hb, 0, __ATOMIC_RELAXED);
 	for (r = 0; r < STEER_NR_RX; r++) {
 		/* only if it is still ours: someone may have replaced it */
 		if (s->attached[r]) {
+			xo.old_prog_fd = s->prog_fd[r];
 			err = bpf_xdp_detach(s->ifindex[r], s->xdp_flags, &xo);
 			if (err)
 				steer_err(
@@ -812,6 +1011,22 @@ void colo_steer_close(struct colo_steer *s)
 	/* shared by every instance: the last one out removes it */
 	if (s->default_path)
 		rmdir(COLO_PIN_ROOT);
+}
+
+void colo_steer_close(struct colo_steer *s)
+{
+	int r;
+
+	if (!s)
+		return;
+	if (!s->takeover || s->taken)
+		undo(s);
+	if (s->hb_area)
+		munmap(s->hb_area, s->hb_len);
+	/* a takeover's program fds are its own, the skeleton's are not */
+	for (r = 0; s->takeover && r < STEER_NR_RX; r++)
+		if (s->prog_fd[r] >= 0)
+			close(s->prog_fd[r]);
 	colo_steer_bpf__destroy(s->skel);
 	free(s->percpu);
 	free(s);

@@ -14,6 +14,8 @@
 #include "colo_xdp.h"
 
 #define COLO_PIN_ROOT "/sys/fs/bpf/colo-xdp"
+/* --watchdog-ms when not given (a watchdog_ms of 0 in the opts). */
+#define COLO_WATCHDOG_MS_DEFAULT 100
 
 struct colo_steer_opts {
 	const char *ifname[COLO_NR_ROLES]; /* indexed by enum colo_role */
@@ -22,6 +24,9 @@ struct colo_steer_opts {
 	bool skb_mode; /* XDP generic (skb) mode instead of native */
 	bool attach; /* false (--attach none): adopt what `ip link` attached */
 	bool verbose;
+	/* loader's heartbeat age at which colo_steer fails open; 0: default */
+	uint32_t watchdog_ms;
+	bool loss_hold; /* loader lost: drop primary frames instead */
 };
 
 struct colo_steer;
@@ -31,6 +36,15 @@ struct colo_steer;
  * role and DEVMAP entries. On error: a message on stderr that names the
  * interface or object and the fix, a negative errno, nothing left
  * attached or pinned.
+ *
+ * A pin directory left by an instance on the same interfaces whose process
+ * is gone (SIGKILL, crash), with its program still attached, is taken
+ * over: its maps, entries and counters are kept and the program stays
+ * attached, so traffic keeps flowing (failing open) until this loader's
+ * first heartbeat; see colo_steer_adopted_running(). Its ownership comes
+ * along: this instance detaches at close what the dead one had attached.
+ * A takeover that fails leaves the dead instance as it was found. A pin
+ * directory whose loader is alive is refused (-EBUSY).
  */
 int colo_steer_open(const struct colo_steer_opts *opts,
 		    struct colo_steer **out);
@@ -60,7 +74,27 @@ int colo_steer_read_stats(const struct colo_steer *s, enum colo_role role,
 int colo_steer_publish(struct colo_steer *s,
 		       const struct colo_loader_stats *stats);
 
-/* Unbind sockets, detach what was attached, remove the pins we made. */
+/*
+ * True when colo_steer_open() took over a dead instance's running program:
+ * frames passed uncompared meanwhile and the engine knows nothing of the
+ * connections, so the caller requests a checkpoint before comparing.
+ */
+bool colo_steer_adopted_running(const struct colo_steer *s);
+
+/*
+ * The loader's heartbeat, now_ns on CLOCK_MONOTONIC (bpf_ktime_get_ns()'s
+ * clock): a plain store into the mmapped colo_heartbeat, no syscall, to
+ * call every loop iteration once the sockets are bound. The first call arms
+ * the watchdog. Returns 1 when the previous heartbeat was older than the
+ * watchdog (the loader was stopped, or this is a takeover): colo_steer has
+ * been failing open since, and the caller requests a checkpoint; else 0.
+ */
+int colo_steer_heartbeat(struct colo_steer *s, uint64_t now_ns);
+
+/*
+ * Unbind sockets, disarm the watchdog, detach what was attached, remove
+ * the pins we made.
+ */
 void colo_steer_close(struct colo_steer *s);
 
 #endif /* COLO_STEER_H */
