@@ -92,9 +92,26 @@ refused "AF_XDP unsupported" 1 \
 refused "RX queue the device lacks" 1 \
 	"AF_XDP socket for --primary-in $P queue 5: .*pick one that does with --queue" \
 	"$COLO_XDP" run "${IFS3[@]}" --queue 5
+refused "bad --on-loader-loss" 2 "--on-loader-loss: 'wait' is neither pass nor hold" \
+	"$COLO_XDP" run "${IFS3[@]}" --on-loader-loss wait
+refused "--watchdog-ms too short" 2 "--watchdog-ms" \
+	"$COLO_XDP" run "${IFS3[@]}" --watchdog-ms 1
+refused "empty --control" 2 "--control needs a file name" \
+	"$COLO_XDP" run "${IFS3[@]}" --control ""
+refused "bad --notify" 1 "--notify" \
+	"$COLO_XDP" run "${IFS3[@]}" --notify xen:udp:1.2.3.4:5
+refused "--control where a file is" 1 "$T_TMP/file" \
+	bash -c 'touch "$1" && exec "${@:2}" --control "$1"' _ "$T_TMP/file" \
+	"$COLO_XDP" run "${IFS3[@]}"
+refused "--mismatch-dump where it cannot be written" 1 \
+	"--mismatch-dump: $T_TMP/none/mm.pcap: cannot create it" \
+	"$COLO_XDP" run "${IFS3[@]}" --mismatch-dump "$T_TMP/none/mm.pcap"
 
 out=$("$COLO_XDP" run --help)
 t_check "--help names every flag and exits 0" \
-	grep -q -- "--stats-interval S" <<<"$out"
+	bash -c 'for f in --stats-interval --notify --control \
+		--on-checkpoint-request --mismatch-dump --watchdog-ms \
+		--on-loader-loss; do grep -q -- "$f" <<<"$1" || exit 1; done' \
+	_ "$out"
 
 t_done

@@ -6,8 +6,11 @@
 # in its own network namespace with the same MAC and IP address as COLO's
 # VMs. colo-xdp compares what the replicas answer and lets the client see
 # the primary's answers only. Then the secondary diverges: the connection
-# is held and a checkpoint is requested. Everything made here is removed
-# on exit, whatever happens.
+# is held and a checkpoint is requested from a controller, which watches
+# the events (`colo-xdp ctl subscribe`) and answers (`ctl checkpoint-done`):
+# the held answers reach the client. Last, a failover and a resume, with
+# the time each took to switch. Everything made here is removed on exit,
+# whatever happens.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
@@ -36,8 +39,10 @@ demo_cleanup() {
 trap demo_cleanup EXIT
 trap 'exit 130' INT TERM
 CN_ON_EXIT=demo_on_exit
-LOG=$(mktemp /tmp/colo-xdp-demo.XXXXXX)
-demo_on_exit "rm -f $LOG"
+DIR=$(mktemp -d /tmp/colo-xdp-demo.XXXXXX)
+demo_on_exit "rm -rf $DIR"
+LOG=$DIR/run.log
+CTL=("$COLO_XDP" ctl --control "$DIR/control.sock")
 
 step() {
 	printf '\n== %s\n' "$*"
@@ -66,21 +71,28 @@ done
 cn_wait_cmd bash -c "ip netns exec $CN_PRI ss -uln | grep -q :7007 &&
 		     ip netns exec $CN_SEC ss -uln | grep -q :7007" || exit 1
 
-step "colo-xdp run --primary-in $CN_P --secondary-in $CN_S --outdev $CN_O"
+step "colo-xdp run --primary-in $CN_P --secondary-in $CN_S --outdev $CN_O --control $DIR/control.sock"
 "$COLO_XDP" run --primary-in "$CN_P" --secondary-in "$CN_S" \
-	--outdev "$CN_O" --verbose >"$LOG" 2>&1 &
+	--outdev "$CN_O" --control "$DIR/control.sock" --verbose >"$LOG" 2>&1 &
 RUN=$!
 demo_on_exit "kill $RUN"
-if ! cn_wait_log "$LOG" "^comparing"; then
+if ! cn_wait_log "$LOG" "^control socket"; then
 	cat "$LOG"
 	exit 1
 fi
 cat "$LOG"
 
+step "controller: colo-xdp ctl subscribe (its events are shown as they come)"
+"${CTL[@]}" subscribe > >(sed -u 's/^/  controller got: /') 2>&1 &
+SUB=$!
+demo_on_exit "kill $SUB"
+cn_wait_cmd bash -c "${CTL[*]} status | grep -Eq '^subscribers +1$'" || exit 1
+"${CTL[@]}" status
+
 step "client: ping 10.0.0.1 (both replicas answer, the primary's reply comes out)"
 ip netns exec "$CN_CLI" ping -c 5 -i 0.2 -W 2 "$CN_GUEST_IP"
 
-step "client: 10 UDP requests to the echo service"
+step "client: 10 UDP requests to the echo service, then waits for late answers"
 ip netns exec "$CN_CLI" python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -92,7 +104,20 @@ for i in range(10):
         print("  %s -> %s" % (m.decode(), s.recv(2048).decode()))
     except socket.timeout:
         print("  %s -> no answer: the replicas differ, held for a checkpoint"
-              % m.decode())' "$CN_GUEST_IP"
+              % m.decode())
+    sys.stdout.flush()
+s.settimeout(10)
+open(sys.argv[2], "w").close()
+for _ in range(2):
+    print("  late answer, released by the checkpoint: %s"
+          % s.recv(2048).decode())' "$CN_GUEST_IP" "$DIR/client-waits" &
+CLIENT=$!
+cn_wait_cmd test -e "$DIR/client-waits" || exit 1
+
+step "controller: colo-xdp ctl status, then ctl checkpoint-done"
+"${CTL[@]}" status | grep -E "^(state|checkpoint)"
+"${CTL[@]}" checkpoint-done
+wait "$CLIENT"
 
 step "colo-xdp stat"
 "$COLO_XDP" stat --pin-path "/sys/fs/bpf/colo-xdp/$CN_P"
@@ -100,7 +125,18 @@ step "colo-xdp stat"
 step "what colo-xdp logged (mismatches and checkpoint requests)"
 grep -E "^(mismatch|checkpoint)" "$LOG" | sort | uniq -c
 
+step "controller: ctl failover (the kernel sends the primary's frames out alone)"
+"${CTL[@]}" failover
+grep "^failover:" "$LOG"
+ip netns exec "$CN_CLI" ping -c 3 -i 0.2 -W 2 -q "$CN_GUEST_IP" | tail -2
+step "controller: ctl resume (after the checkpoint that re-created the secondary)"
+"${CTL[@]}" resume
+grep "^resume:" "$LOG"
+ip netns exec "$CN_CLI" ping -c 3 -i 0.2 -W 2 -q "$CN_GUEST_IP" | tail -2
+
 step "stop: held frames are released as a checkpoint would, nothing is left"
+kill "$SUB"
+wait "$SUB" 2>/dev/null
 kill -INT "$RUN"
 wait "$RUN"
 echo "colo-xdp exited with status $?"

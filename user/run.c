@@ -2,7 +2,10 @@
 /*
  * colo-xdp run: steer the primary's and the secondary's frames into AF_XDP
  * sockets, compare them with the engine, send matched primary frames out
- * of the outdev from the UMEM they arrived in.
+ * of the outdev from the UMEM they arrived in. Around that, in the same
+ * poll loop: the COLO controller's channels (Xen notify, the control
+ * socket, a hook command), the mismatch dump, failover and resume, and
+ * the heartbeat that keeps colo_steer from failing open.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,8 +25,11 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "ctl_server.h"
 #include "engine.h"
+#include "mismatch_dump.h"
 #include "steer.h"
+#include "xen_proto.h"
 #include "xsk_dp.h"
 
 #define CMD "run"
@@ -36,6 +42,24 @@
 
 /* Longest sleep in poll(): bounds how late a timer or a signal is seen. */
 #define RUN_POLL_MAX_MS 100
+/*
+ * Heartbeats per --watchdog-ms: an idle loader wakes this often, so only a
+ * loader that is really gone (or stopped) lets the heartbeat age out.
+ */
+#define RUN_BEATS_PER_WATCHDOG 4
+/* Under traffic the loop does not sleep: look at the control plane this often. */
+#define RUN_CTL_EVERY_NS 1000000ull
+/*
+ * A loader gap (restart, stall) is no reason the engine knows: frames went
+ * out uncompared because the comparison waited on nobody past the
+ * watchdog, which is what a timeout says to a controller.
+ */
+#define RUN_CKPT_LOADER_GAP COLO_CKPT_TIMEOUT
+/*
+ * How long a start waits for a previous loader's queues (stopped, or
+ * killed) to be freed: the kernel releases sockets a moment later.
+ */
+#define RUN_BUSY_WAIT_MS 1000
 /* How long a stop waits for the outdev to take the flushed frames. */
 #define RUN_DRAIN_MS 2000
 
@@ -51,15 +75,33 @@ struct run_opts {
 	bool busy_poll;
 	uint32_t stats_interval_s;
 	bool verbose;
+	const char *notify; /* --notify xen:... */
+	struct ctl_server_config control; /* path NULL: no --control */
+	const char *hook_cmd; /* --on-checkpoint-request */
+	const char *dump_path; /* --mismatch-dump */
 };
 
 struct run_ctx {
 	struct xsk_dp *dp;
 	struct colo_engine *engine;
 	struct colo_steer *steer;
+	struct xen_server *xen;
+	struct ctl_server *ctl;
+	struct ctl_hook *hook;
+	struct mismatch_dump *dump;
 	const char *outdev;
-	uint64_t ckpt_logged;
 	bool verbose;
+	uint64_t scan_cycle_ns;
+	/* a request sent and not answered by a checkpoint yet */
+	bool ckpt_pending;
+	enum colo_ckpt_reason ckpt_reason;
+	/* our own request after a loader gap: repeated as the engine does */
+	bool gap_pending;
+	uint64_t gap_repeat_at;
+	/* colo_steer's degraded counters as last read */
+	struct colo_steer_stats degraded_seen;
+	/* run's own counters, merged into the datapath's when published */
+	struct colo_dp_stats own;
 };
 
 static volatile sig_atomic_t run_stop;
@@ -91,11 +133,33 @@ static void usage(FILE *f)
 		"  --stats-interval S       publish counters for 'colo-xdp stat' every S s (1)\n"
 		"  --verbose                log every mismatch and the setup steps\n"
 		"\n"
+		"The COLO controller (checkpoint requests go to every channel given):\n"
+		"  --notify xen:tcp:ADDR:PORT | xen:unix:PATH\n"
+		"                           serve the Xen COLO proxy protocol (libxl):\n"
+		"                           DO_CHECKPOINT per request, COLO_CHECKPOINT flushes\n"
+		"  --control PATH           JSON control socket for 'colo-xdp ctl' (root only):\n"
+		"                           checkpoint-done, failover, resume, stats, status,\n"
+		"                           subscribe\n"
+		"  --on-checkpoint-request CMD\n"
+		"                           run '/bin/sh -c CMD' per request, the reason in\n"
+		"                           $COLO_CHECKPOINT_REASON\n"
+		"  --mismatch-dump FILE     write both frames of each mismatch to a pcap file\n"
+		"\n"
+		"When this process is gone (killed, crashed, stopped) for longer than\n"
+		"--watchdog-ms, colo_steer stops waiting for it:\n"
+		"  --watchdog-ms N          heartbeat age that counts as gone (100)\n"
+		"  --on-loader-loss pass|hold\n"
+		"                           primary frames go straight out, counted (pass),\n"
+		"                           or are dropped, counted (hold)\n"
+		"Started again with the same interfaces and pin path, it adopts the running\n"
+		"program without a gap and asks for a checkpoint before comparing.\n"
+		"\n"
 		"Where the UMEM lives (as QEMU's host memory backends place guest RAM):\n" HOSTMEM_USAGE
 		"  (--umem-size is --umem-frames x --frame-size when not given)\n"
 		"\n"
 		"Stops on SIGINT or SIGTERM: queued primary frames are sent, and what\n"
-		"was attached and pinned is removed.\n",
+		"was attached and pinned is removed. SIGKILL leaves it all in place for\n"
+		"the next 'colo-xdp run' to adopt.\n",
 		XSK_DP_MIN_FRAMES, COLO_PIN_ROOT);
 }
 
@@ -117,6 +181,12 @@ enum {
 	OPT_PIN_PATH,
 	OPT_STATS_INTERVAL,
 	OPT_VERBOSE,
+	OPT_NOTIFY,
+	OPT_CONTROL,
+	OPT_ON_CKPT,
+	OPT_MISMATCH_DUMP,
+	OPT_WATCHDOG_MS,
+	OPT_ON_LOADER_LOSS,
 	OPT_HOSTMEM,
 	OPT_HELP,
 };
@@ -139,6 +209,12 @@ static const struct option long_opts[] = {
 	{ "pin-path", required_argument, NULL, OPT_PIN_PATH },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
+	{ "notify", required_argument, NULL, OPT_NOTIFY },
+	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "on-checkpoint-request", required_argument, NULL, OPT_ON_CKPT },
+	{ "mismatch-dump", required_argument, NULL, OPT_MISMATCH_DUMP },
+	{ "watchdog-ms", required_argument, NULL, OPT_WATCHDOG_MS },
+	{ "on-loader-loss", required_argument, NULL, OPT_ON_LOADER_LOSS },
 	HOSTMEM_LONG_OPTS(OPT_HOSTMEM),
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -192,6 +268,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	o->umem_frames = 16384;
 	o->frame_size = 2048;
 	o->stats_interval_s = 1;
+	o->steer.watchdog_ms = COLO_WATCHDOG_MS_DEFAULT;
 
 	optind = 1;
 	opterr = 0;
@@ -293,6 +370,43 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_VERBOSE:
 			o->verbose = o->steer.verbose = true;
+			break;
+		case OPT_NOTIFY:
+			o->notify = optarg;
+			break;
+		case OPT_CONTROL:
+		case OPT_MISMATCH_DUMP:
+			if (!*optarg) {
+				cli_err(CMD, "--%s needs a file name",
+					long_opts[idx].name);
+				return CLI_EXIT_USAGE;
+			}
+			if (c == OPT_CONTROL)
+				o->control.path = optarg;
+			else
+				o->dump_path = optarg;
+			break;
+		case OPT_ON_CKPT:
+			if (!*optarg) {
+				cli_err(CMD,
+					"--on-checkpoint-request needs a shell command");
+				return CLI_EXIT_USAGE;
+			}
+			o->hook_cmd = optarg;
+			break;
+		case OPT_WATCHDOG_MS:
+			err = cli_parse_u32(CMD, "--watchdog-ms", optarg, 10,
+					    60000, &o->steer.watchdog_ms);
+			break;
+		case OPT_ON_LOADER_LOSS:
+			if (!strcmp(optarg, "hold")) {
+				o->steer.loss_hold = true;
+			} else if (strcmp(optarg, "pass")) {
+				cli_err(CMD,
+					"--on-loader-loss: '%s' is neither pass nor hold",
+					optarg);
+				return CLI_EXIT_USAGE;
+			}
 			break;
 		case OPT_HOSTMEM:
 			err = hostmem_parse_flag(&o->mem, CMD,
@@ -432,43 +546,6 @@ static void on_free(void *ctx, uint64_t handle)
 	xsk_dp_free(rc->dp, handle);
 }
 
-/* Until the control plane exists, the request goes to the log. */
-static void on_checkpoint(void *ctx, enum colo_ckpt_reason reason)
-{
-	struct run_ctx *rc = ctx;
-
-	rc->ckpt_logged++;
-	printf("checkpoint request: %s\n", colo_ckpt_reason_name(reason));
-	fflush(stdout);
-}
-
-static void on_mismatch(void *ctx, const struct colo_mismatch *m)
-{
-	const struct colo_flow_key *k = m->key;
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
-	bool v6 = k->ipver == 6;
-	struct run_ctx *rc = ctx;
-
-	if (!rc->verbose)
-		return;
-	inet_ntop(v6 ? AF_INET6 : AF_INET, k->saddr, src, sizeof(src));
-	inet_ntop(v6 ? AF_INET6 : AF_INET, k->daddr, dst, sizeof(dst));
-	printf("mismatch: proto %u %s%s%s:%u > %s%s%s:%u vlan %u at byte %u (seq %u)\n",
-	       k->proto, v6 ? "[" : "", src, v6 ? "]" : "", k->sport,
-	       v6 ? "[" : "", dst, v6 ? "]" : "", k->dport, k->vlan & 0xfff,
-	       m->offset, m->seq);
-}
-
-static void publish(struct run_ctx *rc)
-{
-	struct colo_loader_stats st;
-
-	st.engine = *colo_engine_stats(rc->engine);
-	xsk_dp_stats(rc->dp, &st.dp);
-	st.dp.ckpt_logged = rc->ckpt_logged;
-	colo_steer_publish(rc->steer, &st);
-}
-
 static unsigned int take(struct run_ctx *rc, enum colo_role role, uint64_t now)
 {
 	struct xsk_dp_frame f[XSK_DP_BATCH];
@@ -483,49 +560,323 @@ static unsigned int take(struct run_ctx *rc, enum colo_role role, uint64_t now)
 	return n;
 }
 
+/* To every channel the controller listens on; none of them blocks. */
+static void request_checkpoint(struct run_ctx *rc, enum colo_ckpt_reason reason)
+{
+	rc->ckpt_pending = true;
+	rc->ckpt_reason = reason;
+	rc->own.ckpt_logged++;
+	printf("checkpoint request: %s\n", colo_ckpt_reason_name(reason));
+	fflush(stdout);
+	if (rc->xen)
+		xen_server_request_checkpoint(rc->xen);
+	if (rc->ctl)
+		ctl_server_event_checkpoint(rc->ctl, reason);
+	if (rc->hook)
+		ctl_hook_request(rc->hook, reason);
+}
+
+static void on_checkpoint(void *ctx, enum colo_ckpt_reason reason)
+{
+	request_checkpoint(ctx, reason);
+}
+
+static void on_mismatch(void *ctx, const struct colo_mismatch *m)
+{
+	const struct colo_flow_key *k = m->key;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	bool v6 = k->ipver == 6;
+	struct run_ctx *rc = ctx;
+	const void *pf, *sf;
+	uint32_t pl, sl;
+
+	if (rc->ctl)
+		ctl_server_event_mismatch(rc->ctl, m);
+	if (rc->dump) {
+		/* both frames stay queued: the mismatch holds them */
+		pf = xsk_dp_frame(rc->dp, m->primary_handle, &pl);
+		sf = xsk_dp_frame(rc->dp, m->secondary_handle, &sl);
+		mismatch_dump_pair(rc->dump, pf, pl, sf, sl);
+	}
+	if (!rc->verbose)
+		return;
+	inet_ntop(v6 ? AF_INET6 : AF_INET, k->saddr, src, sizeof(src));
+	inet_ntop(v6 ? AF_INET6 : AF_INET, k->daddr, dst, sizeof(dst));
+	printf("mismatch: proto %u %s%s%s:%u > %s%s%s:%u vlan %u at byte %u (seq %u)\n",
+	       k->proto, v6 ? "[" : "", src, v6 ? "]" : "", k->sport,
+	       v6 ? "[" : "", dst, v6 ? "]" : "", k->dport, k->vlan & 0xfff,
+	       m->offset, m->seq);
+}
+
+static void dp_stats(struct run_ctx *rc, struct colo_dp_stats *out)
+{
+	xsk_dp_stats(rc->dp, out);
+	out->ckpt_logged = rc->own.ckpt_logged;
+	out->failovers = rc->own.failovers;
+	out->resumes = rc->own.resumes;
+	out->switch_ns = rc->own.switch_ns;
+	out->loader_gaps = rc->own.loader_gaps;
+	out->mismatch_dumped = rc->dump ? mismatch_dump_pairs(rc->dump) : 0;
+}
+
+static void publish(struct run_ctx *rc)
+{
+	struct colo_loader_stats st;
+
+	st.engine = *colo_engine_stats(rc->engine);
+	dp_stats(rc, &st.dp);
+	colo_steer_publish(rc->steer, &st);
+	mismatch_dump_flush(rc->dump);
+}
+
+/* What colo_steer did uncompared while the loader was lost. */
+static void degraded_frames(struct run_ctx *rc, struct colo_steer_stats *out)
+{
+	struct colo_steer_stats st;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
+		if (!colo_steer_read_stats(rc->steer, r, &st)) {
+			out->degraded_passed += st.degraded_passed;
+			out->degraded_dropped += st.degraded_dropped;
+		}
+}
+
+/*
+ * The heartbeat went stale (this process took over a dead one's program,
+ * or was stopped): colo_steer let frames through uncompared, so what the
+ * replicas sent no longer lines up with what is queued. Only a checkpoint
+ * brings them back in step; ask for it until one happens. A stall that
+ * no frame crossed changed nothing and asks nothing.
+ */
+static void loader_gap(struct run_ctx *rc, const char *what, bool always,
+		       uint64_t now)
+{
+	struct colo_steer_stats now_st, *was = &rc->degraded_seen;
+	uint64_t passed, dropped;
+	char why[160];
+
+	degraded_frames(rc, &now_st);
+	passed = now_st.degraded_passed - was->degraded_passed;
+	dropped = now_st.degraded_dropped - was->degraded_dropped;
+	*was = now_st;
+	if (!passed && !dropped && !always)
+		return;
+	rc->own.loader_gaps++;
+	snprintf(
+		why, sizeof(why),
+		"%s: %llu primary frames passed uncompared, %llu frames dropped",
+		what, (unsigned long long)passed, (unsigned long long)dropped);
+	printf("degraded: %s\n", why);
+	if (rc->ctl)
+		ctl_server_event_degraded(rc->ctl, why);
+	rc->gap_pending = true;
+	rc->gap_repeat_at = now + rc->scan_cycle_ns;
+	request_checkpoint(rc, RUN_CKPT_LOADER_GAP);
+}
+
+static void checkpoint_done(struct run_ctx *rc)
+{
+	colo_engine_checkpoint_done(rc->engine);
+	rc->ckpt_pending = false;
+	rc->gap_pending = false;
+}
+
+static void xen_checkpoint_done(void *ctx)
+{
+	checkpoint_done(ctx);
+}
+
+static int ctl_checkpoint_done(void *ctx)
+{
+	checkpoint_done(ctx);
+	return 0;
+}
+
+static void switched(struct run_ctx *rc, const char *what, uint64_t t0)
+{
+	rc->own.switch_ns = now_ns() - t0;
+	printf("%s: colo_steer switched in %llu us\n", what,
+	       (unsigned long long)rc->own.switch_ns / 1000);
+	fflush(stdout);
+}
+
+/*
+ * Flush, then let the kernel send primary frames to the outdev itself.
+ * The time from the command to the switch is what the controller waits.
+ */
+static int ctl_failover(void *ctx)
+{
+	uint64_t t0 = now_ns();
+	struct run_ctx *rc = ctx;
+	int err;
+
+	if (colo_engine_in_failover(rc->engine))
+		return -EALREADY;
+	colo_engine_failover(rc->engine);
+	err = colo_steer_set_state(rc->steer, COLO_STATE_PASSTHROUGH);
+	if (err) {
+		colo_engine_resume(rc->engine);
+		return err;
+	}
+	switched(rc, "failover", t0);
+	rc->own.failovers++;
+	/* flushed, and no secondary to check against: nothing to ask for */
+	rc->ckpt_pending = false;
+	rc->gap_pending = false;
+	/* what reached the sockets before the switch: passed, then sent */
+	while (take(rc, COLO_ROLE_PRIMARY, t0) +
+	       take(rc, COLO_ROLE_SECONDARY, t0))
+		;
+	xsk_dp_service(rc->dp);
+	return 0;
+}
+
+static int ctl_resume(void *ctx)
+{
+	uint64_t t0 = now_ns();
+	struct run_ctx *rc = ctx;
+	int err;
+
+	if (!colo_engine_in_failover(rc->engine))
+		return -EALREADY;
+	/* nothing reaches the sockets in passthrough: the order is free */
+	err = colo_steer_set_state(rc->steer, COLO_STATE_COMPARE);
+	if (err)
+		return err;
+	colo_engine_resume(rc->engine);
+	switched(rc, "resume", t0);
+	rc->own.resumes++;
+	return 0;
+}
+
+static void ctl_stats(void *ctx, struct ctl_stats *out)
+{
+	struct run_ctx *rc = ctx;
+
+	out->loader.engine = *colo_engine_stats(rc->engine);
+	dp_stats(rc, &out->loader.dp);
+	if (rc->xen)
+		xen_server_stats(rc->xen, &out->xen);
+	if (rc->hook)
+		ctl_hook_stats(rc->hook, &out->hook);
+}
+
+static void ctl_status(void *ctx, struct ctl_status *out)
+{
+	struct run_ctx *rc = ctx;
+
+	out->failover = colo_engine_in_failover(rc->engine);
+	out->checkpoint_pending = rc->ckpt_pending;
+	out->checkpoint_reason = rc->ckpt_reason;
+	out->xen_connected = rc->xen && xen_server_connected(rc->xen);
+	out->switch_ns = rc->own.switch_ns;
+}
+
+enum { PFD_P, PFD_S, PFD_XEN, PFD_CTL, PFD_HOOK, PFD_NR };
+
+/* The controller's side of the loop: accept, read, answer, send. */
+static void control(struct run_ctx *rc, struct pollfd *pfd, bool ready)
+{
+	if (ready && pfd[PFD_XEN].revents)
+		xen_server_handle(rc->xen);
+	if (ready && pfd[PFD_CTL].revents)
+		ctl_server_handle(rc->ctl);
+	if (ready && pfd[PFD_HOOK].revents)
+		ctl_hook_handle(rc->hook);
+	if (rc->xen)
+		xen_server_flush(rc->xen);
+	if (rc->ctl)
+		ctl_server_flush(rc->ctl);
+}
+
 static void loop(struct run_ctx *rc, const struct run_opts *o)
 {
-	struct pollfd pfd[2] = {
-		{ .fd = xsk_dp_fd(rc->dp, COLO_ROLE_PRIMARY),
-		  .events = POLLIN },
-		{ .fd = xsk_dp_fd(rc->dp, COLO_ROLE_SECONDARY),
-		  .events = POLLIN },
+	struct pollfd pfd[PFD_NR] = {
+		[PFD_P] = { .fd = xsk_dp_fd(rc->dp, COLO_ROLE_PRIMARY),
+			    .events = POLLIN },
+		[PFD_S] = { .fd = xsk_dp_fd(rc->dp, COLO_ROLE_SECONDARY),
+			    .events = POLLIN },
+		[PFD_XEN] = { .fd = rc->xen ? xen_server_fd(rc->xen) : -1,
+			      .events = POLLIN },
+		[PFD_CTL] = { .fd = rc->ctl ? ctl_server_fd(rc->ctl) : -1,
+			      .events = POLLIN },
+		[PFD_HOOK] = { .fd = -1, .events = POLLIN },
 	};
 	uint64_t stats_every = o->stats_interval_s * 1000000000ull;
-	uint64_t now = now_ns(), next_stats = now;
-	int timeout = RUN_POLL_MAX_MS;
+	uint64_t now = now_ns(), next_stats = now, next_ctl = now;
+	/* what a previous loader left running went on without comparing */
+	bool adopted = colo_steer_adopted_running(rc->steer);
+	int timeout = RUN_POLL_MAX_MS, ready;
 	unsigned int n;
 
 	if (o->engine.expired_scan_cycle_ms < (uint32_t)timeout)
 		timeout = o->engine.expired_scan_cycle_ms;
+	if (o->steer.watchdog_ms / RUN_BEATS_PER_WATCHDOG < (uint32_t)timeout)
+		timeout = o->steer.watchdog_ms / RUN_BEATS_PER_WATCHDOG;
+	if (!adopted)
+		degraded_frames(rc, &rc->degraded_seen);
 	while (!run_stop) {
 		now = now_ns();
+		if (colo_steer_heartbeat(rc->steer, now) > 0 || adopted) {
+			loader_gap(rc,
+				   adopted ? "adopted after a restart" :
+					     "colo-xdp run stalled",
+				   adopted, now);
+			adopted = false;
+		}
 		n = take(rc, COLO_ROLE_PRIMARY, now);
 		n += take(rc, COLO_ROLE_SECONDARY, now);
 		colo_engine_tick(rc->engine, now);
+		if (rc->gap_pending && now >= rc->gap_repeat_at) {
+			rc->gap_repeat_at = now + rc->scan_cycle_ns;
+			request_checkpoint(rc, RUN_CKPT_LOADER_GAP);
+		}
 		xsk_dp_service(rc->dp);
 		if (now >= next_stats) {
 			publish(rc);
 			fflush(stdout);
 			next_stats = now + stats_every;
 		}
-		if (n)
-			continue;
-		if (o->busy_poll)
-			xsk_dp_busy_poll(rc->dp);
-		else
+		if (n || o->busy_poll) {
+			if (!n)
+				xsk_dp_busy_poll(rc->dp);
+			if (now < next_ctl)
+				continue;
+			ready = poll(pfd + PFD_XEN, PFD_NR - PFD_XEN, 0);
+		} else {
 			/* sleep shorter while the outdev still has frames to send */
-			poll(pfd, 2, xsk_dp_tx_busy(rc->dp) ? 1 : timeout);
+			ready = poll(pfd, PFD_NR,
+				     xsk_dp_tx_busy(rc->dp) ? 1 : timeout);
+		}
+		next_ctl = now + RUN_CTL_EVERY_NS;
+		control(rc, pfd, ready > 0);
+		/* a command may have started or reaped the hook's child */
+		pfd[PFD_HOOK].fd = rc->hook ? ctl_hook_fd(rc->hook) : -1;
 	}
 }
 
 /* Release what is queued, as a checkpoint would, and let it all leave. */
 static void drain(struct run_ctx *rc)
 {
+	uint64_t taken = 0, now = now_ns();
+	unsigned int n;
 	int waited = 0;
 
+	/*
+	 * Frames already on the RX rings left their guests before the stop:
+	 * take them too, up to what both rings hold, since traffic goes on.
+	 */
+	do {
+		n = take(rc, COLO_ROLE_PRIMARY, now);
+		n += take(rc, COLO_ROLE_SECONDARY, now);
+		taken += n;
+	} while (n && taken < 2 * XSK_DP_RING_SIZE);
 	colo_engine_checkpoint_done(rc->engine);
 	for (;;) {
+		/* colo_steer must not fail open while the last frames leave */
+		colo_steer_heartbeat(rc->steer, now_ns());
 		xsk_dp_service(rc->dp);
 		if (!xsk_dp_tx_busy(rc->dp))
 			break;
@@ -539,6 +890,10 @@ static void drain(struct run_ctx *rc)
 		waited++;
 	}
 	publish(rc);
+	if (rc->xen)
+		xen_server_flush(rc->xen);
+	if (rc->ctl)
+		ctl_server_flush(rc->ctl);
 }
 
 static void on_signal(int sig)
@@ -581,6 +936,16 @@ int cmd_run(int argc, char **argv)
 		.checkpoint = on_checkpoint,
 		.mismatch = on_mismatch,
 	};
+	static const struct xen_server_ops xops = {
+		.checkpoint_done = xen_checkpoint_done,
+	};
+	static const struct ctl_server_ops cops = {
+		.checkpoint_done = ctl_checkpoint_done,
+		.failover = ctl_failover,
+		.resume = ctl_resume,
+		.stats = ctl_stats,
+		.status = ctl_status,
+	};
 	struct xsk_dp_config dcfg = {};
 	struct hostmem_report mem;
 	struct run_ctx rc = {};
@@ -593,6 +958,7 @@ int cmd_run(int argc, char **argv)
 	ret = 1;
 	rc.verbose = o.verbose;
 	rc.outdev = o.steer.ifname[COLO_ROLE_OUT];
+	rc.scan_cycle_ns = o.engine.expired_scan_cycle_ms * 1000000ull;
 	if (check_caps() || check_af_xdp())
 		goto out;
 	if (o.pin_cpu && pin_cpu(o.cpu))
@@ -603,6 +969,18 @@ int cmd_run(int argc, char **argv)
 			strerror(-err));
 		goto out;
 	}
+	/* the controller's channels first: a taken address fails fast */
+	if (o.notify && xen_server_create(o.notify, &xops, &rc, &rc.xen))
+		goto out;
+	if (o.control.path &&
+	    ctl_server_create(&o.control, &cops, &rc, &rc.ctl))
+		goto out;
+	if (o.hook_cmd && ctl_hook_create(o.hook_cmd, &rc.hook)) {
+		cli_err(CMD, "--on-checkpoint-request: %s", strerror(ENOMEM));
+		goto out;
+	}
+	if (o.dump_path && mismatch_dump_open(o.dump_path, &rc.dump))
+		goto out;
 	err = colo_engine_create(&o.engine, &ops, &rc, &rc.engine);
 	if (err) {
 		cli_err(CMD,
@@ -623,6 +1001,7 @@ int cmd_run(int argc, char **argv)
 	dcfg.cpu = o.pin_cpu ? (int)o.cpu : -1;
 	dcfg.force_copy = o.steer.skb_mode;
 	dcfg.busy_poll = o.busy_poll;
+	dcfg.busy_wait_ms = RUN_BUSY_WAIT_MS;
 	err = xsk_dp_create(&dcfg, &rc.dp);
 	if (err)
 		goto out;
@@ -639,12 +1018,21 @@ int cmd_run(int argc, char **argv)
 	       o.frame_size);
 	if (!xsk_dp_umem_report(rc.dp, &mem))
 		hostmem_report_print(&mem, stdout);
+	if (rc.xen)
+		printf("xen notify on %s\n", xen_server_address(rc.xen));
+	if (rc.ctl)
+		printf("control socket %s\n", o.control.path);
 	fflush(stdout);
 	loop(&rc, &o);
 	drain(&rc);
 	printf("stopped\n");
 	ret = 0;
 out:
+	if (mismatch_dump_close(rc.dump))
+		ret = 1;
+	ctl_hook_destroy(rc.hook);
+	ctl_server_destroy(rc.ctl);
+	xen_server_destroy(rc.xen);
 	/* detach first: no frame may reach a socket that is going away */
 	if (rc.steer)
 		colo_steer_close(rc.steer);

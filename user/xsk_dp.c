@@ -35,6 +35,7 @@ struct xsk_dp_sock {
 struct xsk_dp {
 	struct hostmem mem; /* the UMEM's memory */
 	uint64_t frame_mask;
+	unsigned int frame_shift; /* log2 of the frame size */
 	struct xsk_umem *umem;
 	struct xsk_dp_sock sock[COLO_NR_ROLES];
 	bool busy_poll;
@@ -43,6 +44,8 @@ struct xsk_dp {
 	uint64_t *pool;
 	uint32_t pool_len;
 	uint32_t nr_frames;
+	/* Length of each frame as its RX descriptor gave it, by frame index. */
+	uint32_t *rx_len;
 
 	/*
 	 * Released frames waiting for room on O's TX ring, oldest first: a
@@ -54,6 +57,9 @@ struct xsk_dp {
 
 	struct colo_dp_stats stats;
 };
+
+/* Step of the wait for a dead loader's queue to be freed. */
+#define XSK_DP_BUSY_STEP_MS 10
 
 static const char *const role_name[COLO_NR_ROLES] = {
 	[COLO_ROLE_PRIMARY] = "--primary-in",
@@ -112,8 +118,8 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
 		.bind_flags = XDP_USE_NEED_WAKEUP,
 	};
+	uint32_t i, waited;
 	struct xsk_dp *dp;
-	uint32_t i;
 	int r, err;
 
 	*out = NULL;
@@ -124,10 +130,12 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
 		return -ENOMEM;
 	dp->nr_frames = cfg->umem_frames;
 	dp->frame_mask = ~((uint64_t)cfg->frame_size - 1);
+	dp->frame_shift = __builtin_ctz(cfg->frame_size);
 	dp->busy_poll = cfg->busy_poll;
 	dp->pool = calloc(dp->nr_frames, sizeof(*dp->pool));
 	dp->pending = calloc(dp->nr_frames, sizeof(*dp->pending));
-	if (!dp->pool || !dp->pending) {
+	dp->rx_len = calloc(dp->nr_frames, sizeof(*dp->rx_len));
+	if (!dp->pool || !dp->pending || !dp->rx_len) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -156,11 +164,17 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
 		/* O only transmits, P and S only receive */
 		scfg.rx_size = out_dev ? 0 : XSK_DP_RING_SIZE;
 		scfg.tx_size = out_dev ? XSK_DP_RING_SIZE : 0;
-		err = xsk_socket__create_shared(&s->xsk, cfg->ifname[r],
-						cfg->queue, dp->umem,
-						out_dev ? NULL : &s->rx,
-						out_dev ? &s->tx : NULL,
-						&s->fill, &s->comp, &scfg);
+		for (waited = 0;; waited += XSK_DP_BUSY_STEP_MS) {
+			err = xsk_socket__create_shared(&s->xsk, cfg->ifname[r],
+							cfg->queue, dp->umem,
+							out_dev ? NULL : &s->rx,
+							out_dev ? &s->tx : NULL,
+							&s->fill, &s->comp,
+							&scfg);
+			if (err != -EBUSY || waited >= cfg->busy_wait_ms)
+				break;
+			usleep(XSK_DP_BUSY_STEP_MS * 1000);
+		}
 		if (err) {
 			s->xsk = NULL;
 			sock_error(cfg, r, err);
@@ -202,6 +216,7 @@ void xsk_dp_destroy(struct xsk_dp *dp)
 	if (dp->umem)
 		xsk_umem__delete(dp->umem);
 	hostmem_free(&dp->mem);
+	free(dp->rx_len);
 	free(dp->pending);
 	free(dp->pool);
 	free(dp);
@@ -227,11 +242,18 @@ unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
 		frames[i].addr = d->addr;
 		frames[i].len = d->len;
 		frames[i].data = xsk_umem__get_data(dp->mem.area, d->addr);
+		dp->rx_len[d->addr >> dp->frame_shift] = d->len;
 	}
 	/* The descriptors are copied out; the frames stay ours. */
 	xsk_ring_cons__release(&s->rx, n);
 	dp->stats.rx[role] += n;
 	return n;
+}
+
+const void *xsk_dp_frame(const struct xsk_dp *dp, uint64_t addr, uint32_t *len)
+{
+	*len = dp->rx_len[addr >> dp->frame_shift];
+	return xsk_umem__get_data(dp->mem.area, addr);
 }
 
 void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr, uint32_t len)

@@ -34,6 +34,11 @@ struct xsk_dp_config {
 	int cpu; /* the comparing CPU, for --numa-policy local; -1: any */
 	bool force_copy; /* XDP generic mode: no zero-copy possible */
 	bool busy_poll;
+	/*
+	 * The kernel frees a previous loader's sockets a moment after it
+	 * stopped or died: retry a busy queue this long.
+	 */
+	uint32_t busy_wait_ms;
 };
 
 struct xsk_dp_frame {
@@ -58,6 +63,13 @@ int xsk_dp_fd(const struct xsk_dp *dp, enum colo_role role);
 /* Take up to XSK_DP_BATCH frames off the RX ring of P or S. */
 unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
 		       struct xsk_dp_frame *frames);
+
+/*
+ * The bytes and length of a frame taken off an RX ring and not yet given
+ * back (xsk_dp_tx or xsk_dp_free), by its address: what --mismatch-dump
+ * writes of the two frames the engine names.
+ */
+const void *xsk_dp_frame(const struct xsk_dp *dp, uint64_t addr, uint32_t *len);
 
 /* Queue a frame for the outdev, in call order. Never drops it. */
 void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr, uint32_t len);

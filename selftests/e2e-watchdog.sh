@@ -1,0 +1,331 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# colo_steer's watchdog on real traffic: a client and two replicas in
+# namespaces (tools/colo-netns.sh), the real program, real AF_XDP sockets.
+# Both replicas send the same stream the whole time: batches of UDP frames,
+# one connection (source port) per batch, sequence numbers in the payload,
+# the primary's batches kept as pcaps of exactly what it sent. The client's
+# capture then proves, frame by frame:
+# - SIGSTOP of the loader: the primary's frames flow on uncompared, counted
+#   degraded; SIGCONT takes over again; every primary frame reaches the
+#   client exactly once, and colo_steer saw every one go to the loader or
+#   pass degraded (to_socket + degraded_passed = frames sent);
+# - SIGKILL mid-stream: the frames flow on at once, `colo-xdp run` started
+#   again adopts the attached program and pins and compares again, and
+#   nothing is duplicated; the only frames missing are some the killed
+#   loader held (sent before it died), reported;
+# - --on-loader-loss hold: the frames of the stall are dropped instead,
+#   and the client misses exactly as many as colo_steer counted.
+# No secondary frame ever reaches the client.
+. "$(dirname "$0")/lib.sh"
+. "$T_TOP/tools/colo-netns.sh"
+CN_ON_EXIT=t_on_exit
+VMSEND=$T_BUILD/colo-vmsend
+t_skip_unless_root
+
+cn_veth_topology "$T_PREFIX" || {
+	t_fail "build the namespaces"
+	t_done
+}
+INST=/sys/fs/bpf/colo-xdp/$CN_P
+RUN_ARGS=(--primary-in "$CN_P" --secondary-in "$CN_S" --outdev "$CN_O"
+	--watchdog-ms 100)
+# Frames per batch; a batch's primary frames carry IPv4 IDs below 40000,
+# the secondary's from 40000 on (not compared: they tell them apart).
+BATCH=20
+
+# wait_until COMMAND...: bounded polling for a condition (20 s).
+wait_until() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# stat_json EXPR: a value of this instance's `colo-xdp stat --json`, where
+# EXPR is Python on i (the instance); e.g. i["steer"]["primary"]["to_socket"].
+stat_json() {
+	"$COLO_XDP" stat --pin-path "$INST" --json 2>/dev/null |
+		python3 -c 'import json, sys
+i = json.load(sys.stdin)["instances"][0]
+print(eval(sys.argv[1]))' "$1"
+}
+
+steer() {
+	stat_json "i[\"steer\"][\"$1\"][\"$2\"]"
+}
+
+# at_least ROLE FIELD N
+at_least() {
+	local v
+	v=$(steer "$1" "$2") && ((v >= $3))
+}
+
+loader_is() {
+	[[ $(stat_json 'i["loader"]["state"]') == "$1" ]]
+}
+
+# start_run NAME [FLAGS...]: `colo-xdp run` in the background, logging to
+# $T_TMP/NAME.log, until it compares; sets RUN. Right after a SIGKILL the
+# kernel frees the dead loader's queues a moment later: colo-xdp waits
+# for them itself, so one start must do, as it does for an operator.
+start_run() {
+	local name=$1
+	shift
+	t_bg "$COLO_XDP" run "${RUN_ARGS[@]}" "$@" >"$T_TMP/$name.log" 2>&1
+	RUN=$T_LAST_PID
+	wait_until started_or_dead "$T_TMP/$name.log"
+	grep -q "^comparing" "$T_TMP/$name.log" && return 0
+	cat "$T_TMP/$name.log" >&2
+	return 1
+}
+
+started_or_dead() {
+	grep -q "^comparing" "$1" || ! kill -0 "$RUN" 2>/dev/null
+}
+
+stop_run() {
+	kill -TERM "$1" 2>/dev/null
+	wait "$1"
+}
+
+# sender NAME: batch after batch from both replicas until $T_TMP/NAME.stop
+# exists; batch k is sent from port 10000 + k, the primary's into
+# $T_TMP/NAME-k.pcap, and k is written to $T_TMP/NAME.started first.
+sender() {
+	local name=$1 k=0
+	while [[ ! -e $T_TMP/$name.stop ]]; do
+		# renamed into place: a reader never sees it half written
+		echo "$k" >"$T_TMP/$name.started.new"
+		mv "$T_TMP/$name.started.new" "$T_TMP/$name.started"
+		ip netns exec "$CN_PRI" "$VMSEND" --dev eth0 --proto udp \
+			--count $BATCH --size 64 --sport $((10000 + k)) \
+			--ip-id 1000 --write "$T_TMP/$name-$k.pcap" &
+		ip netns exec "$CN_SEC" "$VMSEND" --dev eth0 --proto udp \
+			--count $BATCH --size 64 --sport $((10000 + k)) \
+			--ip-id 40000
+		wait $!
+		k=$((k + 1))
+	done
+	echo "$k" >"$T_TMP/$name.count"
+}
+
+start_sender() {
+	t_bg sender "$1"
+	SENDER=$T_LAST_PID
+}
+
+stop_sender() {
+	touch "$T_TMP/$1.stop"
+	wait "$SENDER"
+}
+
+# primary_frames NAME [FIRST [LAST]]: the frames of batches FIRST..LAST
+# (all by default) as the primary sent them, one line of hex each.
+primary_frames() {
+	local name=$1 first=${2:-0} last=${3:-$(($(cat "$T_TMP/$1.count") - 1))}
+	local k
+	for ((k = first; k <= last; k++)); do
+		cn_frames "$T_TMP/$name-$k.pcap"
+	done
+}
+
+# client_frames NAME: the guests' frames the client captured.
+client_frames() {
+	cn_frames "$T_TMP/$1-cli.pcap" "$CN_GUEST_MAC"
+}
+
+# has_all FILE: the client's capture of this case holds every frame of FILE.
+has_all() {
+	client_frames "$CASE" | sort >"$T_TMP/got"
+	[[ -z $(sort "$1" | comm -23 - "$T_TMP/got") ]]
+}
+
+# xdp_saw_all N: colo_steer handed the loader, or passed degraded, N
+# primary frames, and dropped none for want of a socket.
+xdp_saw_all() {
+	local sock deg none
+	sock=$(steer primary to_socket) && deg=$(steer primary degraded_passed) &&
+		none=$(steer primary no_socket) &&
+		((sock + deg == $1 && none == 0))
+}
+
+# caught_up BASE: the running loader took every frame colo_steer gave its
+# sockets since it started, when to_socket was BASE (it publishes its
+# counters every second). Only then does SIGTERM flush all of them: frames
+# still in the RX rings are not the engine's yet.
+caught_up() {
+	local sock rx
+	sock=$(steer primary to_socket) &&
+		rx=$(stat_json 'i["datapath"]["rx_primary"]') &&
+		((rx == sock - $1))
+}
+
+# check_client NAME: no duplicate, nothing the primary did not send (all
+# of it in $T_TMP/NAME.all), no secondary frame. Leaves the sorted sets in
+# $T_TMP/NAME.{sent,got}.
+check_client() {
+	local name=$1 dups alien
+	sort "$T_TMP/$name.all" >"$T_TMP/$name.sent"
+	client_frames "$name" | sort >"$T_TMP/$name.got"
+	dups=$(uniq -d "$T_TMP/$name.got" | wc -l)
+	t_check "$name: no frame reached the client twice ($dups did)" \
+		test "$dups" -eq 0
+	alien=$(comm -13 "$T_TMP/$name.sent" <(uniq "$T_TMP/$name.got") |
+		wc -l)
+	t_check "$name: every frame at the client is one the primary sent ($alien are not)" \
+		test "$alien" -eq 0
+	t_check "$name: no secondary frame reached the client" \
+		test "$(tcpdump -r "$T_TMP/$name-cli.pcap" -nn \
+			"ether src $CN_GUEST_MAC and ip[4:2] >= 40000" \
+			2>/dev/null | wc -l)" -eq 0
+}
+
+# --- SIGSTOP: fail open while stopped, take over again on SIGCONT ---------
+CASE=stop
+cn_capture_start "$CN_CLI" eth0 "$T_TMP/$CASE-cli.pcap" udp || t_fail "capture"
+CAP=$CN_CAP_PID
+start_run "$CASE" || t_fail "$CASE: colo-xdp run starts"
+t_check "$CASE: the loader is alive for colo_steer" wait_until loader_is alive
+start_sender "$CASE"
+t_check "$CASE: frames go to the loader" \
+	wait_until at_least primary to_socket 100
+kill -STOP "$RUN"
+t_check "$CASE: stopped, the loader is lost to colo_steer" \
+	wait_until loader_is lost
+t_check "$CASE: the primary's frames pass degraded meanwhile" \
+	wait_until at_least primary degraded_passed 100
+t_check "$CASE: the secondary's are dropped degraded" \
+	at_least secondary degraded_dropped 1
+sock=$(steer primary to_socket)
+kill -CONT "$RUN"
+t_check "$CASE: SIGCONT: the loader takes over again" \
+	wait_until at_least primary to_socket $((sock + 100))
+t_check "$CASE: alive again" wait_until loader_is alive
+stop_sender "$CASE"
+N=$(($(cat "$T_TMP/$CASE.count") * BATCH))
+primary_frames "$CASE" >"$T_TMP/$CASE.all"
+t_check "$CASE: colo_steer gave each of the $N primary frames to the loader or passed it degraded" \
+	wait_until xdp_saw_all "$N"
+t_check "$CASE: the loader noticed its stall" \
+	grep -q "degraded" "$T_TMP/$CASE.log"
+t_check "$CASE: the loader took them all off its sockets" wait_until caught_up 0
+# what the stall left unmatched is held until a checkpoint: SIGTERM flushes
+stop_run "$RUN"
+t_check "$CASE: SIGTERM: exit status 0" test $? -eq 0
+t_check "$CASE: the client got every frame" wait_until has_all "$T_TMP/$CASE.all"
+cn_capture_stop "$CAP"
+check_client "$CASE"
+t_check "$CASE: exactly once each: $N at the client" \
+	test "$(wc -l <"$T_TMP/$CASE.got")" -eq "$N"
+
+# --- SIGKILL mid-stream, then a restart that adopts ------------------------
+CASE=kill
+cn_capture_start "$CN_CLI" eth0 "$T_TMP/$CASE-cli.pcap" udp || t_fail "capture"
+CAP=$CN_CAP_PID
+start_run "$CASE" || t_fail "$CASE: colo-xdp run starts"
+prog=$(ip -d link show dev "$CN_P" | grep -o "prog/xdp id [0-9]*")
+start_sender "$CASE"
+t_check "$CASE: frames go to the loader" \
+	wait_until at_least primary to_socket 200
+kill -KILL "$RUN"
+wait "$RUN" 2>/dev/null
+# batches started from here on went out with no loader at all
+DEAD_FROM=$(($(cat "$T_TMP/$CASE.started") + 1))
+deg=$(steer primary degraded_passed)
+t_check "$CASE: the primary's frames flow on uncompared" \
+	wait_until at_least primary degraded_passed $((deg + 100))
+t_check "$CASE: stat says the loader is lost and not running" \
+	bash -c "'$COLO_XDP' stat --pin-path $INST |
+		 grep -q 'not running.*take over' &&
+		 '$COLO_XDP' stat --pin-path $INST | grep -q 'loader: lost'"
+t_check "$CASE: SIGKILL left colo_steer attached, the same program" \
+	bash -c "ip -d link show dev $CN_P | grep -q '$prog'"
+sock=$(steer primary to_socket)
+start_run "$CASE-restart" || t_fail "$CASE: colo-xdp run starts again"
+t_check "$CASE: the new loader took the instance over" \
+	grep -q "took over the instance" "$T_TMP/$CASE-restart.log"
+t_check "$CASE: without detaching: the same program runs" \
+	bash -c "ip -d link show dev $CN_P | grep -q '$prog'"
+t_check "$CASE: it compares again" \
+	wait_until at_least primary to_socket $((sock + 200))
+t_check "$CASE: and counts the gap, asking for a checkpoint" \
+	grep -q "degraded" "$T_TMP/$CASE-restart.log"
+compares() {
+	local n
+	n=$(stat_json 'i["engine"]["compared"]') && ((n > 0))
+}
+t_check "$CASE: its engine compares the replicas' frames" wait_until compares
+stop_sender "$CASE"
+N=$(($(cat "$T_TMP/$CASE.count") * BATCH))
+primary_frames "$CASE" 0 $((DEAD_FROM - 1)) >"$T_TMP/$CASE.before"
+primary_frames "$CASE" "$DEAD_FROM" >"$T_TMP/$CASE.after"
+cat "$T_TMP/$CASE.before" "$T_TMP/$CASE.after" >"$T_TMP/$CASE.all"
+t_check "$CASE: colo_steer gave each of the $N primary frames to a loader or passed it degraded" \
+	wait_until xdp_saw_all "$N"
+DEGRADED=$(steer primary degraded_passed)
+t_check "$CASE: the new loader took all of its share off its sockets" \
+	wait_until caught_up "$sock"
+stop_run "$RUN"
+t_check "$CASE: SIGTERM of the new loader: exit status 0" test $? -eq 0
+t_check "$CASE: and it removes what the killed one had attached and pinned" \
+	bash -c "! ip -d link show dev $CN_P | grep -q prog/xdp &&
+		 ! ip -d link show dev $CN_S | grep -q prog/xdp &&
+		 test ! -e $INST"
+t_check "$CASE: every frame sent after the kill reached the client" \
+	wait_until has_all "$T_TMP/$CASE.after"
+cn_capture_stop "$CAP"
+check_client "$CASE"
+LOST=$(comm -23 "$T_TMP/$CASE.sent" "$T_TMP/$CASE.got" | wc -l)
+t_check "$CASE: the missing frames ($LOST) were all sent before the kill" \
+	test "$(comm -23 "$T_TMP/$CASE.sent" "$T_TMP/$CASE.got" |
+		comm -23 - <(sort "$T_TMP/$CASE.before") | wc -l)" -eq 0
+t_check "$CASE: $DEGRADED passed degraded, $((N - LOST)) of $N at the client" \
+	test "$DEGRADED" -gt 0
+echo "# $CASE: $LOST frames were lost with the killed loader (in its rings and queues)"
+
+# --- hold: a stalled loader's frames are dropped, and counted -------------
+CASE=hold
+cn_capture_start "$CN_CLI" eth0 "$T_TMP/$CASE-cli.pcap" udp || t_fail "capture"
+CAP=$CN_CAP_PID
+start_run "$CASE" --on-loader-loss hold || t_fail "$CASE: colo-xdp run starts"
+start_sender "$CASE"
+t_check "$CASE: frames go to the loader" \
+	wait_until at_least primary to_socket 100
+kill -STOP "$RUN"
+t_check "$CASE: stopped, the primary's frames are dropped and counted" \
+	wait_until at_least primary degraded_dropped 100
+kill -CONT "$RUN"
+sock=$(steer primary to_socket)
+t_check "$CASE: SIGCONT: the loader takes over again" \
+	wait_until at_least primary to_socket $((sock + 100))
+stop_sender "$CASE"
+N=$(($(cat "$T_TMP/$CASE.count") * BATCH))
+primary_frames "$CASE" >"$T_TMP/$CASE.all"
+held_all() {
+	local sock held
+	sock=$(steer primary to_socket) &&
+		held=$(steer primary degraded_dropped) &&
+		((sock + held == N))
+}
+t_check "$CASE: colo_steer gave each primary frame to the loader or dropped it degraded" \
+	wait_until held_all
+HELD=$(steer primary degraded_dropped)
+t_check "$CASE: the loader took them all off its sockets" wait_until caught_up 0
+t_check "$CASE: nothing passed uncompared" \
+	test "$(steer primary degraded_passed)" -eq 0
+stop_run "$RUN"
+got_rest() {
+	(($(client_frames "$CASE" | wc -l) >= N - HELD))
+}
+wait_until got_rest
+cn_capture_stop "$CAP"
+check_client "$CASE"
+t_check "$CASE: the client misses exactly the $HELD frames dropped" \
+	test "$(comm -23 "$T_TMP/$CASE.sent" "$T_TMP/$CASE.got" | wc -l)" \
+	-eq "$HELD"
+
+t_done
