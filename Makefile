@@ -17,7 +17,7 @@ BPFTOOL ?= bpftool
 DEB_PKGS := libbpf-dev libxdp-dev libelf-dev zlib1g-dev libnuma-dev \
 	    libpcap-dev clang llvm bpftool iproute2 tcpdump iputils-ping \
 	    clang-format libclang-rt-14-dev python3 ethtool \
-	    qemu-system-x86 linux-image-amd64 cpio
+	    qemu-system-x86 linux-image-amd64 cpio gnuplot-nox
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
@@ -172,3 +172,22 @@ check-numa: deps
 
 bench-prealloc: $(NUMA_BUILD)/bench_prealloc
 	$(NUMA_BUILD)/bench_prealloc
+
+# --- bench: colo-xdp against QEMU's colo-compare and the bare datapath --
+# make bench        the whole benchmark (root, about 5 minutes): the table
+#                   on stdout; bench/results/ bench.json, table.md and
+#                   bench.png; the results section of bench/README.md
+# make bench-smoke  every measurement once and briefly, into
+#                   $(BUILD)/bench-smoke (selftests/bench-smoke.sh runs it)
+BENCH_BINS = $(LOADER) $(BUILD)/bench-traffic $(BUILD)/bench-forward \
+	     $(BUILD)/bench-qemu
+
+.PHONY: bench bench-smoke
+
+bench: deps
+	$(MAKE) $(BENCH_BINS)
+	BUILD=$(abspath $(BUILD)) bench/run.sh
+
+bench-smoke: $(BENCH_BINS)
+	BUILD=$(abspath $(BUILD)) bench/run.sh --smoke \
+		--out $(abspath $(BUILD))/bench-smoke

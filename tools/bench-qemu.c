@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * bench-qemu: the QEMU side of `make bench`. It feeds QEMU's colo-compare
+ * (qemu-system-x86_64 -machine none, socket chardevs) the same pair stream
+ * bench-traffic makes, counts the primary frames colo-compare sends to its
+ * outdev, and is its COLO controller on notify_dev: INIT, then every
+ * DO_CHECKPOINT answered with COLO_CHECKPOINT at once.
+ *
+ * Packet channel framing: a 4-byte big-endian length, then the Ethernet
+ * frame. A writer thread sends pairs (primary frame, then secondary frame)
+ * with at most --window pairs in flight; the main thread reads the outdev
+ * and the notify channel. One JSON object on stdout.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "colo_parse.h"
+#include "xen_proto.h"
+#include "../selftests/frames.h"
+
+#define CMD "bench-qemu"
+#define QB_BATCH 32 /* pairs per write() on each channel */
+#define QB_CONNECT_MS 10000 /* QEMU creates its sockets after it starts */
+#define QB_STALL_NS 200000000ull /* as bench-traffic: a stuck window */
+#define QB_FRAME_MAX 1600
+
+enum { CH_PRI, CH_SEC, CH_OUT, CH_NOTIFY, NR_CH };
+
+struct opts {
+	const char *path[NR_CH];
+	bool tcp;
+	uint32_t frame_len;
+	uint32_t segment;
+	uint32_t conns;
+	uint32_t warmup_ms;
+	uint32_t run_ms;
+	uint32_t window;
+	uint32_t cpu;
+	bool pin_cpu;
+};
+
+struct feeder {
+	const struct opts *o;
+	int fd[NR_CH];
+	uint8_t frame[QB_FRAME_MAX];
+	uint32_t len;
+	/* written by the writer thread, read by the main thread */
+	volatile uint64_t made;
+	volatile int err;
+	/* written by the main thread */
+	volatile uint64_t counted;
+	volatile uint64_t lost;
+	uint64_t checkpoints;
+	struct xen_framer notify;
+	bool init_done;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: bench-qemu --primary PATH --secondary PATH --outdev PATH --notify PATH [FLAGS]\n"
+		"\n"
+		"  --primary PATH       colo-compare's primary_in chardev (unix socket)\n"
+		"  --secondary PATH     its secondary_in chardev\n"
+		"  --outdev PATH        its outdev chardev\n"
+		"  --notify PATH        its notify_dev chardev: this is the controller\n"
+		"  --proto udp|tcp      (udp)\n"
+		"  --frame-len N        UDP: frame length without FCS (64)\n"
+		"  --segment N          TCP: payload bytes per segment (1448)\n"
+		"  --conns N            connections, visited round robin (1)\n"
+		"  --warmup MS          run before measuring (300)\n"
+		"  --time MS            measure this long (1000)\n"
+		"  --window N           at most N pairs in flight (192)\n"
+		"  --cpu N              run on CPU N\n");
+}
+
+static const struct option long_opts[] = {
+	{ "primary", required_argument, NULL, 'p' },
+	{ "secondary", required_argument, NULL, 's' },
+	{ "outdev", required_argument, NULL, 'o' },
+	{ "notify", required_argument, NULL, 'n' },
+	{ "proto", required_argument, NULL, 'P' },
+	{ "frame-len", required_argument, NULL, 'l' },
+	{ "segment", required_argument, NULL, 'g' },
+	{ "conns", required_argument, NULL, 'c' },
+	{ "warmup", required_argument, NULL, 'w' },
+	{ "time", required_argument, NULL, 't' },
+	{ "window", required_argument, NULL, 'W' },
+	{ "cpu", required_argument, NULL, 'C' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	int c, err, i;
+
+	memset(o, 0, sizeof(*o));
+	o->frame_len = 64;
+	o->segment = 1448;
+	o->conns = 1;
+	o->warmup_ms = 300;
+	o->run_ms = 1000;
+	o->window = 192;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
+		err = 0;
+		switch (c) {
+		case 'p':
+			o->path[CH_PRI] = optarg;
+			break;
+		case 's':
+			o->path[CH_SEC] = optarg;
+			break;
+		case 'o':
+			o->path[CH_OUT] = optarg;
+			break;
+		case 'n':
+			o->path[CH_NOTIFY] = optarg;
+			break;
+		case 'P':
+			if (!strcmp(optarg, "tcp")) {
+				o->tcp = true;
+			} else if (strcmp(optarg, "udp")) {
+				cli_err(CMD,
+					"--proto: '%s' is neither udp nor tcp",
+					optarg);
+				err = -EINVAL;
+			}
+			break;
+		case 'l':
+			err = cli_parse_u32(CMD, "--frame-len", optarg, 50,
+					    1514, &o->frame_len);
+			break;
+		case 'g':
+			err = cli_parse_u32(CMD, "--segment", optarg, 8, 1460,
+					    &o->segment);
+			break;
+		case 'c':
+			/* colo-compare's table holds 16384 */
+			err = cli_parse_u32(CMD, "--conns", optarg, 1, 16384,
+					    &o->conns);
+			break;
+		case 'w':
+			err = cli_parse_u32(CMD, "--warmup", optarg, 0, 60000,
+					    &o->warmup_ms);
+			break;
+		case 't':
+			err = cli_parse_u32(CMD, "--time", optarg, 1, 600000,
+					    &o->run_ms);
+			break;
+		case 'W':
+			err = cli_parse_u32(CMD, "--window", optarg, 1,
+					    1u << 20, &o->window);
+			break;
+		case 'C':
+			err = cli_parse_u32(CMD, "--cpu", optarg, 0,
+					    CPU_SETSIZE - 1, &o->cpu);
+			o->pin_cpu = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return cli_bad_option(CMD, argv, c);
+		}
+		if (err)
+			return CLI_EXIT_USAGE;
+	}
+	for (i = 0; i < NR_CH; i++)
+		if (!o->path[i])
+			break;
+	if (optind < argc || i < NR_CH) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	return -1;
+}
+
+static int connect_unix(const char *path, int *out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, err = -ENAMETOOLONG, waited;
+
+	*out = -1;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		goto out;
+	strcpy(sa.sun_path, path);
+	for (waited = 0;; waited += 10) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+			*out = fd;
+			return 0;
+		}
+		err = -errno;
+		close(fd);
+		if (waited >= QB_CONNECT_MS || stop)
+			goto out;
+		usleep(10000);
+	}
+out:
+	cli_err(CMD,
+		"cannot connect to %s: %s; is QEMU running with a server chardev there?",
+		path, strerror(-err));
+	return err;
+}
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= w;
+	}
+	return 0;
+}
+
+static int build_frame(struct feeder *f, const struct opts *o)
+{
+	static const uint8_t payload[1500];
+	struct frame_spec s = {
+		.proto = o->tcp ? IPPROTO_TCP : IPPROTO_UDP,
+		.sport = 10000,
+		.dport = 20000,
+		.seq = 1,
+		.ack = 1,
+		.tcp_flags = COLO_TCP_ACK | 0x08, /* PSH */
+		.payload = payload,
+		.payload_len = o->tcp ? o->segment :
+					o->frame_len - COLO_ETH_HLEN - 20 - 8,
+	};
+	int len = frame_build(&s, f->frame, sizeof(f->frame));
+
+	if (len < 0) {
+		cli_err(CMD, "cannot build the template frame: %s",
+			strerror(-len));
+		return len;
+	}
+	f->len = len;
+	return 0;
+}
+
+/* Pair number pair, framed, at buf: the flow and the TCP position set. */
+static size_t put_frame(struct feeder *f, uint64_t pair, uint8_t *buf)
+{
+	uint32_t be = htonl(f->len), conn = pair % f->o->conns;
+	uint32_t seq =
+		htonl(1 + (uint32_t)(pair / f->o->conns) * f->o->segment);
+
+	memcpy(buf, &be, 4);
+	memcpy(buf + 4, f->frame, f->len);
+	frame_stamp_flow(buf + 4, conn);
+	if (f->o->tcp)
+		memcpy(buf + 4 + COLO_ETH_HLEN + 20 + 4, &seq, 4);
+	return 4 + f->len;
+}
+
+static void *writer(void *arg)
+{
+	static uint8_t buf[QB_BATCH * (4 + QB_FRAME_MAX)];
+	struct feeder *f = arg;
+	uint64_t pair = 0, i;
+	size_t n;
+	int err;
+
+	while (!stop) {
+		if ((int64_t)(pair - f->counted - f->lost) >=
+		    (int64_t)f->o->window) {
+			sched_yield();
+			continue;
+		}
+		for (n = 0, i = 0; i < QB_BATCH; i++)
+			n += put_frame(f, pair + i, buf + n);
+		/* the same bytes to both: only the channel differs */
+		err = write_all(f->fd[CH_PRI], buf, n);
+		if (!err)
+			err = write_all(f->fd[CH_SEC], buf, n);
+		if (err) {
+			if (!stop)
+				f->err = err;
+			break;
+		}
+		pair += QB_BATCH;
+		f->made = pair;
+	}
+	return NULL;
+}
+
+static void on_notify(void *ctx, const char *msg, uint32_t len)
+{
+	static const char done[] = XEN_MSG_CHECKPOINT;
+	struct feeder *f = ctx;
+	uint8_t buf[4 + sizeof(done)];
+	uint32_t be = htonl(sizeof(done) - 1);
+
+	if (msg && len == strlen(XEN_MSG_INIT_REPLY) &&
+	    !memcmp(msg, XEN_MSG_INIT_REPLY, len)) {
+		f->init_done = true;
+		return;
+	}
+	if (!msg || len != strlen(XEN_MSG_DO_CHECKPOINT) ||
+	    memcmp(msg, XEN_MSG_DO_CHECKPOINT, len))
+		return;
+	f->checkpoints++;
+	memcpy(buf, &be, 4);
+	memcpy(buf + 4, done, sizeof(done) - 1);
+	if (write_all(f->fd[CH_NOTIFY], buf, 4 + sizeof(done) - 1))
+		cli_err(CMD, "%s: cannot answer %s: %s", f->o->path[CH_NOTIFY],
+			XEN_MSG_DO_CHECKPOINT, strerror(errno));
+}
+
+static int send_init(struct feeder *f)
+{
+	uint8_t buf[4 + sizeof(XEN_MSG_INIT)];
+	uint32_t be = htonl(sizeof(XEN_MSG_INIT) - 1);
+
+	memcpy(buf, &be, 4);
+	memcpy(buf + 4, XEN_MSG_INIT, sizeof(XEN_MSG_INIT) - 1);
+	return write_all(f->fd[CH_NOTIFY], buf, 4 + sizeof(XEN_MSG_INIT) - 1);
+}
+
+/* Count complete frames on the outdev channel, framing kept across reads. */
+struct out_framer {
+	uint8_t hdr[4];
+	uint32_t hdr_got;
+	uint32_t left;
+};
+
+static void count_out(struct feeder *f, struct out_framer *s, const uint8_t *p,
+		      size_t n)
+{
+	size_t k;
+
+	while (n) {
+		if (s->hdr_got < 4) {
+			s->hdr[s->hdr_got++] = *p++;
+			n--;
+			if (s->hdr_got == 4)
+				s->left = (uint32_t)s->hdr[0] << 24 |
+					  s->hdr[1] << 16 | s->hdr[2] << 8 |
+					  s->hdr[3];
+		} else {
+			k = n < s->left ? n : s->left;
+			p += k;
+			n -= k;
+			s->left -= k;
+		}
+		if (s->hdr_got == 4 && !s->left) {
+			s->hdr_got = 0;
+			f->counted++;
+		}
+	}
+}
+
+/* Read the outdev and the notify channel for up to ms milliseconds. */
+static int pump(struct feeder *f, struct out_framer *of, int ms)
+{
+	static uint8_t buf[1 << 16];
+	struct pollfd pfd[2] = {
+		{ .fd = f->fd[CH_OUT], .events = POLLIN },
+		{ .fd = f->fd[CH_NOTIFY], .events = POLLIN },
+	};
+	ssize_t n;
+
+	if (poll(pfd, 2, ms) < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (pfd[0].revents) {
+		n = read(f->fd[CH_OUT], buf, sizeof(buf));
+		if (n <= 0)
+			return n ? -errno : -ECONNRESET;
+		count_out(f, of, buf, n);
+	}
+	if (pfd[1].revents) {
+		n = read(f->fd[CH_NOTIFY], buf, sizeof(buf));
+		if (n <= 0)
+			return n ? -errno : -ECONNRESET;
+		if (xen_framer_feed(&f->notify, buf, n, on_notify, f))
+			return -EPROTO;
+	}
+	return 0;
+}
+
+static int run(struct feeder *f, const struct opts *o)
+{
+	uint64_t t_start = now_ns(), t, t0 = 0, c0 = 0, c1, t1;
+	uint64_t t_warm = t_start + o->warmup_ms * 1000000ull;
+	uint64_t t_end = t_warm + o->run_ms * 1000000ull;
+	uint64_t last_c = 0, last_move = t_start, stalls = 0;
+	struct out_framer of = {};
+	bool measuring = false;
+	pthread_t th;
+	int err;
+
+	err = send_init(f);
+	while (!err && !f->init_done && now_ns() - t_start < 5000000000ull)
+		err = pump(f, &of, 10);
+	if (err || !f->init_done) {
+		cli_err(CMD,
+			"%s: no reply to %s; is it colo-compare's notify_dev?",
+			o->path[CH_NOTIFY], XEN_MSG_INIT);
+		return err ?: -ETIMEDOUT;
+	}
+	t_start = now_ns();
+	t_warm = t_start + o->warmup_ms * 1000000ull;
+	t_end = t_warm + o->run_ms * 1000000ull;
+	err = pthread_create(&th, NULL, writer, f);
+	if (err) {
+		cli_err(CMD, "cannot start the writer thread: %s",
+			strerror(err));
+		return -err;
+	}
+	while (!err && !f->err) {
+		err = pump(f, &of, 1);
+		t = now_ns();
+		if (!measuring && t >= t_warm) {
+			c0 = f->counted;
+			t0 = t;
+			measuring = true;
+		}
+		if (t >= t_end || stop)
+			break;
+		if (f->counted != last_c) {
+			last_c = f->counted;
+			last_move = t;
+		} else if (t - last_move >= QB_STALL_NS &&
+			   (int64_t)(f->made - f->counted - f->lost) >=
+				   (int64_t)o->window) {
+			/* dropped by colo-compare: write them off */
+			f->lost = f->made - f->counted;
+			stalls++;
+			last_move = t;
+		}
+	}
+	c1 = f->counted;
+	t1 = now_ns();
+	stop = 1;
+	/* unblock a writer stuck on a full channel */
+	shutdown(f->fd[CH_PRI], SHUT_WR);
+	shutdown(f->fd[CH_SEC], SHUT_WR);
+	pthread_join(th, NULL);
+	if (err || f->err) {
+		err = err ?: f->err;
+		cli_err(CMD, "QEMU channel: %s", strerror(-err));
+		return err;
+	}
+	printf("{\"mode\": \"throughput\", \"pairs_per_s\": %.0f, "
+	       "\"measured_ns\": %llu, \"pairs_made\": %llu, "
+	       "\"pairs_counted\": %llu, \"stalls\": %llu, "
+	       "\"checkpoints\": %llu}\n",
+	       (double)(c1 - c0) * 1e9 / (double)(t1 - t0),
+	       (unsigned long long)(t1 - t0), (unsigned long long)f->made,
+	       (unsigned long long)c1, (unsigned long long)stalls,
+	       (unsigned long long)f->checkpoints);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct feeder f = { .fd = { -1, -1, -1, -1 } };
+	struct opts o;
+	cpu_set_t set;
+	int ret, i;
+
+	ret = parse_args(argc, argv, &o);
+	if (ret >= 0)
+		return ret;
+	ret = 1;
+	f.o = &o;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* QEMU closing a channel must not kill us before we report it */
+	signal(SIGPIPE, SIG_IGN);
+	if (o.pin_cpu) {
+		CPU_ZERO(&set);
+		CPU_SET(o.cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set)) {
+			cli_err(CMD, "--cpu %u: %s", o.cpu, strerror(errno));
+			goto out;
+		}
+	}
+	if (build_frame(&f, &o))
+		goto out;
+	for (i = 0; i < NR_CH; i++)
+		if (connect_unix(o.path[i], &f.fd[i]))
+			goto out;
+	if (run(&f, &o))
+		goto out;
+	ret = 0;
+out:
+	for (i = 0; i < NR_CH; i++)
+		if (f.fd[i] >= 0)
+			close(f.fd[i]);
+	fflush(stdout);
+	return ret;
+}
