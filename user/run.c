@@ -681,6 +681,8 @@ static void checkpoint_done(struct run_ctx *rc)
 	colo_engine_checkpoint_done(rc->engine);
 	rc->ckpt_pending = false;
 	rc->gap_pending = false;
+	/* whoever looks right after the command sees what it did */
+	publish(rc);
 }
 
 static void xen_checkpoint_done(void *ctx)
@@ -697,6 +699,7 @@ static int ctl_checkpoint_done(void *ctx)
 static void switched(struct run_ctx *rc, const char *what, uint64_t t0)
 {
 	rc->own.switch_ns = now_ns() - t0;
+	publish(rc);
 	printf("%s: colo_steer switched in %llu us\n", what,
 	       (unsigned long long)rc->own.switch_ns / 1000);
 	fflush(stdout);
@@ -720,8 +723,8 @@ static int ctl_failover(void *ctx)
 		colo_engine_resume(rc->engine);
 		return err;
 	}
-	switched(rc, "failover", t0);
 	rc->own.failovers++;
+	switched(rc, "failover", t0);
 	/* flushed, and no secondary to check against: nothing to ask for */
 	rc->ckpt_pending = false;
 	rc->gap_pending = false;
@@ -746,8 +749,8 @@ static int ctl_resume(void *ctx)
 	if (err)
 		return err;
 	colo_engine_resume(rc->engine);
-	switched(rc, "resume", t0);
 	rc->own.resumes++;
+	switched(rc, "resume", t0);
 	return 0;
 }
 
