@@ -12,6 +12,7 @@
 
 #include "colo_stats.h"
 #include "colo_dp.h"
+#include "colo_umem.h"
 
 enum colo_role {
 	COLO_ROLE_PRIMARY = 0,
@@ -115,6 +116,7 @@ struct colo_loader {
 	 */
 	__u32 attached;
 	struct colo_loader_stats stats;
+	struct colo_umem_report umem; /* where the UMEM pages are, at start */
 };
 
 #endif /* COLO_XDP_H */

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # The UMEM's memory flags on real traffic: the policy colo-xdp reports at
-# start is the one the kernel shows for the UMEM mapping in numa_maps, the
+# start and in `colo-xdp stat` is the one the kernel shows for the UMEM
+# mapping in numa_maps, the
 # pages are where it says, the UMEM stays out of core dumps unless --dump,
 # a hugepage-backed UMEM carries traffic, and a missing hugepage reserve is
 # refused with the sysctl to raise. The placement of pages across several
@@ -91,6 +92,15 @@ if run_and_compare bind --numa-policy bind --host-nodes 0 --prealloc \
 		grep -q " N0=16384" <<<"$line"
 	t_check "bind: the UMEM is excluded from core dumps (VmFlags dd)" \
 		grep -qw dd <<<"$(umem_smaps_flags "$RUN_PID" "$SIZE")"
+	t_check "bind: colo-xdp stat shows the policy in force and the pages" \
+		grep -q "^  umem: 64 MiB in 4 KiB pages, --numa-policy bind, in force: bind 0; N0=16384 " \
+		<<<"$("$COLO_XDP" stat --pin-path "/sys/fs/bpf/colo-xdp/$CN_P")"
+	t_check "bind: colo-xdp stat --json has them too" \
+		python3 -c 'import json, sys
+u = json.loads(sys.stdin.read())["instances"][0]["umem"]
+sys.exit(not (u["mode"] == "bind" and u["nodes"] == "0" and
+	      u["pages_on_node"] == {"0": 16384} and u["dump"] is False))' \
+		<<<"$("$COLO_XDP" stat --pin-path "/sys/fs/bpf/colo-xdp/$CN_P" --json)"
 	stop_run bind
 fi
 

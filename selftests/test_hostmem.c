@@ -202,7 +202,7 @@ static void check_policy(const char *policy, const char *nodes, int mode,
 {
 	unsigned long mask[HOSTMEM_MASK_LONGS] = {};
 	struct hostmem_opts o;
-	struct hostmem_report r;
+	struct colo_umem_report r;
 	struct hostmem m;
 	char line[512], err[512];
 	int got;
@@ -266,7 +266,7 @@ TEST(policy_interleave)
 /* lo has no device, so no node: local takes the comparing CPU's node. */
 TEST(policy_local)
 {
-	struct hostmem_report r;
+	struct colo_umem_report r;
 	struct hostmem_opts o;
 	struct hostmem m;
 	char err[512], out[1024];
@@ -446,7 +446,7 @@ TEST(hugepages_none_reserved)
 TEST(hugepages_bind)
 {
 	unsigned long mask[HOSTMEM_MASK_LONGS] = {};
-	struct hostmem_report r;
+	struct colo_umem_report r;
 	struct hostmem_opts o;
 	struct hostmem m;
 	long old = hm_hugepages(), free_before;

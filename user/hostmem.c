@@ -844,7 +844,7 @@ void hostmem_free(struct hostmem *m)
 	m->area = NULL;
 }
 
-int hostmem_report(const struct hostmem *m, struct hostmem_report *r)
+int hostmem_report(const struct hostmem *m, struct colo_umem_report *r)
 {
 	unsigned long nodes[HOSTMEM_MASK_LONGS] = {};
 	void *pages[REPORT_BATCH];
@@ -889,7 +889,7 @@ int hostmem_report(const struct hostmem *m, struct hostmem_report *r)
 	return 0;
 }
 
-void hostmem_report_print(const struct hostmem_report *r, FILE *f)
+void hostmem_report_print(const struct colo_umem_report *r, FILE *f)
 {
 	char sbuf[32], pbuf[32];
 	uint32_t n;

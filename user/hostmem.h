@@ -25,8 +25,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Host nodes a policy can name, as QEMU's MAX_NODES. */
-#define HOSTMEM_MAX_NODES 128
+#include "colo_umem.h"
+
+#define HOSTMEM_MAX_NODES COLO_UMEM_MAX_NODES
 /* mbind() reads one bit less than it is told: room for that extra bit. */
 #define HOSTMEM_MASK_LONGS ((HOSTMEM_MAX_NODES + 1 + 63) / 64)
 /* Most threads --prealloc-threads accepts. */
@@ -119,32 +120,17 @@ int hostmem_alloc(const struct hostmem_opts *o, const char *subcmd,
 		  struct hostmem *m);
 void hostmem_free(struct hostmem *m);
 
-/* Where the pages are: plain data, so it can be published as it is. */
-struct hostmem_report {
-	char policy[32]; /* requested: "bind", "preferred", "local", ... */
-	char mode[32]; /* in force (get_mempolicy): "bind", "preferred-many" */
-	char nodes[64]; /* in force, as a list: "0-1,3" */
-	char note[256];
-	uint64_t size;
-	uint64_t page_size;
-	uint64_t pages; /* size / page_size */
-	uint64_t pages_absent; /* not faulted in yet */
-	uint64_t pages_on_node[HOSTMEM_MAX_NODES];
-	uint32_t max_node; /* highest node with pages; UINT32_MAX: none */
-	bool dump;
-};
-
 /*
  * Read back the policy of the area (get_mempolicy(MPOL_F_ADDR)) and where
  * each page is (move_pages()). Allocation-free; returns 0 or -errno.
  */
-int hostmem_report(const struct hostmem *m, struct hostmem_report *r);
+int hostmem_report(const struct hostmem *m, struct colo_umem_report *r);
 
 /*
  * "umem: 64 MiB in 4 KiB pages, --numa-policy bind, in force: bind 0;
  * N0=16384 not-faulted=0; excluded from core dumps", and the note if any.
  */
-void hostmem_report_print(const struct hostmem_report *r, FILE *f);
+void hostmem_report_print(const struct colo_umem_report *r, FILE *f);
 
 /* Policy names as the flag takes them; NULL when out of range. */
 const char *hostmem_policy_name(enum hostmem_policy p);

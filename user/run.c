@@ -950,7 +950,7 @@ int cmd_run(int argc, char **argv)
 		.status = ctl_status,
 	};
 	struct xsk_dp_config dcfg = {};
-	struct hostmem_report mem;
+	struct colo_umem_report mem;
 	struct run_ctx rc = {};
 	struct run_opts o;
 	int ret, err, r;
@@ -1019,8 +1019,10 @@ int cmd_run(int argc, char **argv)
 	       o.steer.ifname[COLO_ROLE_SECONDARY],
 	       o.steer.ifname[COLO_ROLE_OUT], o.steer.queue, o.umem_frames,
 	       o.frame_size);
-	if (!xsk_dp_umem_report(rc.dp, &mem))
+	if (!xsk_dp_umem_report(rc.dp, &mem)) {
 		hostmem_report_print(&mem, stdout);
+		colo_steer_set_umem(rc.steer, &mem);
+	}
 	if (rc.xen)
 		printf("xen notify on %s\n", xen_server_address(rc.xen));
 	if (rc.ctl)

@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "counters.h"
+#include "hostmem.h"
 #include "steer.h"
 
 #define CMD "stat"
@@ -211,7 +212,12 @@ static void print_human(const struct instance *in)
 	for (r = 0; r < COLO_NR_ROLES; r++)
 		printf(" %s %s (%u)", role_key[r],
 		       ifname_of(in->rec.ifindex[r], name), in->rec.ifindex[r]);
-	printf("\n  %-10s", "steering");
+	putchar('\n');
+	if (in->rec.umem.size) {
+		printf("  ");
+		hostmem_report_print(&in->rec.umem, stdout);
+	}
+	printf("  %-10s", "steering");
 	for (f = 0; f < NFIELDS(steer_fields); f++)
 		printf(" %16s", steer_fields[f].name);
 	putchar('\n');
@@ -263,6 +269,38 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
+/* Where the UMEM pages are; null before the loader reported it. */
+static void json_umem(const struct colo_umem_report *u)
+{
+	const char *sep = "";
+	uint32_t n;
+
+	if (!u->size) {
+		printf("null");
+		return;
+	}
+	printf("{\"policy\":");
+	json_str(u->policy);
+	printf(",\"mode\":");
+	json_str(u->mode);
+	printf(",\"nodes\":");
+	json_str(u->nodes);
+	printf(",\"size\":%llu,\"page_size\":%llu,\"pages\":%llu,\"pages_absent\":%llu,\"pages_on_node\":{",
+	       (unsigned long long)u->size, (unsigned long long)u->page_size,
+	       (unsigned long long)u->pages,
+	       (unsigned long long)u->pages_absent);
+	for (n = 0; u->max_node != UINT32_MAX && n <= u->max_node &&
+		    n < COLO_UMEM_MAX_NODES;
+	     n++) {
+		if (!u->pages_on_node[n])
+			continue;
+		printf("%s\"%u\":%llu", sep, n,
+		       (unsigned long long)u->pages_on_node[n]);
+		sep = ",";
+	}
+	printf("},\"dump\":%s}", u->dump ? "true" : "false");
+}
+
 static void print_json(const struct instance *in, bool first)
 {
 	char name[IF_NAMESIZE];
@@ -288,7 +326,9 @@ static void print_json(const struct instance *in, bool first)
 		json_str(ifname_of(in->rec.ifindex[r], name));
 		printf(",\"ifindex\":%u}", in->rec.ifindex[r]);
 	}
-	printf("},\"steer\":{");
+	printf("},\"umem\":");
+	json_umem(&in->rec.umem);
+	printf(",\"steer\":{");
 	for (r = 0; r < 2; r++) {
 		printf("%s\"%s\":", r ? "," : "", role_key[r]);
 		if (in->have_steer[r])

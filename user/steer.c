@@ -970,6 +970,12 @@ int colo_steer_publish(struct colo_steer *s,
 	return bpf_map_update_elem(s->fd[STEER_LOADER], &zero, &s->rec, 0);
 }
 
+void colo_steer_set_umem(struct colo_steer *s,
+			 const struct colo_umem_report *umem)
+{
+	s->rec.umem = *umem;
+}
+
 /* Remove every entry, attach, pin and directory this instance owns. */
 static void undo(struct colo_steer *s)
 {

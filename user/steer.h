@@ -91,6 +91,10 @@ bool colo_steer_adopted_running(const struct colo_steer *s);
  */
 int colo_steer_heartbeat(struct colo_steer *s, uint64_t now_ns);
 
+/* Where the UMEM pages are: published with the counters from now on. */
+void colo_steer_set_umem(struct colo_steer *s,
+			 const struct colo_umem_report *umem);
+
 /*
  * Unbind sockets, disarm the watchdog, detach what was attached, remove
  * the pins we made.

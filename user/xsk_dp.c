@@ -369,7 +369,7 @@ void xsk_dp_busy_poll(struct xsk_dp *dp)
 			 NULL, NULL);
 }
 
-int xsk_dp_umem_report(const struct xsk_dp *dp, struct hostmem_report *r)
+int xsk_dp_umem_report(const struct xsk_dp *dp, struct colo_umem_report *r)
 {
 	return hostmem_report(&dp->mem, r);
 }

@@ -89,7 +89,7 @@ bool xsk_dp_tx_busy(struct xsk_dp *dp);
 void xsk_dp_busy_poll(struct xsk_dp *dp);
 
 /* Where the UMEM pages are, for the report at start. */
-int xsk_dp_umem_report(const struct xsk_dp *dp, struct hostmem_report *r);
+int xsk_dp_umem_report(const struct xsk_dp *dp, struct colo_umem_report *r);
 
 /* Counters, with the kernel's per-socket drop statistics folded in. */
 void xsk_dp_stats(struct xsk_dp *dp, struct colo_dp_stats *out);

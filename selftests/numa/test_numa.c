@@ -46,7 +46,7 @@ static void unpin(void)
  * and fill the report; ifname (besides lo) and cpu are for local. Returns
  * hostmem_alloc()'s result; err gets what it printed.
  */
-static int alloc(struct hostmem *m, struct hostmem_report *r,
+static int alloc(struct hostmem *m, struct colo_umem_report *r,
 		 const char *ifname, int cpu, char *err, size_t len,
 		 const char *const *flags)
 {
@@ -118,7 +118,7 @@ TEST(topology)
 TEST(bind_each_node)
 {
 	static const int nodes[] = { 0, 1, 3 };
-	struct hostmem_report r;
+	struct colo_umem_report r;
 	struct hostmem m;
 	char err[512], maps[32], node[8];
 	unsigned int i;
@@ -146,7 +146,7 @@ TEST(bind_each_node)
 /* The prealloc threads run on CPUs of nodes 0-2: the VMA policy rules. */
 TEST(bind_threads)
 {
-	struct hostmem_report r;
+	struct colo_umem_report r;
 	struct hostmem m;
 	char err[512];
 
@@ -164,7 +164,7 @@ TEST(bind_threads)
 
 TEST(interleave)
 {
-	struct hostmem_report r;
+	struct colo_umem_report r;
 	struct hostmem m;
 	char err[512];
 
@@ -191,7 +191,7 @@ out:
 /* From CPU 0: default lands on node 0, preferred 1 on node 1. */
 TEST(preferred_one)
 {
-	struct hostmem_report r;
+	struct colo_umem_report r;
 	struct hostmem m;
 	char err[512];
 
@@ -246,7 +246,7 @@ TEST(preferred_many)
 {
 	unsigned long mask[HOSTMEM_MASK_LONGS] = {};
 	long free1 = node_free_mib(1), free3 = node_free_mib(3);
-	struct hostmem_report r;
+	struct colo_umem_report r;
 	struct hostmem m;
 	char err[512], size[32];
 	int mode;
@@ -283,7 +283,7 @@ out:
 
 TEST(host_nodes_errors)
 {
-	struct hostmem_report r;
+	struct colo_umem_report r;
 	struct hostmem m;
 	char err[512];
 
@@ -328,7 +328,7 @@ static const char *nic_on_node(int node, char *name, size_t len)
 /* The NIC on node 3 draws the UMEM there, whatever CPU compares. */
 TEST(local_nic)
 {
-	struct hostmem_report r;
+	struct colo_umem_report r;
 	struct hostmem m;
 	char err[512], nic[256];
 
@@ -355,7 +355,7 @@ TEST(local_nic)
 /* lo has no node: the comparing CPU's node, which must have memory. */
 TEST(local_cpu)
 {
-	struct hostmem_report r;
+	struct colo_umem_report r;
 	struct hostmem m;
 	char err[1024];
 
@@ -401,7 +401,7 @@ static int node_hugepages_set(int node, long n)
 /* Huge pages reserved on node 1 only: bind 1 takes them, bind 3 cannot. */
 TEST(hugepages_node)
 {
-	struct hostmem_report r;
+	struct colo_umem_report r;
 	struct hostmem m;
 	char err[512];
 
