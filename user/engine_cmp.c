@@ -137,10 +137,9 @@ static bool tcp_compare(struct colo_engine *e, struct eng_conn *c,
 	uint32_t pdl = p->start + (p->ip_end - p->data_off) - cur;
 	uint32_t sdl = s->start + (s->ip_end - s->data_off) - cur;
 	uint32_t n = pe < se ? pe : se;
+	/* at most n: each side's data ends at or before its segment */
 	uint32_t d = pdl < sdl ? pdl : sdl, i;
 
-	if (d > n)
-		d = n;
 	i = diff_at(p->data + p->data_off + (cur - p->start),
 		    s->data + s->data_off + (cur - s->start), d);
 	if (i < d)

@@ -31,7 +31,8 @@ static int pcap_io_grow(struct pcap_io_capture *cap, uint32_t *nframes,
 		cap->frames = p;
 		*nframes = n;
 	}
-	if (used + caplen > *size) {
+	/* allocated even for empty records: pcap_io_data() adds to it */
+	if (used + caplen > *size || !cap->data) {
 		size_t n = *size ? *size * 2 : 1 << 20;
 
 		while (n < used + caplen)
@@ -42,6 +43,25 @@ static int pcap_io_grow(struct pcap_io_capture *cap, uint32_t *nframes,
 		cap->data = p;
 		*size = n;
 	}
+	return 0;
+}
+
+/*
+ * Nanoseconds since the epoch. A classic pcap record stores unsigned
+ * 32-bit seconds, which libpcap hands over as a signed time_t: seconds
+ * from 2038 on come out negative and are taken back as unsigned. A
+ * sub-second part of a second or more, or a time past 2^64 ns (pcapng
+ * can say so), is damage: refused rather than wrapped.
+ */
+static int pcap_io_ts(const struct pcap_pkthdr *hdr, uint64_t *ts_ns)
+{
+	uint64_t sec = hdr->ts.tv_sec < 0 ? (uint32_t)hdr->ts.tv_sec :
+					    (uint64_t)hdr->ts.tv_sec;
+
+	if (hdr->ts.tv_usec < 0 || hdr->ts.tv_usec >= 1000000000 ||
+	    sec > (UINT64_MAX - (uint64_t)hdr->ts.tv_usec) / 1000000000ull)
+		return -EINVAL;
+	*ts_ns = sec * 1000000000ull + (uint64_t)hdr->ts.tv_usec;
 	return 0;
 }
 
@@ -98,11 +118,16 @@ int pcap_io_load(const char *path, struct pcap_io_capture *cap, char *err,
 				 cap->count, strerror(-ret));
 			goto out;
 		}
-		if (hdr->caplen) /* data is still NULL before the first byte */
-			memcpy(cap->data + used, bytes, hdr->caplen);
-		cap->frames[cap->count].ts_ns =
-			(uint64_t)hdr->ts.tv_sec * 1000000000ull +
-			(uint64_t)hdr->ts.tv_usec;
+		ret = pcap_io_ts(hdr, &cap->frames[cap->count].ts_ns);
+		if (ret) {
+			snprintf(
+				err, errlen,
+				"%s: record %u: timestamp %lld.%09lld is out of range",
+				path, cap->count, (long long)hdr->ts.tv_sec,
+				(long long)hdr->ts.tv_usec);
+			goto out;
+		}
+		memcpy(cap->data + used, bytes, hdr->caplen);
 		cap->frames[cap->count].len = hdr->caplen;
 		cap->frames[cap->count].off = used;
 		cap->count++;

@@ -40,7 +40,8 @@ static inline const uint8_t *pcap_io_data(const struct pcap_io_capture *cap,
  * a file that cannot be opened or is not pcap (-ENOENT, -EACCES, -EINVAL),
  * a link type other than Ethernet (-EPROTONOSUPPORT), a record captured
  * shorter than it was on the wire (-EMSGSIZE: such a frame cannot be
- * compared faithfully), a file cut inside a record (-EIO).
+ * compared faithfully), a file cut inside a record (-EIO), a timestamp
+ * out of range (-EINVAL).
  */
 int pcap_io_load(const char *path, struct pcap_io_capture *cap, char *err,
 		 size_t errlen);
