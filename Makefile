@@ -134,6 +134,68 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
+# --- fuzz: libFuzzer targets (selftests/fuzz/) --------------------------
+# make fuzz          each target for FUZZ_SECONDS (default 60), one after
+#                    the other, from its seed corpus; fails on any crash
+# make fuzz-build    only build the targets into $(BUILD)/fuzz/
+# make fuzz-seeds    regenerate the seed corpora from selftests/fuzz/mkseeds.c
+# The code under test is compiled again here with coverage and sanitizers:
+# the loader's sources but what includes a BPF skeleton, so the fuzz build
+# needs no BPF object.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -fno-omit-frame-pointer
+FUZZ_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
+	       -D_GNU_SOURCE -Iinclude -Iuser -Iselftests -Iselftests/fuzz
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_TARGETS := $(patsubst selftests/fuzz/%.c,$(FUZZ_DIR)/%,\
+		$(wildcard selftests/fuzz/fuzz_*.c))
+# An archive: each target links only the objects it uses.
+FUZZ_LIB_SRCS := $(filter-out $(shell grep -l 'skel\.h' user/*.c),$(LIB_SRCS)) \
+		 selftests/frames.c
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRCS))
+FUZZ_LIB := $(FUZZ_DIR)/libcolo-fuzz.a
+# make format and format-check cover them too
+FORMAT_SRCS += $(wildcard selftests/fuzz/*.[ch])
+
+.PHONY: fuzz fuzz-build fuzz-seeds fuzz-force
+
+fuzz: deps
+	$(MAKE) fuzz-build
+	selftests/fuzz/run $(FUZZ_SECONDS) $(FUZZ_DIR) $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_TARGETS)
+
+$(FUZZ_LIB_OBJS): $(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+		-MMD -MP -c $< -o $@
+
+# Rebuilt when a source comes or goes too: with .SECONDARY, the object of
+# a new file older than the archive would not be built.
+$(FUZZ_DIR)/libcolo-fuzz.srcs: fuzz-force
+	@mkdir -p $(@D)
+	@echo '$(FUZZ_LIB_SRCS)' | cmp -s - $@ || echo '$(FUZZ_LIB_SRCS)' > $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS) $(FUZZ_DIR)/libcolo-fuzz.srcs
+	rm -f $@
+	ar rcs $@ $(FUZZ_LIB_OBJS)
+
+$(FUZZ_TARGETS): $(FUZZ_DIR)/%: selftests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -MMD -MP $< \
+		$(FUZZ_LIB) $(LDLIBS) -o $@
+
+$(FUZZ_DIR)/mkseeds: selftests/fuzz/mkseeds.c selftests/frames.c \
+		     user/pcap_io.c $(wildcard selftests/fuzz/*.h) \
+		     user/xen_proto.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iselftests/fuzz $(filter %.c,$^) -lpcap -o $@
+
+fuzz-seeds: $(FUZZ_DIR)/mkseeds
+	$(FUZZ_DIR)/mkseeds selftests/fuzz/corpus
+
 # --- hostmem: UMEM placement on a machine with four NUMA nodes ---------
 # make check-numa    boot Debian's kernel (linux-image-amd64) under QEMU TCG
 #                    with four NUMA nodes, selftests/numa/test_numa as its
