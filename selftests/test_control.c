@@ -600,6 +600,53 @@ TEST(xen_controller_that_never_reads)
 	xen_server_destroy(s.xen);
 }
 
+static bool inits_seen(const void *arg)
+{
+	struct xen_stats st;
+
+	xen_server_stats(arg, &st);
+	return st.inits >= 201;
+}
+
+/* 200 INITs in one write: replies that find no room are counted lost. */
+TEST(xen_init_flood_counts_lost_replies)
+{
+	static char flood[200 * (4 + sizeof(XEN_MSG_INIT) - 1)];
+	const uint32_t n = sizeof(XEN_MSG_INIT) - 1;
+	struct xen_framer fr = {};
+	struct frames f = {};
+	struct srv s = {};
+	struct xen_stats st;
+	static char buf[1 << 16];
+	char spec[128], *p = flood;
+	int fd, i;
+	ssize_t got;
+
+	snprintf(spec, sizeof(spec), "xen:unix:%s", tmp("flood-xen.sock"));
+	CHECK_EQ(xen_server_create(spec, &xen_ops, NULL, &s.xen), 0);
+	if (!s.xen)
+		return;
+	fd = libxl_connect(&s, xen_server_address(s.xen));
+	for (i = 0; i < 200; i++, p += 4 + n) {
+		p[0] = p[1] = p[2] = 0;
+		p[3] = (char)n;
+		memcpy(p + 4, XEN_MSG_INIT, n);
+	}
+	CHECK_EQ(write(fd, flood, sizeof(flood)), (ssize_t)sizeof(flood));
+	CHECK(pump_until(&s, inits_seen, s.xen));
+	xen_server_stats(s.xen, &st);
+	CHECK_EQ(st.inits, 201);
+	CHECK(st.inits_lost > 0);
+	/* every reply not counted lost arrives whole */
+	got = drain(&s, fd, buf, sizeof(buf));
+	CHECK_EQ(xen_framer_feed(&fr, buf, got > 0 ? got : 0, log_frame, &f),
+		 0);
+	CHECK(!xen_framer_partial(&fr));
+	CHECK_EQ(f.count + st.inits_lost, 200);
+	close(fd);
+	xen_server_destroy(s.xen);
+}
+
 TEST(xen_no_controller)
 {
 	struct xen_server *x;

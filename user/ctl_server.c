@@ -226,10 +226,11 @@ struct ctl_field {
 	}
 
 static const struct ctl_field ctl_fields[] = {
-	XEN(connects),	    XEN(replaced),	     XEN(inits),
-	XEN(do_checkpoint), XEN(do_checkpoint_lost), XEN(checkpoints),
-	XEN(unknown),	    XEN(oversized),	     XEN(truncated),
-	HOOK(runs),	    HOOK(skipped),	     HOOK(failed),
+	XEN(connects),	  XEN(replaced),      XEN(inits),
+	XEN(inits_lost),  XEN(do_checkpoint), XEN(do_checkpoint_lost),
+	XEN(checkpoints), XEN(unknown),	      XEN(oversized),
+	XEN(truncated),	  HOOK(runs),	      HOOK(skipped),
+	HOOK(failed),
 };
 
 static uint64_t ctl_field_get(const struct ctl_stats *st,

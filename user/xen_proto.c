@@ -138,7 +138,8 @@ static void on_frame(void *ctx, const char *msg, uint32_t len)
 				(unsigned long long)x->st.oversized);
 	} else if (is_msg(msg, len, XEN_MSG_INIT)) {
 		x->st.inits++;
-		queue_msg(x, XEN_MSG_INIT_REPLY);
+		if (!queue_msg(x, XEN_MSG_INIT_REPLY))
+			x->st.inits_lost++;
 	} else if (is_msg(msg, len, XEN_MSG_CHECKPOINT)) {
 		x->st.checkpoints++;
 		if (x->ops.checkpoint_done)

@@ -66,7 +66,9 @@ bool xen_framer_partial(const struct xen_framer *f);
 struct xen_stats {
 	uint64_t connects; /* controllers accepted */
 	uint64_t replaced; /* a new connection took over the current one */
-	uint64_t inits; /* INIT answered */
+	uint64_t inits; /* INIT received */
+	/* INIT whose reply found no room: a controller that floods, unread */
+	uint64_t inits_lost;
 	uint64_t do_checkpoint; /* DO_CHECKPOINT queued to the controller */
 	uint64_t do_checkpoint_lost; /* no controller, or its buffer full */
 	uint64_t checkpoints; /* COLO_CHECKPOINT received */
