@@ -2,8 +2,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "colo_parse.h"
 #include "frames.h"
 
 #define ETH_HLEN 14
@@ -229,4 +231,27 @@ void frame_stamp_flow(uint8_t *frame, uint32_t flow)
 	ip[14] = flow >> 8;
 	ip[15] = flow;
 	put16(ip + 20, flow);
+}
+
+int frame_build_bench(bool tcp, uint32_t frame_len, uint32_t segment,
+		      uint8_t *buf, size_t size)
+{
+	static const uint8_t payload[1500];
+	struct frame_spec s = {
+		.proto = tcp ? IPPROTO_TCP : IPPROTO_UDP,
+		.sport = 10000,
+		.dport = 20000,
+		.seq = 1,
+		.ack = 1,
+		.tcp_flags = COLO_TCP_ACK | 0x08, /* PSH */
+		.payload = payload,
+		.payload_len = tcp ? segment :
+				     frame_len - COLO_ETH_HLEN - 20 - 8,
+	};
+	int len = frame_build(&s, buf, size);
+
+	if (len < 0)
+		fprintf(stderr, "cannot build the template frame: %s\n",
+			strerror(-len));
+	return len;
 }

@@ -8,6 +8,7 @@
 #ifndef COLO_FRAMES_H
 #define COLO_FRAMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,14 @@ struct frame_spec {
  * fit in size bytes, -EINVAL for an address that does not parse.
  */
 int frame_build(const struct frame_spec *spec, uint8_t *buf, size_t size);
+
+/*
+ * The benchmarks' template: one IPv4 UDP frame of frame_len bytes, or a
+ * TCP segment (ACK, PSH) carrying segment zero bytes; ports 10000 > 20000,
+ * sequence 1. Prints why it failed, as frame_build() returns.
+ */
+int frame_build_bench(bool tcp, uint32_t frame_len, uint32_t segment,
+		      uint8_t *buf, size_t size);
 
 /*
  * Make an untagged IPv4 TCP or UDP frame from frame_build() belong to flow

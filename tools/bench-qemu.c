@@ -257,31 +257,6 @@ static int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-static int build_frame(struct feeder *f, const struct opts *o)
-{
-	static const uint8_t payload[1500];
-	struct frame_spec s = {
-		.proto = o->tcp ? IPPROTO_TCP : IPPROTO_UDP,
-		.sport = 10000,
-		.dport = 20000,
-		.seq = 1,
-		.ack = 1,
-		.tcp_flags = COLO_TCP_ACK | 0x08, /* PSH */
-		.payload = payload,
-		.payload_len = o->tcp ? o->segment :
-					o->frame_len - COLO_ETH_HLEN - 20 - 8,
-	};
-	int len = frame_build(&s, f->frame, sizeof(f->frame));
-
-	if (len < 0) {
-		cli_err(CMD, "cannot build the template frame: %s",
-			strerror(-len));
-		return len;
-	}
-	f->len = len;
-	return 0;
-}
-
 /* Pair number pair, framed, at buf: the flow and the TCP position set. */
 static size_t put_frame(struct feeder *f, uint64_t pair, uint8_t *buf)
 {
@@ -502,7 +477,7 @@ int main(int argc, char **argv)
 	struct feeder f = { .fd = { -1, -1, -1, -1 } };
 	struct opts o;
 	cpu_set_t set;
-	int ret, i;
+	int ret, i, len;
 
 	ret = parse_args(argc, argv, &o);
 	if (ret >= 0)
@@ -522,8 +497,11 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (build_frame(&f, &o))
+	len = frame_build_bench(o.tcp, o.frame_len, o.segment, f.frame,
+				sizeof(f.frame));
+	if (len < 0)
 		goto out;
+	f.len = len;
 	for (i = 0; i < NR_CH; i++)
 		if (connect_unix(o.path[i], &f.fd[i]))
 			goto out;

@@ -267,31 +267,6 @@ static int ifindex_of(const char *flag, const char *name)
 	return i;
 }
 
-static int build_frame(struct bench *b, const struct opts *o)
-{
-	static const uint8_t payload[1500];
-	struct frame_spec s = {
-		.proto = o->tcp ? IPPROTO_TCP : IPPROTO_UDP,
-		.sport = 10000,
-		.dport = 20000,
-		.seq = 1,
-		.ack = 1,
-		.tcp_flags = COLO_TCP_ACK | 0x08, /* PSH */
-		.payload = payload,
-		.payload_len = o->tcp ? o->segment :
-					o->frame_len - COLO_ETH_HLEN - 20 - 8,
-	};
-	int len = frame_build(&s, b->frame, sizeof(b->frame));
-
-	if (len < 0) {
-		cli_err(CMD, "cannot build the template frame: %s",
-			strerror(-len));
-		return len;
-	}
-	b->len = len;
-	return 0;
-}
-
 static int setup(struct bench *b, const struct opts *o)
 {
 	struct bench_xdp_bpf *skel;
@@ -573,7 +548,7 @@ int main(int argc, char **argv)
 	struct bench b = {};
 	cpu_set_t set;
 	struct opts o;
-	int ret;
+	int ret, len;
 
 	ret = parse_args(argc, argv, &o);
 	if (ret >= 0)
@@ -592,7 +567,12 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (build_frame(&b, &o) || setup(&b, &o))
+	len = frame_build_bench(o.tcp, o.frame_len, o.segment, b.frame,
+				sizeof(b.frame));
+	if (len < 0)
+		goto out;
+	b.len = len;
+	if (setup(&b, &o))
 		goto out;
 	if (o.rate ? latency(&b, &o) : throughput(&b, &o))
 		goto out;
