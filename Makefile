@@ -253,3 +253,13 @@ bench: deps
 bench-smoke: $(BENCH_BINS)
 	BUILD=$(abspath $(BUILD)) bench/run.sh --smoke \
 		--out $(abspath $(BUILD))/bench-smoke
+
+# --- soak: colo-xdp run under mixed traffic for minutes (not in check) --
+# make soak   SOAK_SECONDS (180) of matching, mismatching and timing-out
+#             streams with a controller answering checkpoints; prints
+#             VmRSS and the frame pool every 5 s, fails unless both stay
+#             flat (tools/soak.sh says how flat)
+SOAK_SECONDS ?= 180
+.PHONY: soak
+soak: all
+	SOAK_SECONDS=$(SOAK_SECONDS) BUILD=$(abspath $(BUILD)) bash tools/soak.sh

@@ -22,6 +22,8 @@
 
 #include <arpa/inet.h>
 #include <linux/capability.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -102,6 +104,10 @@ struct run_ctx {
 	struct colo_steer_stats degraded_seen;
 	/* run's own counters, merged into the datapath's when published */
 	struct colo_dp_stats own;
+	/* RTNETLINK link events: an interface deleted under us stops the run */
+	int link_fd;
+	const char *ifname[COLO_NR_ROLES];
+	bool gone[COLO_NR_ROLES];
 };
 
 static volatile sig_atomic_t run_stop;
@@ -777,11 +783,89 @@ static void ctl_status(void *ctx, struct ctl_status *out)
 	out->switch_ns = rc->own.switch_ns;
 }
 
-enum { PFD_P, PFD_S, PFD_XEN, PFD_CTL, PFD_HOOK, PFD_NR };
+enum { PFD_P, PFD_S, PFD_XEN, PFD_CTL, PFD_HOOK, PFD_LINK, PFD_NR };
+
+/*
+ * Watch for our interfaces' deletion (or move to another namespace): the
+ * sockets bound to them go deaf and the kernel says nothing on them, so
+ * without this the loader would poll dead rings for ever.
+ */
+static int link_watch_open(struct run_ctx *rc)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+				  .nl_groups = RTMGRP_LINK };
+	int fd, err;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    NETLINK_ROUTE);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		cli_err(CMD,
+			"cannot watch the interfaces over RTNETLINK: %s; check that this kernel has it",
+			strerror(-err));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	rc->link_fd = fd;
+	return 0;
+}
+
+static void link_gone(struct run_ctx *rc, int r)
+{
+	if (rc->gone[r])
+		return;
+	rc->gone[r] = true;
+	cli_err(CMD,
+		"%s (%s) was deleted or left this network namespace: stopping; start colo-xdp run again once it is back",
+		rc->ifname[r], role_flag[r]);
+	run_stop = 1;
+}
+
+/* Read every pending link event; a lost one means checking all of them. */
+static void link_watch_handle(struct run_ctx *rc)
+{
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	const struct nlmsghdr *nh;
+	const struct ifinfomsg *ifi;
+	char name[IF_NAMESIZE];
+	ssize_t len;
+	int r;
+
+	for (;;) {
+		len = recv(rc->link_fd, buf, sizeof(buf), 0);
+		if (len < 0 && errno == ENOBUFS) {
+			for (r = 0; r < COLO_NR_ROLES; r++)
+				if (!if_indextoname(
+					    colo_steer_ifindex(rc->steer, r),
+					    name))
+					link_gone(rc, r);
+			continue;
+		}
+		if (len <= 0)
+			return;
+		for (nh = (const struct nlmsghdr *)buf; NLMSG_OK(nh, len);
+		     nh = NLMSG_NEXT(nh, len)) {
+			if (nh->nlmsg_type != RTM_DELLINK ||
+			    nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+				continue;
+			ifi = NLMSG_DATA(nh);
+			/* a port leaving a bridge: the interface stays */
+			if (ifi->ifi_family == AF_BRIDGE)
+				continue;
+			for (r = 0; r < COLO_NR_ROLES; r++)
+				if (ifi->ifi_index ==
+				    colo_steer_ifindex(rc->steer, r))
+					link_gone(rc, r);
+		}
+	}
+}
 
 /* The controller's side of the loop: accept, read, answer, send. */
 static void control(struct run_ctx *rc, struct pollfd *pfd, bool ready)
 {
+	if (ready && pfd[PFD_LINK].revents)
+		link_watch_handle(rc);
 	if (ready && pfd[PFD_XEN].revents)
 		xen_server_handle(rc->xen);
 	if (ready && pfd[PFD_CTL].revents)
@@ -806,6 +890,7 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 		[PFD_CTL] = { .fd = rc->ctl ? ctl_server_fd(rc->ctl) : -1,
 			      .events = POLLIN },
 		[PFD_HOOK] = { .fd = -1, .events = POLLIN },
+		[PFD_LINK] = { .fd = rc->link_fd, .events = POLLIN },
 	};
 	uint64_t stats_every = o->stats_interval_s * 1000000000ull;
 	uint64_t now = now_ns(), next_stats = now, next_ctl = now;
@@ -962,6 +1047,7 @@ int cmd_run(int argc, char **argv)
 	rc.verbose = o.verbose;
 	rc.outdev = o.steer.ifname[COLO_ROLE_OUT];
 	rc.scan_cycle_ns = o.engine.expired_scan_cycle_ms * 1000000ull;
+	rc.link_fd = -1;
 	if (check_caps() || check_af_xdp())
 		goto out;
 	if (o.pin_cpu && pin_cpu(o.cpu))
@@ -994,9 +1080,14 @@ int cmd_run(int argc, char **argv)
 	err = colo_steer_open(&o.steer, &rc.steer);
 	if (err)
 		goto out;
+	/* before the sockets: a deletion from here on is seen in the loop */
+	if (link_watch_open(&rc))
+		goto out;
 
-	for (r = 0; r < COLO_NR_ROLES; r++)
+	for (r = 0; r < COLO_NR_ROLES; r++) {
 		dcfg.ifname[r] = o.steer.ifname[r];
+		rc.ifname[r] = o.steer.ifname[r];
+	}
 	dcfg.queue = o.steer.queue;
 	dcfg.umem_frames = o.umem_frames;
 	dcfg.frame_size = o.frame_size;
@@ -1029,10 +1120,17 @@ int cmd_run(int argc, char **argv)
 		printf("control socket %s\n", o.control.path);
 	fflush(stdout);
 	loop(&rc, &o);
-	drain(&rc);
+	/* held frames cannot leave through an outdev that is gone */
+	if (!rc.gone[COLO_ROLE_OUT])
+		drain(&rc);
 	printf("stopped\n");
 	ret = 0;
+	for (r = 0; r < COLO_NR_ROLES; r++)
+		if (rc.gone[r])
+			ret = 1;
 out:
+	if (rc.link_fd >= 0)
+		close(rc.link_fd);
 	if (mismatch_dump_close(rc.dump))
 		ret = 1;
 	ctl_hook_destroy(rc.hook);

@@ -991,7 +991,8 @@ static void undo(struct colo_steer *s)
 		if (s->attached[r]) {
 			xo.old_prog_fd = s->prog_fd[r];
 			err = bpf_xdp_detach(s->ifindex[r], s->xdp_flags, &xo);
-			if (err)
+			/* ENODEV: the program went away with its interface */
+			if (err && err != -ENODEV)
 				steer_err(
 					"%s: %s left attached: %s (remove it with 'ip link set dev %s xdp off')",
 					s->ifname[r], COLO_PROG_NAME,

@@ -1,0 +1,140 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Conservation under overload, and the frame pool running dry, on real
+# traffic (a client and two replicas in namespaces, the real colo_steer
+# program, real AF_XDP sockets). The smallest UMEM (--umem-frames 6144),
+# short queues and a small table; the primary floods ten connections, the
+# secondary answers one of them, so the held frames fill the pool and
+# colo_steer's frames find no fill buffer. Every primary frame is
+# accounted for, exactly:
+#   sent by the primary     = entered P (colo_steer's primary counters)
+#                             + dropped by the primary's veth (tx_dropped)
+#   entered P               = to_socket (nothing is bypassed here)
+#   to_socket               = rx_primary (taken by the loader)
+#                             + rx_dropped_primary + rx_ring_full_primary
+#   rx_primary              = released + queued_primary + held
+#   released                = tx_completed = at the client + O's tx_dropped
+# The defined outcome when the pool runs dry: the loader runs on, counts
+# what the kernel could not deliver (rx_dropped, fill_ring_empty), asks
+# for one checkpoint (coalesced, repeated each scan cycle), and the
+# checkpoint releases everything held: the client then has every frame the
+# loader took, once, and a matching stream passes exactly again. No
+# secondary frame ever reaches the client.
+. "$(dirname "$0")/lib.sh"
+. "$T_TOP/tools/colo-netns.sh"
+CN_ON_EXIT=t_on_exit
+VMSEND=$T_BUILD/colo-vmsend
+t_skip_unless_root
+
+cn_veth_topology "$T_PREFIX" || {
+	t_fail "build the namespaces"
+	t_done
+}
+INST=/sys/fs/bpf/colo-xdp/$CN_P
+LOG=$T_TMP/run.log
+CTL=$T_TMP/ctl.sock
+t_bg "$COLO_XDP" run --primary-in "$CN_P" --secondary-in "$CN_S" \
+	--outdev "$CN_O" --umem-frames 6144 --max-queue-size 64 \
+	--max-connections 64 --control "$CTL" >"$LOG" 2>&1
+RUN=$T_LAST_PID
+if ! cn_wait_log "$LOG" "^comparing"; then
+	t_fail "colo-xdp run starts: $(cat "$LOG")"
+	t_done
+fi
+
+# J: this instance's `colo-xdp stat --json`, read by snap
+snap() {
+	J=$("$COLO_XDP" stat --pin-path "$INST" --json 2>/dev/null)
+}
+
+# v EXPR: a value of the last snapshot, EXPR Python on i (the instance)
+v() {
+	python3 -c 'import json, sys
+i = json.loads(sys.argv[2])["instances"][0]
+print(eval(sys.argv[1]))' "$1" "$J"
+}
+
+ns_stat() {
+	ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"
+}
+
+cn_capture_start "$CN_CLI" eth0 "$T_TMP/cli.pcap" -Q in || t_fail "capture"
+CAP=$CN_CAP_PID
+CONNS=10
+PER=2000
+N=$((CONNS * PER))
+for ((k = 0; k < CONNS; k++)); do
+	ip netns exec "$CN_PRI" "$VMSEND" --dev eth0 --proto udp \
+		--count $PER --size 64 --sport $((7000 + k)) --ip-id 1 \
+		>/dev/null &
+	pids+=($!)
+done
+ip netns exec "$CN_SEC" "$VMSEND" --dev eth0 --proto udp --count $PER \
+	--size 64 --sport 7000 --ip-id 40000 >/dev/null
+wait "${pids[@]}"
+
+# settled: the published counters show every frame that entered P taken
+# or dropped by the kernel, and every released frame completed
+settled() {
+	snap &&
+		(($(v 'i["steer"]["primary"]["to_socket"]') == $(v 'i["datapath"]["rx_primary"] + i["datapath"]["rx_dropped_primary"] + i["datapath"]["rx_ring_full_primary"]') &&
+			$(v 'i["engine"]["released"]') == $(v 'i["datapath"]["tx_completed"]')))
+}
+t_check "overload: the counters settle" cn_wait_cmd settled
+t_check "overload: the loader runs on" kill -0 "$RUN"
+P_DROP=$(ns_stat "$CN_PRI" eth0 tx_dropped)
+ENTERED=$(v 'sum(i["steer"]["primary"].values()) - i["steer"]["primary"]["malformed"]')
+t_check "overload: sent $N = entered P $ENTERED + dropped by the primary's veth $P_DROP" \
+	test $((ENTERED + P_DROP)) -eq $N
+t_check "overload: entered P = to_socket (nothing bypassed or lost)" \
+	test "$ENTERED" -eq "$(v 'i["steer"]["primary"]["to_socket"]')"
+RX=$(v 'i["datapath"]["rx_primary"]')
+KDROP=$(v 'i["datapath"]["rx_dropped_primary"] + i["datapath"]["rx_ring_full_primary"]')
+t_check "overload: the pool ran dry: the kernel counted $KDROP primary frames with no fill buffer or ring room" \
+	test "$KDROP" -gt 0 -a "$(v 'i["datapath"]["fill_ring_empty_primary"]')" -gt 0
+REL=$(v 'i["engine"]["released"]')
+HELD=$(v 'i["engine"]["queued_primary"] + i["engine"]["held"]')
+t_check "overload: the loader took $RX = released $REL + held $HELD" \
+	test $((REL + HELD)) -eq "$RX"
+t_check "overload: one checkpoint request, the rest coalesced ($(v 'i["engine"]["ckpt_coalesced"]'))" \
+	test "$(v 'sum(b for a, b in i["engine"].items() if a.startswith("ckpt_") and a not in ("ckpt_coalesced", "ckpt_repeats"))')" -eq 1
+client_has() {
+	(($(ns_stat "$CN_CLI" eth0 rx_packets) + $(cat \
+		"/sys/class/net/$CN_O/statistics/tx_dropped") == $1))
+}
+t_check "overload: released $REL = at the client + dropped on O" \
+	cn_wait_cmd client_has "$REL"
+
+"$COLO_XDP" ctl --control "$CTL" checkpoint-done >/dev/null
+empty() {
+	snap && (($(v 'i["engine"]["pool_in_use"]') == 0 &&
+		$(v 'i["datapath"]["tx_completed"]') == RX))
+}
+t_check "checkpoint: every held frame released, the pool empty again" \
+	cn_wait_cmd empty
+t_check "checkpoint: the client has all $RX frames the loader took" \
+	cn_wait_cmd client_has "$RX"
+
+ip netns exec "$CN_PRI" "$VMSEND" --dev eth0 --proto udp --count 20 \
+	--sport 7100 --ip-id 1000 &
+ip netns exec "$CN_SEC" "$VMSEND" --dev eth0 --proto udp --count 20 \
+	--sport 7100 --ip-id 40000
+wait $!
+if ! cn_wait_cmd client_has $((RX + 20)); then
+	snap
+	echo "# $(v 'i["datapath"]') $(v 'i["engine"]')"
+	t_fail "then a matching stream passes: $((RX + 20)) at the client"
+else
+	t_ok "then a matching stream passes: $((RX + 20)) at the client"
+fi
+kill -TERM "$RUN"
+wait "$RUN"
+t_check "SIGTERM: exit status 0" test $? -eq 0
+cn_capture_stop "$CAP"
+t_check "no secondary frame reached the client" \
+	test "$(tcpdump -r "$T_TMP/cli.pcap" -nn "ip[4:2] >= 40000" \
+		2>/dev/null | wc -l)" -eq 0
+t_check "no frame reached the client twice" \
+	test -z "$(cn_frames "$T_TMP/cli.pcap" | sort | uniq -d)"
+t_done
