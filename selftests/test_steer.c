@@ -250,6 +250,38 @@ static __u32 put_ip6(__u8 *b, __u32 off, const __u8 *ext, int next, __u8 proto,
 	return off + 40 + plen;
 }
 
+/*
+ * Random bytes behind the Ethernet header, seeded so that a failure
+ * repeats: IPv4 and IPv6 with their version nibble, a VLAN tag, and raw
+ * ethertypes, so that the parser is reached past its first checks.
+ */
+static int random_frames(struct frame *f)
+{
+	static const __u16 types[] = { 0x0800, 0x86dd, 0x8100, 0x88b5 };
+	__u32 seed = 0xc01c0, i;
+	int k;
+
+	for (k = 0; k < 8; k++) {
+		__u32 o = put_eth(f[k].b, types[k % 4], 0);
+
+		f[k].name = "random";
+		f[k].len = 60 + 24 * k;
+		for (i = o; i < f[k].len; i++) {
+			seed = seed * 1103515245 + 12345;
+			f[k].b[i] = seed >> 16;
+		}
+		if (types[k % 4] == 0x0800)
+			f[k].b[o] = 0x40 | (f[k].b[o] & 0xf);
+		if (types[k % 4] == 0x86dd)
+			f[k].b[o] = 0x60 | (f[k].b[o] & 0xf);
+		if (types[k % 4] == 0x8100) { /* IPv4 behind the tag */
+			f[k].b[o + 2] = 0x08;
+			f[k].b[o + 3] = 0;
+		}
+	}
+	return k;
+}
+
 static int corpus(struct frame *f)
 {
 	static const __u8 hop_rt_dst[] = { 0, 43, 60 };
@@ -310,6 +342,18 @@ static int corpus(struct frame *f)
 	ADD("ipv6 hop rt dst tcp", put_ip6(f[n].b, o, hop_rt_dst, 3, 6, 24));
 	o = put_eth(f[n].b, 0x86dd, 0);
 	ADD("ipv6 fragment", put_ip6(f[n].b, o, frag6, 1, 17, 16));
+	/* IHL 7: 8 bytes of options, then TCP */
+	o = put_eth(f[n].b, 0x0800, 0);
+	put_ip4(f[n].b, o, 6, 8 + 30, false);
+	f[n].b[o] = 0x47;
+	f[n].b[o + 28 + 12] = 0x50;
+	ADD("ipv4 options tcp", o + 20 + 8 + 30);
+	/* IHL 15: a 60-byte header inside a 40-byte packet */
+	o = put_eth(f[n].b, 0x0800, 0);
+	put_ip4(f[n].b, o, 17, 20, false);
+	f[n].b[o] = 0x4f;
+	ADD("ipv4 ihl past total length", o + 40);
+	n += random_frames(f + n);
 #undef ADD
 	return n;
 }
@@ -366,7 +410,7 @@ static bool stats_delta_eq(const struct colo_steer_stats *a,
 static int check_corpus(struct colo_steer *s, int prog_fd, enum colo_role r,
 			bool socket, bool passthrough, int *classes)
 {
-	static struct frame f[32];
+	static struct frame f[40];
 	struct colo_steer_stats before, after;
 	struct colo_pkt pkt;
 	struct verdict v;
