@@ -13,6 +13,10 @@
 # - O's peer down (the client's end of the outdev): the loader runs on;
 #   frames sent meanwhile are lost on the wire, not held or leaked, and
 #   once the peer is back the next stream reaches the client exactly;
+# - the controller disconnecting mid-checkpoint (it took DO_CHECKPOINT and
+#   hung up): the loader runs on, the request stays pending and repeated,
+#   the next controller that connects gets it, and its answer releases the
+#   held frames, in order.
 # No case lets a secondary frame reach the client.
 . "$(dirname "$0")/lib.sh"
 . "$T_TOP/tools/colo-netns.sh"
@@ -197,6 +201,41 @@ if start h; then
 	wait "$RUN"
 	t_check "peer down: SIGTERM: exit status 0" test $? -eq 0
 	t_check "peer down: nothing left attached or pinned" nothing_left
+fi
+
+# --- the controller disconnecting mid-checkpoint -----------------------------
+XSOCK=$T_TMP/xen.sock
+if start x --notify "xen:unix:$XSOCK" --expired-scan-cycle 200; then
+	t_bg python3 "$XENCTL" "unix:$XSOCK" hangup "$T_TMP/x-ready"
+	HANG=$T_LAST_PID
+	cn_wait_cmd test -e "$T_TMP/x-ready"
+	cn_capture_start "$CN_CLI" eth0 "$T_TMP/gone-cli.pcap" udp
+	cap=$CN_CAP_PID
+	# the secondary differs from frame 50 on: the rest is held
+	ip netns exec "$CN_PRI" "$VMSEND" --dev eth0 --proto udp --count 200 \
+		--size 100 --sport 5300 --ip-id 1000 \
+		--write "$T_TMP/gone-pri.pcap" &
+	ip netns exec "$CN_SEC" "$VMSEND" --dev eth0 --proto udp --count 200 \
+		--size 100 --sport 5300 --ip-id 40000 --differ-at 50
+	wait $!
+	t_check "controller gone: it took DO_CHECKPOINT and hung up" \
+		wait "$HANG"
+	t_check "controller gone: the loader runs on" alive
+	cn_wait_frames "$T_TMP/gone-cli.pcap" 50 "$CN_GUEST_MAC"
+	t_check "controller gone: the 150 frames from the mismatch on are held" \
+		test "$(cn_frames "$T_TMP/gone-cli.pcap" "$CN_GUEST_MAC" |
+			wc -l)" -eq 50
+	t_check "controller gone: the next one gets the repeated request, answers, and the held frames go" \
+		python3 "$XENCTL" "unix:$XSOCK" checkpoint "$T_TMP/x-ready2"
+	cn_wait_frames "$T_TMP/gone-cli.pcap" 200 "$CN_GUEST_MAC"
+	cn_capture_stop "$cap"
+	t_check "controller gone: the client has the primary's 200 frames, in order" \
+		diff -q <(cn_frames "$T_TMP/gone-pri.pcap" "$CN_GUEST_MAC") \
+		<(cn_frames "$T_TMP/gone-cli.pcap" "$CN_GUEST_MAC")
+	kill -TERM "$RUN"
+	wait "$RUN"
+	t_check "controller gone: SIGTERM: exit status 0" test $? -eq 0
+	t_check "controller gone: nothing left attached or pinned" nothing_left
 fi
 
 t_done

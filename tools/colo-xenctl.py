@@ -10,6 +10,9 @@ usage: colo-xenctl.py ADDR MODE [ARGS]
             handshake, create file READY, answer N DO_CHECKPOINT requests
             (1) with COLO_CHECKPOINT, then close; requests repeated before
             the last answer arrived may follow, anything else fails
+        hangup READY
+            handshake, create file READY, wait for one DO_CHECKPOINT and
+            close without answering it (a controller lost mid-checkpoint)
         abuse
             unknown, oversized and empty messages, then INIT again (the
             connection must stay), then a 1 MiB length (it must close)
@@ -84,6 +87,15 @@ def checkpoint(s, ready, count):
             sys.exit('colo-xenctl: unexpected %r after the checkpoint' % m)
 
 
+def hangup(s, ready):
+    open(ready, 'w').close()
+    s.settimeout(10)
+    m = recv(s)
+    if m != b'DO_CHECKPOINT':
+        sys.exit('colo-xenctl: expected DO_CHECKPOINT, got %r' % m)
+    s.close()
+
+
 def abuse(s):
     send(s, b'HELLO_COLO')             # unknown: no answer
     send(s, b'x' * 1000)               # oversized: skipped
@@ -99,14 +111,16 @@ def abuse(s):
 
 
 def main(argv):
-    if len(argv) < 3 or argv[2] not in ('checkpoint', 'abuse'):
+    if len(argv) < 3 or argv[2] not in ('checkpoint', 'hangup', 'abuse'):
         sys.exit(__doc__)
     addr, mode = argv[1], argv[2]
+    if mode != 'abuse' and len(argv) < 4:
+        sys.exit(__doc__)
     s = init(addr)
     if mode == 'checkpoint':
-        if len(argv) < 4:
-            sys.exit(__doc__)
         checkpoint(s, argv[3], int(argv[4]) if len(argv) > 4 else 1)
+    elif mode == 'hangup':
+        hangup(s, argv[3])
     else:
         abuse(s)
 
