@@ -108,7 +108,6 @@ int main(int argc, char **argv)
 	uint32_t cpu = 0;
 	bool pin = false;
 	int c, r, err, ret = 1;
-	cpu_set_t set;
 
 	/* the UMEM where colo-xdp run puts it by default */
 	hostmem_opts_init(&mem);
@@ -143,14 +142,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CLI_EXIT_USAGE;
 	}
-	if (pin) {
-		CPU_ZERO(&set);
-		CPU_SET(cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set)) {
-			cli_err(CMD, "--cpu %u: %s", cpu, strerror(errno));
-			goto out;
-		}
-	}
+	if (pin && cli_pin_cpu(CMD, cpu))
+		goto out;
 	sigemptyset(&sa.sa_mask);
 	/* no SA_RESTART: poll() returns at once on a signal */
 	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))

@@ -476,7 +476,6 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct feeder f = { .fd = { -1, -1, -1, -1 } };
 	struct opts o;
-	cpu_set_t set;
 	int ret, i, len;
 
 	ret = parse_args(argc, argv, &o);
@@ -489,14 +488,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	/* QEMU closing a channel must not kill us before we report it */
 	signal(SIGPIPE, SIG_IGN);
-	if (o.pin_cpu) {
-		CPU_ZERO(&set);
-		CPU_SET(o.cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set)) {
-			cli_err(CMD, "--cpu %u: %s", o.cpu, strerror(errno));
-			goto out;
-		}
-	}
+	if (o.pin_cpu && cli_pin_cpu(CMD, o.cpu))
+		goto out;
 	len = frame_build_bench(o.tcp, o.frame_len, o.segment, f.frame,
 				sizeof(f.frame));
 	if (len < 0)

@@ -546,7 +546,6 @@ int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct bench b = {};
-	cpu_set_t set;
 	struct opts o;
 	int ret, len;
 
@@ -559,14 +558,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	/* interrupts the source thread's BPF_PROG_RUN */
 	sigaction(SIGUSR1, &sa, NULL);
-	if (o.pin_cpu) {
-		CPU_ZERO(&set);
-		CPU_SET(o.cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set)) {
-			cli_err(CMD, "--cpu %u: %s", o.cpu, strerror(errno));
-			goto out;
-		}
-	}
+	if (o.pin_cpu && cli_pin_cpu(CMD, o.cpu))
+		goto out;
 	len = frame_build_bench(o.tcp, o.frame_len, o.segment, b.frame,
 				sizeof(b.frame));
 	if (len < 0)

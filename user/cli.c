@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <sched.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,4 +57,20 @@ int cli_bad_option(const char *subcmd, char **argv, int ret)
 			"unknown flag '%.*s' (see 'colo-xdp %s --help')", n,
 			arg, subcmd);
 	return CLI_EXIT_USAGE;
+}
+
+int cli_pin_cpu(const char *subcmd, uint32_t cpu)
+{
+	cpu_set_t set;
+	int err;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		err = -errno;
+		cli_err(subcmd, "--cpu %u: %s; pick a CPU this process may use",
+			cpu, strerror(-err));
+		return err;
+	}
+	return 0;
 }

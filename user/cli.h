@@ -25,4 +25,7 @@ int cli_parse_u32(const char *subcmd, const char *flag, const char *arg,
  */
 int cli_bad_option(const char *subcmd, char **argv, int ret);
 
+/* Run this process on CPU cpu (--cpu); prints the error for --cpu. */
+int cli_pin_cpu(const char *subcmd, uint32_t cpu);
+
 #endif /* COLO_CLI_H */

@@ -1000,22 +1000,6 @@ static int set_signals(void)
 	return 0;
 }
 
-static int pin_cpu(uint32_t cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set)) {
-		int err = -errno;
-
-		cli_err(CMD, "--cpu %u: %s; pick a CPU this process may use",
-			cpu, strerror(-err));
-		return err;
-	}
-	return 0;
-}
-
 int cmd_run(int argc, char **argv)
 {
 	static const struct colo_engine_ops ops = {
@@ -1050,7 +1034,7 @@ int cmd_run(int argc, char **argv)
 	rc.link_fd = -1;
 	if (check_caps() || check_af_xdp())
 		goto out;
-	if (o.pin_cpu && pin_cpu(o.cpu))
+	if (o.pin_cpu && cli_pin_cpu(CMD, o.cpu))
 		goto out;
 	err = set_signals();
 	if (err) {
