@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -30,8 +31,8 @@
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
-#ifndef MAP_HUGE_SHIFT
-#define MAP_HUGE_SHIFT 26
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT 26
 #endif
 #ifndef CAP_IPC_LOCK
 #define CAP_IPC_LOCK 14
@@ -730,20 +731,41 @@ static int policy_apply(const struct hostmem_opts *o, const char *subcmd,
 	return 0;
 }
 
+static void hostmem_init(struct hostmem *m, const struct hostmem_opts *o)
+{
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	m->mode = -1;
+	m->policy = o->policy;
+	m->dump = o->dump;
+}
+
+/* The guests' traffic stays out of core dumps unless --dump. */
+static int dump_policy(const char *subcmd, const struct hostmem *m)
+{
+	int err;
+
+	if (m->dump || !madvise(m->area, m->size, MADV_DONTDUMP))
+		return 0;
+	err = -errno;
+	cli_err(subcmd,
+		"cannot exclude the UMEM from core dumps: %s; pass --dump to keep it in them",
+		strerror(-err));
+	return err;
+}
+
 int hostmem_alloc(const struct hostmem_opts *o, const char *subcmd,
 		  const char *const *ifnames, unsigned int n, int cpu,
 		  struct hostmem *m)
 {
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	unsigned int mfd_flags = MFD_CLOEXEC;
+	int flags = MAP_SHARED | MAP_NORESERVE;
 	char sbuf[32], pbuf[32];
 	bool bound;
 	void *area;
 	int err;
 
-	memset(m, 0, sizeof(*m));
-	m->mode = -1;
-	m->policy = o->policy;
-	m->dump = o->dump;
+	hostmem_init(m, o);
 	m->size = o->size;
 	memcpy(m->nodes, o->nodes, sizeof(m->nodes));
 
@@ -805,11 +827,26 @@ int hostmem_alloc(const struct hostmem_opts *o, const char *subcmd,
 		if (err)
 			goto out;
 		/* hugetlb reserves at mmap(): no MAP_NORESERVE */
-		flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
-			(__builtin_ctzll(m->page_size) << MAP_HUGE_SHIFT);
+		flags = MAP_SHARED;
+		mfd_flags |= MFD_HUGETLB |
+			     (__builtin_ctzll(m->page_size) << MFD_HUGE_SHIFT);
 	}
 
-	area = mmap(NULL, m->size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	/*
+	 * QEMU's memory-backend-memfd: the same binding rules, but the pages
+	 * have a file, so they can outlive this process (see keeper.h).
+	 */
+	m->fd = memfd_create("colo-xdp-umem", mfd_flags);
+	if (m->fd < 0 || ftruncate(m->fd, m->size)) {
+		err = -errno;
+		cli_err(subcmd,
+			"--umem-size: cannot create a memfd of %s%s: %s",
+			size_str(m->size, sbuf, sizeof(sbuf)),
+			o->hugepages ? " of huge pages (vm.nr_hugepages)" : "",
+			strerror(-err));
+		goto out;
+	}
+	area = mmap(NULL, m->size, PROT_READ | PROT_WRITE, flags, m->fd, 0);
 	if (area == MAP_FAILED) {
 		err = -errno;
 		cli_err(subcmd, "--umem-size: cannot map %s%s: %s",
@@ -822,13 +859,9 @@ int hostmem_alloc(const struct hostmem_opts *o, const char *subcmd,
 	err = policy_apply(o, subcmd, m);
 	if (err)
 		goto out;
-	if (!m->dump && madvise(m->area, m->size, MADV_DONTDUMP)) {
-		err = -errno;
-		cli_err(subcmd,
-			"cannot exclude the UMEM from core dumps: %s; pass --dump to keep it in them",
-			strerror(-err));
+	err = dump_policy(subcmd, m);
+	if (err)
 		goto out;
-	}
 	if (o->prealloc)
 		err = prealloc(subcmd, m, o->prealloc_threads ?: 1);
 out:
@@ -837,11 +870,53 @@ out:
 	return err;
 }
 
+int hostmem_adopt(int fd, const struct hostmem_opts *o, const char *subcmd,
+		  struct hostmem *m)
+{
+	struct stat st;
+	int err;
+
+	hostmem_init(m, o);
+	if (fstat(fd, &st)) {
+		err = -errno;
+		cli_err(subcmd, "the previous UMEM's memfd: %s",
+			strerror(-err));
+		goto out;
+	}
+	m->size = st.st_size;
+	/* a hugetlb memfd reports its huge page size as the block size */
+	m->page_size = st.st_blksize;
+	m->area =
+		mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m->area == MAP_FAILED) {
+		m->area = NULL;
+		err = -errno;
+		cli_err(subcmd,
+			"cannot map the previous UMEM of %llu bytes: %s",
+			(unsigned long long)m->size, strerror(-err));
+		goto out;
+	}
+	m->fd = fd;
+	snprintf(
+		m->note, sizeof(m->note),
+		"kept from the previous loader: its pages stay where they are");
+	err = dump_policy(subcmd, m);
+out:
+	if (err) {
+		m->fd = -1; /* still the caller's */
+		hostmem_free(m);
+	}
+	return err;
+}
+
 void hostmem_free(struct hostmem *m)
 {
 	if (m->area)
 		munmap(m->area, m->size);
 	m->area = NULL;
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
 }
 
 int hostmem_report(const struct hostmem *m, struct colo_umem_report *r)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * NUMA-bound memory for the UMEM, allocated the way QEMU's host memory
- * backends allocate guest RAM: map without populating, bind with mbind()
- * (MPOL_MF_STRICT | MPOL_MF_MOVE), preallocate from N threads, and leave
- * the pinning to the UMEM registration that follows. Every frame lives in
+ * backends allocate guest RAM (memory-backend-memfd): map without
+ * populating, bind with mbind() (MPOL_MF_STRICT | MPOL_MF_MOVE),
+ * preallocate from N threads, and leave the pinning to the UMEM
+ * registration that follows. Every frame lives in
  * this area, so it also sits on the NUMA node of the NICs and of the CPU
  * that compares them when asked (--numa-policy local).
  *
@@ -99,6 +100,7 @@ int hostmem_parse_size(const char *subcmd, const char *flag, const char *arg,
 
 struct hostmem {
 	void *area;
+	int fd; /* the memfd behind area; -1 when none */
 	uint64_t size;
 	uint64_t page_size; /* of the mapping: base or huge page */
 	int mode; /* MPOL_* given to mbind(), -1 when mbind() was not called */
@@ -117,6 +119,14 @@ struct hostmem {
  */
 int hostmem_alloc(const struct hostmem_opts *o, const char *subcmd,
 		  const char *const *ifnames, unsigned int n, int cpu,
+		  struct hostmem *m);
+/*
+ * Map a UMEM memfd that hostmem_alloc() made in another process (a loader
+ * that died, see keeper.h): its size, pages and NUMA placement stay as they
+ * are; o gives only --dump and the policy name reported. Takes fd on
+ * success (hostmem_free() closes it); on error it stays the caller's.
+ */
+int hostmem_adopt(int fd, const struct hostmem_opts *o, const char *subcmd,
 		  struct hostmem *m);
 void hostmem_free(struct hostmem *m);
 
