@@ -27,6 +27,8 @@ struct colo_dp_stats {
 	/* restarts and stalls past --watchdog-ms: each asks a checkpoint */
 	__u64 loader_gaps;
 	__u64 mismatch_dumped; /* frame pairs written to --mismatch-dump */
+	/* frames a killed loader's engine held, taken over at the restart */
+	__u64 adopted;
 };
 
 #endif /* COLO_DP_H */

@@ -63,6 +63,7 @@ const struct colo_counter colo_counters[] = {
 	DP("switch_ns", switch_ns),
 	DP("loader_gaps", loader_gaps),
 	DP("mismatch_dumped", mismatch_dumped),
+	DP("adopted", adopted),
 };
 /* clang-format on */
 

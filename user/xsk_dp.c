@@ -3,14 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <linux/if_xdp.h>
-#include <xdp/xsk.h>
 
 #include "cli.h"
-#include "xsk_dp.h"
+#include "xsk_dp_internal.h"
 
 /* Newer than the 6.1 uapi headers installed here. */
 #ifndef SO_PREFER_BUSY_POLL
@@ -25,41 +25,6 @@
 
 /* Microseconds one recvfrom() may spin on the queue: short, the loop spins. */
 #define XSK_DP_BUSY_POLL_US 20
-
-struct xsk_dp_sock {
-	struct xsk_socket *xsk;
-	/* libxdp leaves the cached indexes unset: these start zeroed */
-	struct xsk_ring_cons rx;
-	struct xsk_ring_prod tx;
-	struct xsk_ring_prod fill;
-	struct xsk_ring_cons comp;
-};
-
-struct xsk_dp {
-	struct hostmem mem; /* the UMEM's memory */
-	uint64_t frame_mask;
-	unsigned int frame_shift; /* log2 of the frame size */
-	struct xsk_umem *umem;
-	struct xsk_dp_sock sock[COLO_NR_ROLES];
-	bool busy_poll;
-
-	/* Free frame addresses: a stack sized for the whole UMEM. */
-	uint64_t *pool;
-	uint32_t pool_len;
-	uint32_t nr_frames;
-	/* Length of each frame as its RX descriptor gave it, by frame index. */
-	uint32_t *rx_len;
-
-	/*
-	 * Released frames waiting for room on O's TX ring, oldest first: a
-	 * ring over the whole UMEM, so a release is never dropped.
-	 */
-	struct xdp_desc *pending;
-	uint32_t pending_head;
-	uint32_t pending_len;
-
-	struct colo_dp_stats stats;
-};
 
 /* Step of the wait for a dead loader's queue to be freed. */
 #define XSK_DP_BUSY_STEP_MS 10
@@ -105,8 +70,8 @@ static int tx_budget(struct xsk_dp_sock *s)
 {
 	unsigned int budget = XSK_DP_RING_SIZE;
 
-	if (!setsockopt(xsk_socket__fd(s->xsk), SOL_XDP, XDP_MAX_TX_SKB_BUDGET,
-			&budget, sizeof(budget)) ||
+	if (!setsockopt(s->fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &budget,
+			sizeof(budget)) ||
 	    errno == ENOPROTOOPT || errno == EINVAL)
 		return 0;
 	return -errno;
@@ -114,7 +79,7 @@ static int tx_budget(struct xsk_dp_sock *s)
 
 static int sock_busy_poll(struct xsk_dp_sock *s)
 {
-	int fd = xsk_socket__fd(s->xsk);
+	int fd = s->fd;
 	int one = 1, us = XSK_DP_BUSY_POLL_US, budget = XSK_DP_BATCH;
 
 	if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one,
@@ -123,6 +88,43 @@ static int sock_busy_poll(struct xsk_dp_sock *s)
 	    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget,
 		       sizeof(budget)))
 		return -errno;
+	return 0;
+}
+
+int xsk_dp_alloc(struct xsk_dp *dp, int ledger_fd)
+{
+	void *map;
+
+	dp->pool = calloc(dp->nr_frames, sizeof(*dp->pool));
+	dp->pending = calloc(dp->nr_frames, sizeof(*dp->pending));
+	if (!dp->pool || !dp->pending)
+		return -ENOMEM;
+	dp->ledger_size = xsk_dp_ledger_size(dp->nr_frames);
+	map = mmap(NULL, dp->ledger_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   ledger_fd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	dp->ledger = map;
+	return 0;
+}
+
+static int ledger_create(struct xsk_dp *dp, const struct xsk_dp_config *cfg)
+{
+	int err;
+
+	dp->ledger_fd = memfd_create("colo-xdp-ledger", MFD_CLOEXEC);
+	if (dp->ledger_fd < 0 ||
+	    ftruncate(dp->ledger_fd, xsk_dp_ledger_size(dp->nr_frames)))
+		return -errno;
+	err = xsk_dp_alloc(dp, dp->ledger_fd);
+	if (err)
+		return err;
+	dp->ledger->frame_size = cfg->frame_size;
+	dp->ledger->nr_frames = dp->nr_frames;
+	dp->ledger->ring_size = XSK_DP_RING_SIZE;
+	dp->ledger->queue = cfg->queue;
+	dp->ledger->version = XSK_DP_LEDGER_VERSION;
+	dp->ledger->magic = XSK_DP_LEDGER_MAGIC;
 	return 0;
 }
 
@@ -148,15 +150,19 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return -ENOMEM;
+	dp->mem.fd = -1;
+	dp->ledger_fd = -1;
+	dp->next_seq = 1;
 	dp->nr_frames = cfg->umem_frames;
 	dp->frame_mask = ~((uint64_t)cfg->frame_size - 1);
 	dp->frame_shift = __builtin_ctz(cfg->frame_size);
 	dp->busy_poll = cfg->busy_poll;
-	dp->pool = calloc(dp->nr_frames, sizeof(*dp->pool));
-	dp->pending = calloc(dp->nr_frames, sizeof(*dp->pending));
-	dp->rx_len = calloc(dp->nr_frames, sizeof(*dp->rx_len));
-	if (!dp->pool || !dp->pending || !dp->rx_len) {
-		err = -ENOMEM;
+	for (r = 0; r < COLO_NR_ROLES; r++)
+		dp->sock[r].fd = -1;
+	err = ledger_create(dp, cfg);
+	if (err) {
+		cli_err("run", "cannot make the frame ledger of %u frames: %s",
+			dp->nr_frames, strerror(-err));
 		goto out;
 	}
 	err = hostmem_alloc(cfg->mem, "run", cfg->ifname, COLO_NR_ROLES,
@@ -200,6 +206,7 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
 			sock_error(cfg, r, err);
 			goto out;
 		}
+		s->fd = xsk_socket__fd(s->xsk);
 		err = out_dev ? tx_budget(s) : 0;
 		if (err) {
 			cli_err("run",
@@ -219,8 +226,10 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
 		}
 	}
 
-	for (i = 0; i < dp->nr_frames; i++)
+	for (i = 0; i < dp->nr_frames; i++) {
 		dp->pool[i] = (uint64_t)i * cfg->frame_size;
+		dp->ledger->frame[i].state = XSK_DP_POOL;
+	}
 	dp->pool_len = dp->nr_frames;
 	dp->stats.pool_size = dp->nr_frames;
 	xsk_dp_service(dp);
@@ -231,6 +240,21 @@ out:
 	return err;
 }
 
+static void sock_close(struct xsk_dp_sock *s)
+{
+	int m;
+
+	if (s->xsk) {
+		xsk_socket__delete(s->xsk);
+		return;
+	}
+	for (m = 0; m < 2; m++)
+		if (s->map[m].addr)
+			munmap(s->map[m].addr, s->map[m].len);
+	if (s->fd >= 0)
+		close(s->fd);
+}
+
 void xsk_dp_destroy(struct xsk_dp *dp)
 {
 	int r;
@@ -239,12 +263,15 @@ void xsk_dp_destroy(struct xsk_dp *dp)
 		return;
 	/* The UMEM goes last: every socket holds a reference to it. */
 	for (r = COLO_NR_ROLES - 1; r >= 0; r--)
-		if (dp->sock[r].xsk)
-			xsk_socket__delete(dp->sock[r].xsk);
+		sock_close(&dp->sock[r]);
 	if (dp->umem)
 		xsk_umem__delete(dp->umem);
 	hostmem_free(&dp->mem);
-	free(dp->rx_len);
+	if (dp->ledger)
+		munmap(dp->ledger, dp->ledger_size);
+	if (dp->ledger_fd >= 0)
+		close(dp->ledger_fd);
+	free(dp->adopted);
 	free(dp->pending);
 	free(dp->pool);
 	free(dp);
@@ -252,7 +279,17 @@ void xsk_dp_destroy(struct xsk_dp *dp)
 
 int xsk_dp_fd(const struct xsk_dp *dp, enum colo_role role)
 {
-	return xsk_socket__fd(dp->sock[role].xsk);
+	return dp->sock[role].fd;
+}
+
+void xsk_dp_fds(const struct xsk_dp *dp, int fds[XSK_DP_NR_FDS])
+{
+	int r;
+
+	for (r = 0; r < COLO_NR_ROLES; r++)
+		fds[r] = dp->sock[r].fd;
+	fds[XSK_DP_FD_UMEM] = dp->mem.fd;
+	fds[XSK_DP_FD_LEDGER] = dp->ledger_fd;
 }
 
 unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
@@ -267,10 +304,18 @@ unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
 		const struct xdp_desc *d =
 			xsk_ring_cons__rx_desc(&s->rx, idx++);
 
+		struct xsk_dp_ledger_frame *lf =
+			&dp->ledger->frame[d->addr >> dp->frame_shift];
+
 		frames[i].addr = d->addr;
 		frames[i].len = d->len;
 		frames[i].data = xsk_umem__get_data(dp->mem.area, d->addr);
-		dp->rx_len[d->addr >> dp->frame_shift] = d->len;
+		/* in the ledger before the ring lets go of it */
+		lf->len = d->len;
+		lf->offset = d->addr & ~dp->frame_mask;
+		lf->state =
+			dp->next_seq++ << XSK_DP_SHIFT |
+			(role == COLO_ROLE_SECONDARY ? XSK_DP_SECONDARY : 0);
 	}
 	/* The descriptors are copied out; the frames stay ours. */
 	xsk_ring_cons__release(&s->rx, n);
@@ -278,9 +323,14 @@ unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
 	return n;
 }
 
+static inline void ledger_set(struct xsk_dp *dp, uint64_t addr, uint64_t state)
+{
+	dp->ledger->frame[addr >> dp->frame_shift].state = state;
+}
+
 const void *xsk_dp_frame(const struct xsk_dp *dp, uint64_t addr, uint32_t *len)
 {
-	*len = dp->rx_len[addr >> dp->frame_shift];
+	*len = dp->ledger->frame[addr >> dp->frame_shift].len;
 	return xsk_umem__get_data(dp->mem.area, addr);
 }
 
@@ -288,7 +338,9 @@ void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr, uint32_t len)
 {
 	uint32_t tail = (dp->pending_head + dp->pending_len) % dp->nr_frames;
 
-	/* Each frame is in one place at a time, so this never overflows. */
+	/* compared already: a successor sends it on at once */
+	dp->ledger->frame[addr >> dp->frame_shift].state |= XSK_DP_RELEASED;
+	/* each frame is in one place at a time, so this never overflows */
 	dp->pending[tail].addr = addr;
 	dp->pending[tail].len = len;
 	dp->pending[tail].options = 0;
@@ -297,6 +349,7 @@ void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr, uint32_t len)
 
 void xsk_dp_free(struct xsk_dp *dp, uint64_t addr)
 {
+	ledger_set(dp, addr, XSK_DP_POOL);
 	dp->pool[dp->pool_len++] = addr & dp->frame_mask;
 }
 
@@ -304,6 +357,7 @@ static void tx_push(struct xsk_dp *dp)
 {
 	struct xsk_dp_sock *s = &dp->sock[COLO_ROLE_OUT];
 	uint32_t n, i, idx;
+	uint64_t addr;
 
 	if (!dp->pending_len)
 		return;
@@ -313,12 +367,21 @@ static void tx_push(struct xsk_dp *dp)
 		n = dp->pending_len;
 	n = xsk_ring_prod__reserve(&s->tx, n, &idx);
 	for (i = 0; i < n; i++) {
-		*xsk_ring_prod__tx_desc(&s->tx, idx++) =
+		*xsk_ring_prod__tx_desc(&s->tx, idx + i) =
 			dp->pending[dp->pending_head];
 		dp->pending_head = (dp->pending_head + 1) % dp->nr_frames;
 	}
 	dp->pending_len -= n;
 	xsk_ring_prod__submit(&s->tx, n);
+	/*
+	 * Out of the ledger once the ring shows them: a loader dying in
+	 * between leaves them in both, and the ring wins. Copy mode sends
+	 * nothing before the kick below.
+	 */
+	for (i = 0; i < n; i++) {
+		addr = xsk_ring_prod__tx_desc(&s->tx, idx + i)->addr;
+		ledger_set(dp, addr, XSK_DP_KERNEL);
+	}
 	dp->stats.tx += n;
 }
 
@@ -341,7 +404,7 @@ static void tx_kick(struct xsk_dp *dp)
 	 */
 	if (!tx_queued(dp) || !xsk_ring_prod__needs_wakeup(&s->tx))
 		return;
-	sendto(xsk_socket__fd(s->xsk), NULL, 0, MSG_DONTWAIT, NULL, 0);
+	sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
 	dp->stats.tx_kicks++;
 }
 
@@ -369,9 +432,13 @@ static void fill_refill(struct xsk_dp *dp, enum colo_role role)
 		return;
 	n = xsk_ring_prod__reserve(fill, n, &idx);
 	for (i = 0; i < n; i++)
-		*xsk_ring_prod__fill_addr(fill, idx++) =
+		*xsk_ring_prod__fill_addr(fill, idx + i) =
 			dp->pool[--dp->pool_len];
 	xsk_ring_prod__submit(fill, n);
+	/* the kernel's once the ring shows them, as on the TX ring */
+	for (i = 0; i < n; i++)
+		ledger_set(dp, *xsk_ring_prod__fill_addr(fill, idx + i),
+			   XSK_DP_KERNEL);
 }
 
 void xsk_dp_service(struct xsk_dp *dp)
@@ -393,8 +460,7 @@ void xsk_dp_busy_poll(struct xsk_dp *dp)
 	int r;
 
 	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
-		recvfrom(xsk_socket__fd(dp->sock[r].xsk), NULL, 0, MSG_DONTWAIT,
-			 NULL, NULL);
+		recvfrom(dp->sock[r].fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
 
 int xsk_dp_umem_report(const struct xsk_dp *dp, struct colo_umem_report *r)

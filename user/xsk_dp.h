@@ -5,7 +5,9 @@
  * addresses, and the rings around it. A frame is named by its UMEM address
  * from the moment it leaves an RX ring until it goes back to the pool
  * (xsk_dp_free) or onto the outdev's TX ring (xsk_dp_tx); nothing is copied
- * and nothing is allocated after xsk_dp_create().
+ * and nothing is allocated after xsk_dp_create(). The UMEM and a ledger of
+ * the frames the engine holds live in memfds, so that another loader can
+ * take all of it over if this one dies (xsk_dp_adopt()).
  */
 #ifndef COLO_XSK_DP_H
 #define COLO_XSK_DP_H
@@ -47,6 +49,23 @@ struct xsk_dp_frame {
 	uint32_t len;
 };
 
+/* A frame an adoption found held by the dead loader's engine. */
+struct xsk_dp_held {
+	struct xsk_dp_frame f;
+	enum colo_role role; /* primary or secondary */
+};
+
+/*
+ * The file descriptors that hold a datapath, all of them: its sockets by
+ * role, the UMEM's memfd and the ledger's. Whoever keeps them open keeps
+ * every frame in the datapath, whatever happens to this process.
+ */
+enum {
+	XSK_DP_FD_UMEM = COLO_NR_ROLES,
+	XSK_DP_FD_LEDGER,
+	XSK_DP_NR_FDS,
+};
+
 struct xsk_dp;
 
 /*
@@ -55,7 +74,31 @@ struct xsk_dp;
  * negative errno, nothing left open.
  */
 int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out);
+
+/*
+ * Take over the datapath of a loader that died, from its file descriptors
+ * (xsk_dp_fds() of that loader, kept open by its keeper): the same UMEM,
+ * sockets and rings, with every frame where the dead loader left it.
+ * Frames on the rings go on as they would have (RX ones are taken next,
+ * TX ones sent); the frames its engine held are in xsk_dp_adopted(). The
+ * caller makes sure that colo_steer sends nothing to the sockets while
+ * this looks at the rings. cfg must give the dead loader's geometry (queue,
+ * frames and their size). Takes fds: on error they are closed.
+ */
+int xsk_dp_adopt(const struct xsk_dp_config *cfg, int fds[XSK_DP_NR_FDS],
+		 struct xsk_dp **out);
+
+/*
+ * The frames the dead loader's engine held when it died, in the order
+ * they arrived: still held, for the caller's engine to take.
+ */
+unsigned int xsk_dp_adopted(const struct xsk_dp *dp,
+			    const struct xsk_dp_held **held);
+
 void xsk_dp_destroy(struct xsk_dp *dp);
+
+/* The descriptors to keep open across a crash (keeper.h). */
+void xsk_dp_fds(const struct xsk_dp *dp, int fds[XSK_DP_NR_FDS]);
 
 /* The socket of a role, for colo_steer_add_xsk() and poll(). */
 int xsk_dp_fd(const struct xsk_dp *dp, enum colo_role role);

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Taking over the datapath of a loader that died. Its keeper (keeper.h)
+ * kept the sockets, the UMEM and the ledger open, so every frame is still
+ * where the dead loader left it: on a ring (fill, RX, O's TX or
+ * completion), in the kernel's own cache of fill buffers, in the dead
+ * loader's pool, or held by its engine. The ledger says which, the rings
+ * correct it where the loader died between its store and the ring's.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/if_xdp.h>
+
+#include "cli.h"
+#include "xsk_dp_internal.h"
+
+static const char *const role_flag[COLO_NR_ROLES] = {
+	[COLO_ROLE_PRIMARY] = "--primary-in",
+	[COLO_ROLE_SECONDARY] = "--secondary-in",
+	[COLO_ROLE_OUT] = "--outdev",
+};
+
+struct ring_view {
+	__u32 *producer;
+	__u32 *consumer;
+	__u32 *flags;
+	void *ring;
+};
+
+/* xsk_ring_prod and xsk_ring_cons share one layout (DEFINE_XSK_RING). */
+#define RING_SET(r, v, n)                          \
+	do {                                       \
+		(r)->mask = (n)-1;                 \
+		(r)->size = (n);                   \
+		(r)->producer = (v)->producer;     \
+		(r)->consumer = (v)->consumer;     \
+		(r)->flags = (v)->flags;           \
+		(r)->ring = (v)->ring;             \
+		(r)->cached_prod = *(r)->producer; \
+		(r)->cached_cons = *(r)->consumer; \
+	} while (0)
+
+static int map_ring(int fd, off_t pgoff, const struct xdp_ring_offset *off,
+		    size_t entry, uint32_t size, struct xsk_dp_map *map,
+		    struct ring_view *v)
+{
+	char *addr;
+
+	map->len = off->desc + size * entry;
+	addr = mmap(NULL, map->len, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_POPULATE, fd, pgoff);
+	if (addr == MAP_FAILED)
+		return -errno;
+	map->addr = addr;
+	v->producer = (__u32 *)(addr + off->producer);
+	v->consumer = (__u32 *)(addr + off->consumer);
+	v->flags = (__u32 *)(addr + off->flags);
+	v->ring = addr + off->desc;
+	return 0;
+}
+
+/* P and S: RX and fill; O: TX and completion, as xsk_dp_create() uses them. */
+static int sock_adopt(struct xsk_dp_sock *s, enum colo_role role, uint32_t size)
+{
+	struct xdp_mmap_offsets off;
+	socklen_t len = sizeof(off);
+	struct ring_view v;
+	int err;
+
+	if (getsockopt(s->fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &len))
+		return -errno;
+	if (role == COLO_ROLE_OUT) {
+		err = map_ring(s->fd, XDP_PGOFF_TX_RING, &off.tx,
+			       sizeof(struct xdp_desc), size, &s->map[0], &v);
+		if (err)
+			return err;
+		RING_SET(&s->tx, &v, size);
+		/* a producer's cached consumer runs a ring ahead */
+		s->tx.cached_cons += size;
+		err = map_ring(s->fd, XDP_UMEM_PGOFF_COMPLETION_RING, &off.cr,
+			       sizeof(__u64), size, &s->map[1], &v);
+		if (err)
+			return err;
+		RING_SET(&s->comp, &v, size);
+		return 0;
+	}
+	err = map_ring(s->fd, XDP_PGOFF_RX_RING, &off.rx,
+		       sizeof(struct xdp_desc), size, &s->map[0], &v);
+	if (err)
+		return err;
+	RING_SET(&s->rx, &v, size);
+	err = map_ring(s->fd, XDP_UMEM_PGOFF_FILL_RING, &off.fr, sizeof(__u64),
+		       size, &s->map[1], &v);
+	if (err)
+		return err;
+	RING_SET(&s->fill, &v, size);
+	s->fill.cached_cons += size;
+	return 0;
+}
+
+struct scan {
+	struct xsk_dp *dp;
+	uint8_t *on_ring; /* by frame index */
+	uint32_t bad; /* addresses outside the UMEM, or on two rings */
+};
+
+static void on_ring(struct scan *sc, uint64_t addr)
+{
+	uint64_t f = addr >> sc->dp->frame_shift;
+
+	if (f >= sc->dp->nr_frames || sc->on_ring[f]) {
+		sc->bad++;
+		return;
+	}
+	sc->on_ring[f] = 1;
+}
+
+/* Every entry between a ring's consumer and producer: the kernel's or ours. */
+static void scan_addrs(struct scan *sc, const void *ring, __u32 *prod,
+		       __u32 *cons, uint32_t mask)
+{
+	uint32_t i, end = __atomic_load_n(prod, __ATOMIC_ACQUIRE);
+
+	for (i = __atomic_load_n(cons, __ATOMIC_ACQUIRE); i != end; i++)
+		on_ring(sc, ((const __u64 *)ring)[i & mask]);
+}
+
+static void scan_descs(struct scan *sc, const void *ring, __u32 *prod,
+		       __u32 *cons, uint32_t mask)
+{
+	uint32_t i, end = __atomic_load_n(prod, __ATOMIC_ACQUIRE);
+
+	for (i = __atomic_load_n(cons, __ATOMIC_ACQUIRE); i != end; i++)
+		on_ring(sc, ((const struct xdp_desc *)ring)[i & mask].addr);
+}
+
+struct arrival {
+	uint64_t state; /* the ledger's */
+	uint32_t frame;
+};
+
+static int by_arrival(const void *a, const void *b)
+{
+	const struct arrival *x = a, *y = b;
+
+	return x->state < y->state ? -1 : x->state > y->state;
+}
+
+/*
+ * Rebuild the pool and list what the dead engine held. A frame on a ring
+ * is where the ring says, whatever the ledger says: the dead loader may
+ * have died between the two. A frame the ledger gives the kernel and no
+ * ring shows is in the kernel's own cache of fill buffers: it comes back
+ * on an RX ring.
+ */
+static int recover(struct xsk_dp *dp)
+{
+	struct xsk_dp_sock *o = &dp->sock[COLO_ROLE_OUT];
+	struct scan sc = { .dp = dp };
+	struct arrival *held = NULL;
+	uint32_t f, n = 0, r;
+	int err = -ENOMEM;
+
+	sc.on_ring = calloc(dp->nr_frames, 1);
+	held = calloc(dp->nr_frames, sizeof(*held));
+	if (!sc.on_ring || !held)
+		goto out;
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
+		struct xsk_dp_sock *s = &dp->sock[r];
+
+		scan_addrs(&sc, s->fill.ring, s->fill.producer,
+			   s->fill.consumer, s->fill.mask);
+		scan_descs(&sc, s->rx.ring, s->rx.producer, s->rx.consumer,
+			   s->rx.mask);
+	}
+	scan_descs(&sc, o->tx.ring, o->tx.producer, o->tx.consumer, o->tx.mask);
+	scan_addrs(&sc, o->comp.ring, o->comp.producer, o->comp.consumer,
+		   o->comp.mask);
+	if (sc.bad) {
+		cli_err("run",
+			"the dead loader's rings name %u frames twice or outside its UMEM: not taking them over",
+			sc.bad);
+		err = -EUCLEAN;
+		goto out;
+	}
+
+	for (f = 0; f < dp->nr_frames; f++) {
+		struct xsk_dp_ledger_frame *lf = &dp->ledger->frame[f];
+
+		if (sc.on_ring[f])
+			lf->state = XSK_DP_KERNEL;
+		if (lf->state == XSK_DP_POOL) {
+			dp->pool[dp->pool_len++] = (uint64_t)f
+						   << dp->frame_shift;
+		} else if (XSK_DP_ENGINE(lf->state)) {
+			held[n].state = lf->state;
+			held[n++].frame = f;
+			if (XSK_DP_ENGINE(lf->state) >= dp->next_seq)
+				dp->next_seq = XSK_DP_ENGINE(lf->state) + 1;
+		}
+	}
+	qsort(held, n, sizeof(*held), by_arrival);
+	dp->adopted = calloc(n ?: 1, sizeof(*dp->adopted));
+	if (!dp->adopted)
+		goto out;
+	for (r = 0; r < n; r++) {
+		const struct xsk_dp_ledger_frame *lf =
+			&dp->ledger->frame[held[r].frame];
+		struct xsk_dp_held *h = &dp->adopted[dp->nr_adopted];
+		uint64_t addr = ((uint64_t)held[r].frame << dp->frame_shift) +
+				lf->offset;
+
+		/* released and waiting for room on the TX ring: send them */
+		if (held[r].state & XSK_DP_RELEASED) {
+			xsk_dp_tx(dp, addr, lf->len);
+			continue;
+		}
+		h->f.addr = addr;
+		h->f.len = lf->len;
+		h->f.data = xsk_umem__get_data(dp->mem.area, addr);
+		h->role = held[r].state & XSK_DP_SECONDARY ?
+				  COLO_ROLE_SECONDARY :
+				  COLO_ROLE_PRIMARY;
+		dp->nr_adopted++;
+	}
+	dp->stats.adopted = n;
+	err = 0;
+out:
+	free(held);
+	free(sc.on_ring);
+	return err;
+}
+
+/* The dead loader's geometry against what this one was asked for. */
+static int check_ledger(const struct xsk_dp_ledger *l,
+			const struct xsk_dp_config *cfg)
+{
+	if (l->magic != XSK_DP_LEDGER_MAGIC ||
+	    l->version != XSK_DP_LEDGER_VERSION ||
+	    l->ring_size != XSK_DP_RING_SIZE) {
+		cli_err("run",
+			"the dead loader's frame ledger is not this version's: its frames cannot be taken over");
+		return -EPROTO;
+	}
+	if (l->nr_frames != cfg->umem_frames ||
+	    l->frame_size != cfg->frame_size) {
+		cli_err("run",
+			"the dead loader ran --umem-frames %u --frame-size %u, not %u and %u: restart with its flags to take its frames over",
+			l->nr_frames, l->frame_size, cfg->umem_frames,
+			cfg->frame_size);
+		return -EINVAL;
+	}
+	if (l->queue != cfg->queue) {
+		cli_err("run",
+			"the dead loader ran --queue %u, not %u: restart with its flags to take its frames over",
+			l->queue, cfg->queue);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int xsk_dp_adopt(const struct xsk_dp_config *cfg, int fds[XSK_DP_NR_FDS],
+		 struct xsk_dp **out)
+{
+	int umem_fd = fds[XSK_DP_FD_UMEM];
+	struct xsk_dp_ledger hdr;
+	struct xsk_dp *dp;
+	int r, err;
+
+	*out = NULL;
+	dp = calloc(1, sizeof(*dp));
+	if (!dp) {
+		for (r = 0; r < XSK_DP_NR_FDS; r++)
+			close(fds[r]);
+		return -ENOMEM;
+	}
+	/* from here on, destroy closes what dp holds, the out path the rest */
+	for (r = 0; r < COLO_NR_ROLES; r++)
+		dp->sock[r].fd = fds[r];
+	dp->ledger_fd = fds[XSK_DP_FD_LEDGER];
+	dp->mem.fd = -1;
+	dp->next_seq = 1;
+	dp->busy_poll = cfg->busy_poll;
+	if (pread(dp->ledger_fd, &hdr, sizeof(hdr), 0) != sizeof(hdr)) {
+		cli_err("run", "the dead loader's frame ledger is cut short");
+		err = -EPROTO;
+		goto out;
+	}
+	err = check_ledger(&hdr, cfg);
+	if (err)
+		goto out;
+	dp->nr_frames = hdr.nr_frames;
+	dp->frame_mask = ~((uint64_t)hdr.frame_size - 1);
+	dp->frame_shift = __builtin_ctz(hdr.frame_size);
+	err = xsk_dp_alloc(dp, dp->ledger_fd);
+	if (err) {
+		cli_err("run", "cannot map the dead loader's frame ledger: %s",
+			strerror(-err));
+		goto out;
+	}
+	err = hostmem_adopt(umem_fd, cfg->mem, "run", &dp->mem);
+	if (err)
+		goto out;
+	umem_fd = -1; /* dp->mem's now */
+	if (dp->mem.size != (uint64_t)dp->nr_frames * hdr.frame_size) {
+		cli_err("run",
+			"the dead loader's UMEM is %llu bytes, not %u frames of %u: its frames cannot be taken over",
+			(unsigned long long)dp->mem.size, dp->nr_frames,
+			hdr.frame_size);
+		err = -EPROTO;
+		goto out;
+	}
+	for (r = 0; r < COLO_NR_ROLES; r++) {
+		err = sock_adopt(&dp->sock[r], r, XSK_DP_RING_SIZE);
+		if (err) {
+			cli_err("run",
+				"cannot map the rings of the dead loader's socket on %s %s: %s",
+				role_flag[r], cfg->ifname[r], strerror(-err));
+			goto out;
+		}
+	}
+	err = recover(dp);
+	if (err)
+		goto out;
+	dp->stats.pool_size = dp->nr_frames;
+	xsk_dp_service(dp);
+	*out = dp;
+	return 0;
+out:
+	if (umem_fd >= 0)
+		close(umem_fd);
+	xsk_dp_destroy(dp);
+	return err;
+}
+
+unsigned int xsk_dp_adopted(const struct xsk_dp *dp,
+			    const struct xsk_dp_held **held)
+{
+	*held = dp->adopted;
+	return dp->nr_adopted;
+}
