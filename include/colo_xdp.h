@@ -115,6 +115,11 @@ struct colo_loader {
 	 * detaches it at the end, as the instance would have.
 	 */
 	__u32 attached;
+	/*
+	 * `colo-xdp keep`, holding the loader's sockets and UMEM open so that
+	 * its frames outlive a crash; 0: none.
+	 */
+	__u32 keeper_pid;
 	struct colo_loader_stats stats;
 	struct colo_umem_report umem; /* where the UMEM pages are, at start */
 };

@@ -21,7 +21,8 @@ for i in "$P" "$S" "$O"; do
 done
 IFS3=(--primary-in "$P" --secondary-in "$S" --outdev "$O")
 
-# nothing_left: no XDP program on the interfaces, no pin directory.
+# nothing_left: no XDP program on the interfaces, no pin directory, no
+# keeper.
 nothing_left() {
 	local i
 	for i in "$P" "$S" "$O"; do
@@ -29,7 +30,8 @@ nothing_left() {
 		bpftool net show dev "$i" 2>/dev/null | grep -q colo_steer &&
 			return 1
 	done
-	[[ ! -e /sys/fs/bpf/colo-xdp/$P ]]
+	! pgrep -f "^colo-xdp keep /sys/fs/bpf/colo-xdp/$P " >/dev/null &&
+		[[ ! -e /sys/fs/bpf/colo-xdp/$P ]]
 }
 
 # refused NAME STATUS PATTERN COMMAND...: exits with STATUS, says PATTERN
@@ -106,6 +108,12 @@ refused "--control where a file is" 1 "$T_TMP/file" \
 refused "--mismatch-dump where it cannot be written" 1 \
 	"--mismatch-dump: $T_TMP/none/mm.pcap: cannot create it" \
 	"$COLO_XDP" run "${IFS3[@]}" --mismatch-dump "$T_TMP/none/mm.pcap"
+
+out=$("$COLO_XDP" keep /sys/fs/bpf/colo-xdp/$P 5 2>&1)
+rc=$?
+t_check "colo-xdp keep by hand: exit 2, only 'colo-xdp run' starts one" \
+	bash -c '(($1 == 2)) && grep -q "only .colo-xdp run. starts a keeper" <<<"$2"' \
+	_ "$rc" "$out"
 
 out=$("$COLO_XDP" run --help)
 t_check "--help names every flag and exits 0" \

@@ -4,6 +4,7 @@
 #define COLO_COMMANDS_H
 
 int cmd_ctl(int argc, char **argv);
+int cmd_keep(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_stat(int argc, char **argv);

@@ -15,6 +15,8 @@ static const struct {
 	{ "stat", cmd_stat, "show the counters of running instances" },
 	{ "ctl", cmd_ctl,
 	  "send a command to a running instance's control socket" },
+	{ "keep", cmd_keep,
+	  "(started by run) hold its sockets and UMEM across a crash" },
 };
 
 static void usage(FILE *f)

@@ -29,6 +29,7 @@
 #include "commands.h"
 #include "ctl_server.h"
 #include "engine.h"
+#include "keeper.h"
 #include "mismatch_dump.h"
 #include "steer.h"
 #include "xen_proto.h"
@@ -64,6 +65,11 @@
 #define RUN_BUSY_WAIT_MS 1000
 /* How long a stop waits for the outdev to take the flushed frames. */
 #define RUN_DRAIN_MS 2000
+/*
+ * How long a takeover lets frames already on their way to the dead
+ * loader's sockets land (a NAPI poll's worth) before reading its rings.
+ */
+#define RUN_SETTLE_MS 10
 
 struct run_opts {
 	struct colo_steer_opts steer;
@@ -85,6 +91,7 @@ struct run_opts {
 
 struct run_ctx {
 	struct xsk_dp *dp;
+	struct keeper keeper;
 	struct colo_engine *engine;
 	struct colo_steer *steer;
 	struct xen_server *xen;
@@ -165,7 +172,10 @@ static void usage(FILE *f)
 		"\n"
 		"Stops on SIGINT or SIGTERM: queued primary frames are sent, and what\n"
 		"was attached and pinned is removed. SIGKILL leaves it all in place for\n"
-		"the next 'colo-xdp run' to adopt.\n",
+		"the next 'colo-xdp run' to adopt, and loses no frame: a keeper process\n"
+		"('colo-xdp keep') holds the sockets and UMEM until the next run takes\n"
+		"them over, with the flags --umem-frames, --frame-size and --queue the\n"
+		"dead one had.\n",
 		XSK_DP_MIN_FRAMES, COLO_PIN_ROOT);
 }
 
@@ -564,6 +574,82 @@ static unsigned int take(struct run_ctx *rc, enum colo_role role, uint64_t now)
 							      COLO_SECONDARY,
 				  f[i].addr, f[i].data, f[i].len, now);
 	return n;
+}
+
+/*
+ * The datapath: a dead loader's, claimed from its keeper with every frame
+ * it held, or a new one; then a keeper of our own, so that our death
+ * loses no frame either.
+ */
+static int datapath_open(struct run_ctx *rc, const struct xsk_dp_config *cfg)
+{
+	const char *pins = colo_steer_pin_path(rc->steer);
+	pid_t dead = colo_steer_dead_keeper(rc->steer);
+	struct keeper old = {};
+	int fds[XSK_DP_NR_FDS];
+	int err;
+
+	if (dead && !keeper_claim(dead, pins, fds, XSK_DP_NR_FDS, &old)) {
+		/* nothing may land on the rings while they are read */
+		colo_steer_fail_open(rc->steer);
+		poll(NULL, 0, RUN_SETTLE_MS);
+		err = xsk_dp_adopt(cfg, fds, &rc->dp);
+		/* other flags: the keeper keeps the frames for the right ones */
+		if (err == -EINVAL) {
+			colo_steer_give_back(rc->steer);
+			goto out;
+		}
+		if (err) {
+			keeper_end(&old);
+			cli_err(CMD,
+				"the frames the dead loader held are lost; starting afresh");
+		} else {
+			printf("took over the sockets and UMEM of the dead loader from its keeper (pid %d)\n",
+			       dead);
+		}
+	}
+	if (!rc->dp) {
+		err = xsk_dp_create(cfg, &rc->dp);
+		if (err)
+			goto out;
+	}
+	xsk_dp_fds(rc->dp, fds);
+	err = keeper_start(pins, fds, XSK_DP_NR_FDS, &rc->keeper);
+	if (err)
+		goto out;
+	err = colo_steer_set_keeper(rc->steer, rc->keeper.pid);
+out:
+	/* ours holds them now, or we failed and it still does */
+	if (!err)
+		keeper_end(&old);
+	else if (old.pid)
+		close(old.pidfd);
+	return err;
+}
+
+/*
+ * What the dead loader's engine held goes to ours, in the order it
+ * arrived: compared again, or released by the checkpoint the takeover
+ * asks for.
+ */
+static void take_adopted(struct run_ctx *rc)
+{
+	const struct xsk_dp_held *h;
+	unsigned int n, i, primary = 0;
+	uint64_t now = now_ns();
+
+	n = xsk_dp_adopted(rc->dp, &h);
+	for (i = 0; i < n; i++) {
+		primary += h[i].role == COLO_ROLE_PRIMARY;
+		colo_engine_input(rc->engine,
+				  h[i].role == COLO_ROLE_PRIMARY ?
+					  COLO_PRIMARY :
+					  COLO_SECONDARY,
+				  h[i].f.addr, h[i].f.data, h[i].f.len, now);
+	}
+	if (n)
+		printf("took over %u frames the dead loader held (%u primary, %u secondary)\n",
+		       n, primary, n - primary);
 }
 
 /* To every channel the controller listens on; none of them blocks. */
@@ -1080,7 +1166,7 @@ int cmd_run(int argc, char **argv)
 	dcfg.force_copy = o.steer.skb_mode;
 	dcfg.busy_poll = o.busy_poll;
 	dcfg.busy_wait_ms = RUN_BUSY_WAIT_MS;
-	err = xsk_dp_create(&dcfg, &rc.dp);
+	err = datapath_open(&rc, &dcfg);
 	if (err)
 		goto out;
 	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
@@ -1088,6 +1174,7 @@ int cmd_run(int argc, char **argv)
 		if (err)
 			goto out;
 	}
+	take_adopted(&rc);
 
 	printf("comparing %s (primary) with %s (secondary), out on %s: queue %u, %u frames of %u bytes\n",
 	       o.steer.ifname[COLO_ROLE_PRIMARY],
@@ -1120,6 +1207,7 @@ out:
 	ctl_hook_destroy(rc.hook);
 	ctl_server_destroy(rc.ctl);
 	xen_server_destroy(rc.xen);
+	keeper_stop(&rc.keeper);
 	/* detach first: no frame may reach a socket that is going away */
 	if (rc.steer)
 		colo_steer_close(rc.steer);

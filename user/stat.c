@@ -52,6 +52,7 @@ struct instance {
 	struct colo_steer_stats steer[2]; /* primary, secondary */
 	bool have_steer[2];
 	bool running;
+	bool keeping; /* its keeper runs */
 	struct colo_if_config cfg; /* the primary's */
 	__u64 heartbeat; /* 0: none, or the watchdog settings are unknown */
 };
@@ -147,6 +148,7 @@ static int read_instance(struct instance *in, int ncpus,
 	if (err)
 		goto out;
 	in->running = in->rec.pid && !kill(in->rec.pid, 0);
+	in->keeping = in->rec.keeper_pid && !kill(in->rec.keeper_pid, 0);
 	sfd = open_pin(in->path, COLO_MAP_STATS);
 	for (r = 0; r < 2; r++) {
 		memset(&in->steer[r], 0, sizeof(in->steer[r]));
@@ -197,6 +199,13 @@ static void print_human(const struct instance *in)
 	       in->running ?
 		       "" :
 		       " (not running: restart 'colo-xdp run' with the same interfaces and pin path to take over, or remove its pins with 'rm -r DIR')");
+	if (in->rec.keeper_pid && !in->keeping)
+		printf("  keeper: pid %u (gone)\n", in->rec.keeper_pid);
+	else if (in->rec.keeper_pid)
+		printf("  keeper: pid %u%s\n", in->rec.keeper_pid,
+		       in->running ?
+			       "" :
+			       ": the frames of the dead loader wait for its successor");
 	state = loader_state(in, &age_ms);
 	if (!in->heartbeat)
 		printf("  loader: %s (no heartbeat yet: frames to compare wait for its sockets)\n",
@@ -312,6 +321,8 @@ static void print_json(const struct instance *in, bool first)
 	json_str(in->path);
 	printf(",\"pid\":%u,\"running\":%s,", in->rec.pid,
 	       in->running ? "true" : "false");
+	printf("\"keeper\":{\"pid\":%u,\"running\":%s},", in->rec.keeper_pid,
+	       in->keeping ? "true" : "false");
 	state = loader_state(in, &age_ms);
 	printf("\"loader\":{\"state\":\"%s\",\"heartbeat_age_ms\":", state);
 	if (in->heartbeat)

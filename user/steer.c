@@ -88,6 +88,7 @@ struct colo_steer {
 	 */
 	bool takeover, taken;
 	__u32 dead_pid; /* the process that instance belonged to */
+	__u32 dead_keeper; /* and its keeper */
 	bool verbose;
 	__u32 watchdog_ms, on_loss;
 	__u64 *hb_area; /* colo_heartbeat, mmapped */
@@ -440,6 +441,12 @@ static int claim_pin_dir(struct colo_steer *s)
 		}
 	s->takeover = true;
 	s->dead_pid = rec.pid;
+	s->dead_keeper = rec.keeper_pid;
+	/*
+	 * Its keeper's until ours holds the sockets: a crash in between leaves
+	 * the next loader the same keeper to claim.
+	 */
+	s->rec.keeper_pid = rec.keeper_pid;
 	s->rec.attached = rec.attached;
 	return 0;
 }
@@ -915,6 +922,35 @@ int colo_steer_set_state(struct colo_steer *s, enum colo_state state)
 bool colo_steer_adopted_running(const struct colo_steer *s)
 {
 	return s->takeover;
+}
+
+void colo_steer_give_back(struct colo_steer *s)
+{
+	s->taken = false;
+}
+
+pid_t colo_steer_dead_keeper(const struct colo_steer *s)
+{
+	return s->takeover ? (pid_t)s->dead_keeper : 0;
+}
+
+int colo_steer_set_keeper(struct colo_steer *s, pid_t pid)
+{
+	__u32 zero = 0;
+	int err;
+
+	s->rec.keeper_pid = pid;
+	err = bpf_map_update_elem(s->fd[STEER_LOADER], &zero, &s->rec, 0);
+	if (err)
+		steer_err("cannot record keeper pid %d in map %s: %s", pid,
+			  COLO_MAP_LOADER, strerror(-err));
+	return err;
+}
+
+void colo_steer_fail_open(struct colo_steer *s)
+{
+	/* older than any watchdog; 0 would disarm it instead */
+	__atomic_store_n(s->hb, 1, __ATOMIC_RELAXED);
 }
 
 int colo_steer_heartbeat(struct colo_steer *s, uint64_t now_ns)

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "colo_xdp.h"
 
@@ -80,6 +81,29 @@ int colo_steer_publish(struct colo_steer *s,
  * connections, so the caller requests a checkpoint before comparing.
  */
 bool colo_steer_adopted_running(const struct colo_steer *s);
+
+/*
+ * A takeover this loader cannot complete: colo_steer_close() leaves the
+ * dead instance as it was found (attached, pinned, failing open), for a
+ * loader started right to take over.
+ */
+void colo_steer_give_back(struct colo_steer *s);
+
+/* The keeper (keeper.h) of the dead loader taken over; 0: none. */
+pid_t colo_steer_dead_keeper(const struct colo_steer *s);
+
+/*
+ * Record this loader's keeper in the pinned colo_loader, at once: whoever
+ * takes over after a crash claims the sockets from it.
+ */
+int colo_steer_set_keeper(struct colo_steer *s, pid_t pid);
+
+/*
+ * Fail open (or hold) now, as if the loader were lost: nothing reaches the
+ * sockets until the next colo_steer_heartbeat(). A takeover does this
+ * before it looks at the dead loader's rings.
+ */
+void colo_steer_fail_open(struct colo_steer *s);
 
 /*
  * The loader's heartbeat, now_ns on CLOCK_MONOTONIC (bpf_ktime_get_ns()'s
