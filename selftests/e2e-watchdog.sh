@@ -340,9 +340,30 @@ t_check "$CASE: a restart with another --umem-frames stops, naming the flags" \
 t_check "$CASE: and leaves the instance and the keeper as they were" \
 	bash -c "kill -0 $KEEPER && ip -d link show dev $CN_P | grep -q prog/xdp &&
 		 '$COLO_XDP' stat --pin-path $INST | grep -q 'keeper: pid $KEEPER: the frames'"
-start_run "$CASE-restart" --control "$CTL" ||
-	t_fail "$CASE: colo-xdp run starts again"
-RUN_LOG=$T_TMP/$CASE-restart.log
+# two restarts at once: one takes over, the other finds it taken
+t_bg "$COLO_XDP" run "${RUN_ARGS[@]}" --control "$CTL.a" \
+	>"$T_TMP/$CASE-a.log" 2>&1
+RUN_A=$T_LAST_PID
+t_bg "$COLO_XDP" run "${RUN_ARGS[@]}" --control "$CTL.b" \
+	>"$T_TMP/$CASE-b.log" 2>&1
+RUN_B=$T_LAST_PID
+one_won() {
+	if grep -q "^comparing" "$T_TMP/$CASE-a.log" && gone "$RUN_B"; then
+		RUN=$RUN_A LOSER=$RUN_B W=a L=b
+	elif grep -q "^comparing" "$T_TMP/$CASE-b.log" && gone "$RUN_A"; then
+		RUN=$RUN_B LOSER=$RUN_A W=b L=a
+	else
+		return 1
+	fi
+}
+t_check "$CASE: two restarts at once: one takes the instance over" \
+	wait_until one_won
+wait "$LOSER"
+t_check "$CASE: the other stops (exit 1): the instance has a live owner" \
+	bash -c "test $? -eq 1 &&
+		 grep -q 'belongs to a running colo-xdp' '$T_TMP/$CASE-$L.log'"
+CTL=$CTL.$W
+RUN_LOG=$T_TMP/$CASE-$W.log
 t_check "$CASE: the restart took the $BATCH held frames over" \
 	grep -q "took over $BATCH frames the dead loader held ($BATCH primary, 0 secondary)" \
 	"$RUN_LOG"

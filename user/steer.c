@@ -15,6 +15,7 @@
  * colo_steer, and colo_steer_close() removes exactly those.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -82,6 +84,8 @@ struct colo_steer {
 	bool added_xsk[STEER_NR_RX];
 	__u32 xsk_key[STEER_NR_RX];
 	bool default_path, made_dir;
+	/* the pin path's parent, locked while the directory is claimed */
+	int claim_lock;
 	/*
 	 * Taking over a dead instance's pins and running program; until it
 	 * succeeded (taken), close leaves that instance as it was found.
@@ -451,6 +455,38 @@ static int claim_pin_dir(struct colo_steer *s)
 	return 0;
 }
 
+/*
+ * Two loaders started at once on one pin path (two restarts of a dead
+ * instance) must not both claim it: from the look at its owner until this
+ * process's pid is published there, hold a lock on the parent directory.
+ */
+static int claim_lock(struct colo_steer *s)
+{
+	char parent[PATH_MAX], *slash;
+	int err;
+
+	snprintf(parent, sizeof(parent), "%s", s->pin_path);
+	slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash++;
+	*slash = '\0';
+	s->claim_lock = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->claim_lock < 0 || flock(s->claim_lock, LOCK_EX)) {
+		err = -errno;
+		steer_err("cannot lock %s to claim pin directory %s: %s",
+			  parent, s->pin_path, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static void claim_unlock(struct colo_steer *s)
+{
+	if (s->claim_lock >= 0)
+		close(s->claim_lock);
+	s->claim_lock = -1;
+}
+
 static int make_pin_dir(struct colo_steer *s, const char *pin_path)
 {
 	int n, err;
@@ -467,6 +503,9 @@ static int make_pin_dir(struct colo_steer *s, const char *pin_path)
 	s->default_path = !pin_path;
 	if (!pin_path && mkdir(COLO_PIN_ROOT, 0700) && errno != EEXIST)
 		goto fail;
+	err = claim_lock(s);
+	if (err)
+		return err;
 	if (!mkdir(s->pin_path, 0700)) {
 		s->made_dir = true;
 		return 0;
@@ -766,6 +805,7 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 	s->watchdog_ms = opts->watchdog_ms ?: COLO_WATCHDOG_MS_DEFAULT;
 	s->on_loss = opts->loss_hold ? COLO_LOSS_HOLD : COLO_LOSS_PASS;
 	s->prog_fd[0] = s->prog_fd[1] = -1;
+	s->claim_lock = -1;
 	s->xdp_flags = opts->skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	for (r = 0; r < COLO_NR_ROLES; r++) {
 		err = check_iface(opts->ifname[r], role_name[r],
@@ -829,6 +869,8 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 	err = colo_steer_publish(s, &s->rec.stats);
 	if (err)
 		goto out;
+	/* the directory names a live owner now: nobody else claims it */
+	claim_unlock(s);
 	for (r = 0; s->rec.attached && r < STEER_NR_RX; r++) {
 		/* on a takeover, the dead instance attached them: ours now */
 		if (s->takeover)
@@ -1064,6 +1106,7 @@ void colo_steer_close(struct colo_steer *s)
 		return;
 	if (!s->takeover || s->taken)
 		undo(s);
+	claim_unlock(s);
 	if (s->hb_area)
 		munmap(s->hb_area, s->hb_len);
 	/* a takeover's program fds are its own, the skeleton's are not */
