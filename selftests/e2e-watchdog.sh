@@ -320,7 +320,8 @@ CASE=held
 CTL=$T_TMP/$CASE.sock
 cn_capture_start "$CN_CLI" eth0 "$T_TMP/$CASE-cli.pcap" udp || t_fail "capture"
 CAP=$CN_CAP_PID
-start_run "$CASE" || t_fail "$CASE: colo-xdp run starts"
+# a long watchdog: stat is read well within it after the kill
+start_run "$CASE" --watchdog-ms 5000 || t_fail "$CASE: colo-xdp run starts"
 send_held "$CASE" 30000 || t_fail "$CASE: send the batch"
 primary_frames "$CASE" >"$T_TMP/$CASE.all"
 t_check "$CASE: the loader holds the primary's $BATCH frames" \
@@ -331,6 +332,9 @@ t_check "$CASE: its keeper runs, in a session of its own" \
 kill -KILL "$RUN"
 wait "$RUN" 2>/dev/null
 t_check "$CASE: SIGKILL: the keeper outlives the loader" kill -0 "$KEEPER"
+t_check "$CASE: stat: the loader is dead, its keeper holds the sockets" \
+	bash -c "'$COLO_XDP' stat --pin-path $INST |
+		 grep -q 'loader: dead .*its keeper holds the sockets until the watchdog'"
 t_check "$CASE: stat names the keeper holding the dead loader's frames" \
 	bash -c "'$COLO_XDP' stat --pin-path $INST |
 		 grep -q 'keeper: pid $KEEPER: the frames of the dead loader'"

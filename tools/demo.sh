@@ -8,8 +8,10 @@
 # the primary's answers only. Then the secondary diverges: the connection
 # is held and a checkpoint is requested from a controller, which watches
 # the events (`colo-xdp ctl subscribe`) and answers (`ctl checkpoint-done`):
-# the held answers reach the client. Last, a failover and a resume, with
-# the time each took to switch. Everything made here is removed on exit,
+# the held answers reach the client. Then a failover and a resume, with
+# the time each took to switch. Last, colo-xdp is killed while it holds an
+# answer: started again, it takes that answer over from its keeper, and a
+# checkpoint lets it out. Everything made here is removed on exit,
 # whatever happens.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -134,9 +136,43 @@ step "controller: ctl resume (after the checkpoint that re-created the secondary
 grep "^resume:" "$LOG"
 ip netns exec "$CN_CLI" ping -c 3 -i 0.2 -W 2 -q "$CN_GUEST_IP" | tail -2
 
-step "stop: held frames are released as a checkpoint would, nothing is left"
+step "crash: SIGKILL of colo-xdp while it holds an answer the replicas differ on"
 kill "$SUB"
 wait "$SUB" 2>/dev/null
+ip netns exec "$CN_CLI" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"request 8", (sys.argv[1], 7007))
+open(sys.argv[2], "w").close()
+s.settimeout(20)
+print("  the held answer, after the crash and the checkpoint: %s"
+      % s.recv(2048).decode())' "$CN_GUEST_IP" "$DIR/client-sent" &
+CLIENT=$!
+cn_wait_cmd test -e "$DIR/client-sent" || exit 1
+cn_wait_cmd bash -c "${CTL[*]} stats --json | grep -q '\"queued_primary\":1'" ||
+	exit 1
+# (bash's own "Killed" notice is not news here)
+{
+	kill -KILL "$RUN"
+	wait "$RUN"
+} 2>/dev/null
+"$COLO_XDP" stat --pin-path "/sys/fs/bpf/colo-xdp/$CN_P" | sed -n '1,3p'
+
+step "colo-xdp run again: it takes the sockets, UMEM and held frame over"
+CTL=("$COLO_XDP" ctl --control "$DIR/control2.sock")
+"$COLO_XDP" run --primary-in "$CN_P" --secondary-in "$CN_S" \
+	--outdev "$CN_O" --control "$DIR/control2.sock" >"$LOG" 2>&1 &
+RUN=$!
+demo_on_exit "kill $RUN"
+if ! cn_wait_log "$LOG" "^control socket"; then
+	cat "$LOG"
+	exit 1
+fi
+grep -E "took over|^degraded" "$LOG"
+"${CTL[@]}" checkpoint-done
+wait "$CLIENT"
+
+step "stop: held frames are released as a checkpoint would, nothing is left"
 kill -INT "$RUN"
 wait "$RUN"
 echo "colo-xdp exited with status $?"

@@ -774,6 +774,7 @@ static void checkpoint_done(struct run_ctx *rc)
 	rc->ckpt_pending = false;
 	rc->gap_pending = false;
 	/* whoever looks right after the command sees what it did */
+	xsk_dp_service(rc->dp);
 	publish(rc);
 }
 

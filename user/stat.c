@@ -127,10 +127,12 @@ static const char *loader_state(const struct instance *in, __u64 *age_ms)
 		return "not started";
 	age = mono_ns() - in->heartbeat;
 	*age_ms = age / 1000000;
-	/* a dead process's sockets are gone: colo_steer sees that at once */
-	if (!in->running || age > (__u64)in->cfg.watchdog_ms * 1000000)
+	/* a dead process's sockets gone with it: colo_steer sees that at once */
+	if (age > (__u64)in->cfg.watchdog_ms * 1000000 ||
+	    (!in->running && !in->keeping))
 		return "lost";
-	return "alive";
+	/* its keeper holds the sockets: lost once the watchdog says so */
+	return in->running ? "alive" : "dead";
 }
 
 /* Fill one instance from its pins; -ENOENT if dir holds no instance. */
@@ -190,7 +192,7 @@ static void print_fields(const void *base, const struct colo_counter *f,
 static void print_human(const struct instance *in)
 {
 	char name[IF_NAMESIZE];
-	const char *state;
+	const char *state, *note = "";
 	__u64 age_ms;
 	size_t f;
 	int r;
@@ -207,16 +209,17 @@ static void print_human(const struct instance *in)
 			       "" :
 			       ": the frames of the dead loader wait for its successor");
 	state = loader_state(in, &age_ms);
+	if (!strcmp(state, "lost"))
+		note = ": colo_steer no longer waits for it";
+	else if (!strcmp(state, "dead"))
+		note = ": its keeper holds the sockets until the watchdog fails colo_steer open";
 	if (!in->heartbeat)
 		printf("  loader: %s (no heartbeat yet: frames to compare wait for its sockets)\n",
 		       state);
 	else
 		printf("  loader: %s (heartbeat %llu ms ago, watchdog %u ms, on loss %s)%s\n",
 		       state, (unsigned long long)age_ms, in->cfg.watchdog_ms,
-		       on_loss_name[in->cfg.on_loss],
-		       strcmp(state, "lost") ?
-			       "" :
-			       ": colo_steer no longer waits for it");
+		       on_loss_name[in->cfg.on_loss], note);
 	printf("  interfaces:");
 	for (r = 0; r < COLO_NR_ROLES; r++)
 		printf(" %s %s (%u)", role_key[r],
