@@ -17,8 +17,10 @@
 #   compares again: every primary frame reaches the client exactly once;
 # - SIGKILL while the loader holds a batch the secondary never matched:
 #   the keeper keeps the frames, the restart takes them over and a
-#   checkpoint releases them, once each; with the keeper killed too, the
-#   restart starts afresh and the client misses exactly that batch;
+#   checkpoint releases them, once each; a flood into the dead loader's
+#   socket fills its RX ring, and no buffer the kernel kept is reused;
+#   with the keeper killed too, the restart starts afresh and the client
+#   misses exactly that batch;
 # - --on-loader-loss hold: the frames of the stall are dropped instead,
 #   and the client misses exactly as many as colo_steer counted.
 # No secondary frame ever reaches the client.
@@ -391,6 +393,54 @@ cn_capture_stop "$CAP"
 check_client "$CASE"
 t_check "$CASE: exactly once each: $BATCH at the client" \
 	test "$(wc -l <"$T_TMP/$CASE.got")" -eq $BATCH
+
+# --- a flood into a dead loader's sockets: its RX ring fills --------------
+# Within a long watchdog, colo_steer keeps giving the dead loader's socket
+# frames: its RX ring fills, and the kernel drops and counts the rest while
+# it keeps a fill buffer to itself. The restart must not hand that buffer
+# out again: every frame at the client is one the primary sent, once, and
+# the client misses exactly what colo_steer did not redirect plus what the
+# kernel counted dropped.
+CASE=flood
+cn_capture_start "$CN_CLI" eth0 "$T_TMP/$CASE-cli.pcap" udp || t_fail "capture"
+CAP=$CN_CAP_PID
+start_run "$CASE" --watchdog-ms 60000 || t_fail "$CASE: colo-xdp run starts"
+kill -KILL "$RUN"
+wait "$RUN" 2>/dev/null
+# three connections of 1000: none above --max-queue-size once taken over
+for k in 0 1 2; do
+	ip netns exec "$CN_PRI" "$VMSEND" --dev eth0 --proto udp --count 1000 \
+		--size 64 --sport $((32000 + k)) --ip-id 1000 \
+		--write "$T_TMP/$CASE-$k.pcap" >/dev/null || t_fail "$CASE: send"
+done
+echo 3 >"$T_TMP/$CASE.count"
+primary_frames "$CASE" >"$T_TMP/$CASE.all"
+REDIRECTED=$(steer primary to_socket)
+t_check "$CASE: colo_steer gave the dead loader's socket more than its RX ring holds ($REDIRECTED)" \
+	test "$REDIRECTED" -gt 2048
+start_run "$CASE-restart" --control "$CTL" ||
+	t_fail "$CASE: colo-xdp run starts again"
+t_check "$CASE: the restart took the dead loader's sockets over" \
+	grep -q "took over the sockets and UMEM" "$T_TMP/$CASE-restart.log"
+t_check "$CASE: and every frame on its RX ring" \
+	wait_until took_rest "$REDIRECTED"
+DROPPED=$(stat_json '(i["datapath"]["rx_ring_full_primary"] +
+	i["datapath"]["rx_dropped_primary"])')
+t_check "$CASE: the kernel counted the frames its full ring dropped ($DROPPED)" \
+	test "$DROPPED" -gt 0
+t_check "$CASE: colo-xdp ctl checkpoint-done" \
+	bash -c "'$COLO_XDP' ctl --control '$CTL' checkpoint-done >/dev/null"
+got_all_kept() {
+	(($(client_frames "$CASE" | wc -l) >= REDIRECTED - DROPPED))
+}
+t_check "$CASE: the checkpoint released what the ring kept" \
+	wait_until got_all_kept
+stop_run "$RUN"
+cn_capture_stop "$CAP"
+check_client "$CASE"
+MISSING=$(comm -23 "$T_TMP/$CASE.sent" "$T_TMP/$CASE.got" | wc -l)
+t_check "$CASE: the client misses exactly the unredirected and dropped ($MISSING = 3000 - $REDIRECTED + $DROPPED)" \
+	test "$MISSING" -eq $((3000 - REDIRECTED + DROPPED))
 
 # --- the keeper killed too: a restart afresh, the loss said and exact -----
 CASE=nokeeper

@@ -152,14 +152,7 @@ static int by_arrival(const void *a, const void *b)
 	return x->state < y->state ? -1 : x->state > y->state;
 }
 
-/*
- * Rebuild the pool and list what the dead engine held. A frame on a ring
- * is where the ring says, whatever the ledger says: the dead loader may
- * have died between the two. A frame the ledger gives the kernel and no
- * ring shows is in the kernel's own cache of fill buffers: it comes back
- * on an RX ring.
- */
-static int recover(struct xsk_dp *dp)
+int xsk_dp_recover(struct xsk_dp *dp)
 {
 	struct xsk_dp_sock *o = &dp->sock[COLO_ROLE_OUT];
 	struct scan sc = { .dp = dp };
@@ -182,9 +175,17 @@ static int recover(struct xsk_dp *dp)
 	scan_descs(&sc, o->tx.ring, o->tx.producer, o->tx.consumer, o->tx.mask);
 	scan_addrs(&sc, o->comp.ring, o->comp.producer, o->comp.consumer,
 		   o->comp.mask);
+	/* a length the engine would read past its frame with */
+	for (f = 0; f < dp->nr_frames; f++) {
+		const struct xsk_dp_ledger_frame *lf = &dp->ledger->frame[f];
+
+		if (XSK_DP_ENGINE(lf->state) &&
+		    (uint64_t)lf->offset + lf->len > ~dp->frame_mask + 1)
+			sc.bad++;
+	}
 	if (sc.bad) {
 		cli_err("run",
-			"the dead loader's rings name %u frames twice or outside its UMEM: not taking them over",
+			"the dead loader's rings and ledger disagree on %u frames (on two rings, outside its UMEM, or longer than one): not taking them over",
 			sc.bad);
 		err = -EUCLEAN;
 		goto out;
@@ -325,7 +326,7 @@ int xsk_dp_adopt(const struct xsk_dp_config *cfg, int fds[XSK_DP_NR_FDS],
 			goto out;
 		}
 	}
-	err = recover(dp);
+	err = xsk_dp_recover(dp);
 	if (err)
 		goto out;
 	dp->stats.pool_size = dp->nr_frames;

@@ -111,4 +111,16 @@ static inline size_t xsk_dp_ledger_size(uint32_t nr_frames)
 /* Allocate the pool and pending ring, map the ledger: dp->nr_frames. */
 int xsk_dp_alloc(struct xsk_dp *dp, int ledger_fd);
 
+/*
+ * Of an adopted datapath whose rings and ledger are mapped: rebuild the
+ * pool and list what the dead engine held (dp->adopted, by arrival), and
+ * queue what it had released for TX. A frame on a ring is where the ring
+ * says, whatever the ledger says: the dead loader may have died between
+ * the two. A frame the ledger gives the kernel and no ring shows is in the
+ * kernel's own cache of fill buffers: it comes back on an RX ring. Rings
+ * that name a frame twice or one outside the UMEM, or a ledger whose
+ * lengths run past a frame: -EUCLEAN.
+ */
+int xsk_dp_recover(struct xsk_dp *dp);
+
 #endif /* COLO_XSK_DP_INTERNAL_H */
