@@ -15,8 +15,9 @@
 #   `colo-xdp run` started again adopts the attached program and pins,
 #   takes over the killed loader's sockets and frames from its keeper and
 #   compares again: every primary frame reaches the client exactly once;
-# - SIGKILL while the loader holds a batch the secondary never matched:
-#   the keeper keeps the frames, the restart takes them over and a
+# - SIGKILL while the loader holds a batch the secondary never matched
+#   (and after its first keeper was killed and replaced): the keeper keeps
+#   the frames, the restart takes them over and a
 #   checkpoint releases them, once each; a flood into the dead loader's
 #   socket fills its RX ring, and no buffer the kernel kept is reused;
 #   with the keeper killed too, the restart starts afresh and the client
@@ -331,6 +332,17 @@ t_check "$CASE: the loader holds the primary's $BATCH frames" \
 KEEPER=$(keeper_of)
 t_check "$CASE: its keeper runs, in a session of its own" \
 	test "$(ps -o sid= -p "$KEEPER" | tr -d ' ')" = "$KEEPER"
+kill -KILL "$KEEPER"
+another_keeper() {
+	local k
+	k=$(keeper_of) && [[ $k != "$KEEPER" ]] && kill -0 "$k" 2>/dev/null
+}
+t_check "$CASE: a keeper killed under a running loader is replaced" \
+	wait_until another_keeper
+KEEPER=$(keeper_of)
+t_check "$CASE: and the loader says so" \
+	grep -q "exited: pid $KEEPER keeps the sockets and UMEM now" \
+	"$T_TMP/$CASE.log"
 kill -KILL "$RUN"
 wait "$RUN" 2>/dev/null
 t_check "$CASE: SIGKILL: the keeper outlives the loader" kill -0 "$KEEPER"

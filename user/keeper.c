@@ -109,6 +109,11 @@ out:
 	return err;
 }
 
+int keeper_fd(const struct keeper *k)
+{
+	return k->pid ? k->pidfd : -1;
+}
+
 void keeper_stop(struct keeper *k)
 {
 	char c = KEEPER_QUIT;

@@ -36,6 +36,9 @@ struct keeper {
 int keeper_start(const char *pin_dir, const int *fds, unsigned int n,
 		 struct keeper *k);
 
+/* Readable when our keeper has exited (a pidfd); -1 when none. */
+int keeper_fd(const struct keeper *k);
+
 /* Our keeper exits and drops its copies: a clean stop. */
 void keeper_stop(struct keeper *k);
 

@@ -870,7 +870,7 @@ static void ctl_status(void *ctx, struct ctl_status *out)
 	out->switch_ns = rc->own.switch_ns;
 }
 
-enum { PFD_P, PFD_S, PFD_XEN, PFD_CTL, PFD_HOOK, PFD_LINK, PFD_NR };
+enum { PFD_P, PFD_S, PFD_XEN, PFD_CTL, PFD_HOOK, PFD_LINK, PFD_KEEPER, PFD_NR };
 
 /*
  * Watch for our interfaces' deletion (or move to another namespace): the
@@ -949,8 +949,27 @@ static void link_watch_handle(struct run_ctx *rc)
 }
 
 /* The controller's side of the loop: accept, read, answer, send. */
+/* Our keeper died (killed, OOM): without one, a crash would lose frames. */
+static void keeper_lost(struct run_ctx *rc)
+{
+	pid_t was = rc->keeper.pid;
+	int fds[XSK_DP_NR_FDS];
+
+	keeper_stop(&rc->keeper);
+	xsk_dp_fds(rc->dp, fds);
+	if (keeper_start(colo_steer_pin_path(rc->steer), fds, XSK_DP_NR_FDS,
+			 &rc->keeper) ||
+	    colo_steer_set_keeper(rc->steer, rc->keeper.pid))
+		return;
+	printf("keeper pid %d exited: pid %d keeps the sockets and UMEM now\n",
+	       was, rc->keeper.pid);
+	fflush(stdout);
+}
+
 static void control(struct run_ctx *rc, struct pollfd *pfd, bool ready)
 {
+	if (ready && pfd[PFD_KEEPER].revents)
+		keeper_lost(rc);
 	if (ready && pfd[PFD_LINK].revents)
 		link_watch_handle(rc);
 	if (ready && pfd[PFD_XEN].revents)
@@ -978,6 +997,8 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 			      .events = POLLIN },
 		[PFD_HOOK] = { .fd = -1, .events = POLLIN },
 		[PFD_LINK] = { .fd = rc->link_fd, .events = POLLIN },
+		[PFD_KEEPER] = { .fd = keeper_fd(&rc->keeper),
+				 .events = POLLIN },
 	};
 	uint64_t stats_every = o->stats_interval_s * 1000000000ull;
 	uint64_t now = now_ns(), next_stats = now, next_ctl = now;
@@ -1029,6 +1050,7 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 		control(rc, pfd, ready > 0);
 		/* a command may have started or reaped the hook's child */
 		pfd[PFD_HOOK].fd = rc->hook ? ctl_hook_fd(rc->hook) : -1;
+		pfd[PFD_KEEPER].fd = keeper_fd(&rc->keeper);
 	}
 }
 
