@@ -23,7 +23,8 @@
 #   with the keeper killed too, the restart starts afresh and the client
 #   misses exactly that batch;
 # - --on-loader-loss hold: the frames of the stall are dropped instead,
-#   and the client misses exactly as many as colo_steer counted.
+#   and the client misses exactly as many as colo_steer counted;
+# - nobody takes over: removing the pins ends the keeper.
 # No secondary frame ever reaches the client.
 . "$(dirname "$0")/lib.sh"
 . "$T_TOP/tools/colo-netns.sh"
@@ -529,5 +530,18 @@ check_client "$CASE"
 t_check "$CASE: the client misses exactly the $HELD frames dropped" \
 	test "$(comm -23 "$T_TMP/$CASE.sent" "$T_TMP/$CASE.got" | wc -l)" \
 	-eq "$HELD"
+
+# --- nobody takes over: removing the pins ends the keeper ------------------
+CASE=orphan
+start_run "$CASE" || t_fail "$CASE: colo-xdp run starts"
+KEEPER=$(keeper_of)
+kill -KILL "$RUN"
+wait "$RUN" 2>/dev/null
+t_check "$CASE: the keeper waits for a successor" kill -0 "$KEEPER"
+rm -r "$INST"
+t_check "$CASE: the operator removes the pins: the keeper ends" \
+	wait_until gone "$KEEPER"
+ip link set dev "$CN_P" xdp off
+ip link set dev "$CN_S" xdp off
 
 t_done

@@ -230,7 +230,8 @@ int cmd_keep(int argc, char **argv)
 	p.fd = KEEPER_FD_BASE + n;
 	p.events = POLLIN;
 	for (;;) {
-		if (poll(&p, 1, KEEPER_CHECK_MS) > 0) {
+		/* asleep while its loader lives; then a look now and then */
+		if (poll(&p, 1, p.fd >= 0 ? -1 : KEEPER_CHECK_MS) > 0) {
 			if (read(p.fd, &c, 1) == 1 && c == KEEPER_QUIT)
 				return 0;
 			/* the loader died without a word: wait for a successor */
