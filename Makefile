@@ -17,7 +17,7 @@ BPFTOOL ?= bpftool
 DEB_PKGS := libbpf-dev libxdp-dev libelf-dev zlib1g-dev libnuma-dev \
 	    libpcap-dev clang llvm bpftool iproute2 tcpdump iputils-ping \
 	    clang-format libclang-rt-14-dev python3 ethtool \
-	    qemu-system-x86 linux-image-amd64 cpio gnuplot-nox
+	    qemu-system-x86 linux-image-amd64 cpio gnuplot-nox procps
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
