@@ -190,3 +190,13 @@ TEST(a_length_past_the_frame_is_refused)
 	CHECK_EQ(xsk_dp_recover(dp), -EUCLEAN);
 	xsk_dp_destroy(dp);
 }
+
+TEST(a_ring_fuller_than_it_can_be_is_refused)
+{
+	struct rings rg = {};
+	struct xsk_dp *dp = dp_new(&rg);
+
+	rg.prod[3] = RING + 1; /* P's RX ring */
+	CHECK_EQ(xsk_dp_recover(dp), -EUCLEAN);
+	xsk_dp_destroy(dp);
+}

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/if_xdp.h>
@@ -107,7 +106,8 @@ static int sock_adopt(struct xsk_dp_sock *s, enum colo_role role, uint32_t size)
 struct scan {
 	struct xsk_dp *dp;
 	uint8_t *on_ring; /* by frame index */
-	uint32_t bad; /* addresses outside the UMEM, or on two rings */
+	/* on two rings, outside the UMEM, past a frame's end; overfull rings */
+	uint32_t bad;
 };
 
 static void on_ring(struct scan *sc, uint64_t addr)
@@ -121,23 +121,42 @@ static void on_ring(struct scan *sc, uint64_t addr)
 	sc->on_ring[f] = 1;
 }
 
-/* Every entry between a ring's consumer and producer: the kernel's or ours. */
+/*
+ * The entries between a ring's consumer and producer (the kernel's, or
+ * ours to read), by index: [*first, *first + n). More than the ring holds
+ * is a ring no loader wrote.
+ */
+static uint32_t ring_span(struct scan *sc, __u32 *prod, __u32 *cons,
+			  uint32_t mask, uint32_t *first)
+{
+	uint32_t n;
+
+	*first = __atomic_load_n(cons, __ATOMIC_ACQUIRE);
+	n = __atomic_load_n(prod, __ATOMIC_ACQUIRE) - *first;
+	if (n > mask + 1) {
+		sc->bad++;
+		return 0;
+	}
+	return n;
+}
+
 static void scan_addrs(struct scan *sc, const void *ring, __u32 *prod,
 		       __u32 *cons, uint32_t mask)
 {
-	uint32_t i, end = __atomic_load_n(prod, __ATOMIC_ACQUIRE);
+	uint32_t i, first, n = ring_span(sc, prod, cons, mask, &first);
 
-	for (i = __atomic_load_n(cons, __ATOMIC_ACQUIRE); i != end; i++)
-		on_ring(sc, ((const __u64 *)ring)[i & mask]);
+	for (i = 0; i < n; i++)
+		on_ring(sc, ((const __u64 *)ring)[(first + i) & mask]);
 }
 
 static void scan_descs(struct scan *sc, const void *ring, __u32 *prod,
 		       __u32 *cons, uint32_t mask)
 {
-	uint32_t i, end = __atomic_load_n(prod, __ATOMIC_ACQUIRE);
+	uint32_t i, first, n = ring_span(sc, prod, cons, mask, &first);
 
-	for (i = __atomic_load_n(cons, __ATOMIC_ACQUIRE); i != end; i++)
-		on_ring(sc, ((const struct xdp_desc *)ring)[i & mask].addr);
+	for (i = 0; i < n; i++)
+		on_ring(sc, ((const struct xdp_desc *)ring)[(first + i) & mask]
+				    .addr);
 }
 
 struct arrival {
