@@ -541,6 +541,36 @@ TEST(xen_length_beyond_closes_then_reconnect)
 	xen_server_destroy(s.xen);
 }
 
+TEST(xen_reply_sent_before_a_length_beyond_closes)
+{
+	uint8_t hdr[4] = { 0, 0x10, 0, 0 }; /* 1 MiB */
+	struct srv s = {};
+	struct xen_stats st;
+	char buf[64];
+	size_t n;
+	int fd;
+
+	CHECK_EQ(xen_server_create("xen:tcp:127.0.0.1:0", &xen_ops, NULL,
+				   &s.xen),
+		 0);
+	if (!s.xen)
+		return;
+	fd = tcp_connect(xen_server_address(s.xen));
+	CHECK(fd >= 0);
+	/* INIT and the bad length in one segment: one read gets both */
+	n = xen_frame(buf, XEN_MSG_INIT, strlen(XEN_MSG_INIT));
+	memcpy(buf + n, hdr, sizeof(hdr));
+	send_all(fd, buf, n + sizeof(hdr));
+	expect_xen(&s, fd, XEN_MSG_INIT_REPLY);
+	CHECK(pump_eof(&s, fd));
+	close(fd);
+	xen_server_stats(s.xen, &st);
+	CHECK_EQ(st.inits, 1);
+	CHECK_EQ(st.inits_lost, 0);
+	CHECK_EQ(st.oversized, 1);
+	xen_server_destroy(s.xen);
+}
+
 TEST(xen_new_connection_replaces_old)
 {
 	struct srv s = {};

@@ -199,6 +199,8 @@ static void conn_read(struct xen_server *x)
 		cli_err(CMD,
 			"xen controller %s sent a length over %u bytes: it does not speak the Xen COLO proxy protocol; closing its connection",
 			x->peer, XEN_SKIP_MAX);
+		/* what the same read asked for (an INIT's reply) goes first */
+		ctl_out_send(&x->out, x->cfd);
 		close_conn(x);
 	}
 }
