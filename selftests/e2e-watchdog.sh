@@ -24,6 +24,7 @@
 #   misses exactly that batch;
 # - --on-loader-loss hold: the frames of the stall are dropped instead,
 #   and the client misses exactly as many as colo_steer counted;
+# - SIGKILL in failover: the restart stays failed over until resume;
 # - nobody takes over: removing the pins ends the keeper.
 # No secondary frame ever reaches the client.
 . "$(dirname "$0")/lib.sh"
@@ -530,6 +531,45 @@ check_client "$CASE"
 t_check "$CASE: the client misses exactly the $HELD frames dropped" \
 	test "$(comm -23 "$T_TMP/$CASE.sent" "$T_TMP/$CASE.got" | wc -l)" \
 	-eq "$HELD"
+
+# --- SIGKILL in failover: the restart stays failed over ------------------
+# The controller said the secondary is gone; a restart does not bring it
+# back: the primary's frames go on passing alone until `ctl resume`.
+CASE=failover
+CTL=$T_TMP/$CASE.sock
+cn_capture_start "$CN_CLI" eth0 "$T_TMP/$CASE-cli.pcap" udp || t_fail "capture"
+CAP=$CN_CAP_PID
+start_run "$CASE" --control "$CTL" || t_fail "$CASE: colo-xdp run starts"
+t_check "$CASE: ctl failover" \
+	bash -c "'$COLO_XDP' ctl --control '$CTL' failover >/dev/null"
+kill -KILL "$RUN"
+wait "$RUN" 2>/dev/null
+start_run "$CASE-restart" --control "$CTL" ||
+	t_fail "$CASE: colo-xdp run starts again"
+t_check "$CASE: the restart says it stays failed over" \
+	grep -q "the dead loader had failed over" "$T_TMP/$CASE-restart.log"
+t_check "$CASE: ctl status: failover" \
+	bash -c "'$COLO_XDP' ctl --control '$CTL' status |
+		 grep -Eq '^state +failover$'"
+t_check "$CASE: and asks for no checkpoint: no secondary to check against" \
+	bash -c "! grep -q '^checkpoint request' '$T_TMP/$CASE-restart.log'"
+send_held "$CASE" 33000 || t_fail "$CASE: send a batch"
+primary_frames "$CASE" >"$T_TMP/$CASE.all"
+t_check "$CASE: the primary's frames reach the client alone" \
+	wait_until has_all "$T_TMP/$CASE.all"
+t_check "$CASE: ctl resume" \
+	bash -c "'$COLO_XDP' ctl --control '$CTL' resume >/dev/null"
+ip netns exec "$CN_PRI" "$VMSEND" --dev eth0 --proto udp --count $BATCH \
+	--size 64 --sport 33001 --ip-id 1000 --write "$T_TMP/$CASE-1.pcap" \
+	>/dev/null
+t_check "$CASE: resumed, the primary alone is held again" \
+	wait_until holds $BATCH
+stop_run "$RUN"
+echo 2 >"$T_TMP/$CASE.count"
+primary_frames "$CASE" >"$T_TMP/$CASE.all"
+t_check "$CASE: SIGTERM flushes them" wait_until has_all "$T_TMP/$CASE.all"
+cn_capture_stop "$CAP"
+check_client "$CASE"
 
 # --- nobody takes over: removing the pins ends the keeper ------------------
 CASE=orphan

@@ -749,6 +749,10 @@ static void loader_gap(struct run_ctx *rc, const char *what, bool always,
 	uint64_t passed, dropped;
 	char why[160];
 
+	/* in failover colo_steer passes every frame itself: nothing missed */
+	if (colo_engine_in_failover(rc->engine))
+		return;
+
 	degraded_frames(rc, &now_st);
 	passed = now_st.degraded_passed - was->degraded_passed;
 	dropped = now_st.degraded_dropped - was->degraded_dropped;
@@ -1173,6 +1177,10 @@ int cmd_run(int argc, char **argv)
 	err = colo_steer_open(&o.steer, &rc.steer);
 	if (err)
 		goto out;
+	if (colo_steer_failed_over(rc.steer)) {
+		colo_engine_failover(rc.engine);
+		printf("the dead loader had failed over: colo_steer sends the primary's frames out alone until 'resume'\n");
+	}
 	/* before the sockets: a deletion from here on is seen in the loop */
 	if (link_watch_open(&rc))
 		goto out;

@@ -93,6 +93,7 @@ struct colo_steer {
 	bool takeover, taken;
 	__u32 dead_pid; /* the process that instance belonged to */
 	__u32 dead_keeper; /* and its keeper */
+	bool failed_over; /* and it had failed over */
 	bool verbose;
 	__u32 watchdog_ms, on_loss;
 	__u64 *hb_area; /* colo_heartbeat, mmapped */
@@ -577,8 +578,9 @@ static int add_entry(struct colo_steer *s, enum steer_map m, const char *ifname,
 
 /*
  * The config entry of role r: a new one, or on a takeover the dead
- * instance's XSKMAP range and heartbeat slot with this instance's
- * settings (back to comparing: this loader's engine compares).
+ * instance's XSKMAP range, heartbeat slot and state (compare, or failed
+ * over: the controller said the secondary is gone, and a restart does
+ * not bring it back) with this instance's settings.
  */
 static int config_entry(struct colo_steer *s, int r, struct colo_if_config *cfg)
 {
@@ -597,6 +599,9 @@ static int config_entry(struct colo_steer *s, int r, struct colo_if_config *cfg)
 		}
 		cfg->xsk_base = old.xsk_base;
 		cfg->hb_slot = old.hb_slot;
+		cfg->state = old.state;
+		if (old.state == COLO_STATE_PASSTHROUGH)
+			s->failed_over = true;
 		err = bpf_map_update_elem(s->fd[STEER_CONFIG], &key, cfg,
 					  BPF_EXIST);
 		if (err)
@@ -969,6 +974,11 @@ bool colo_steer_adopted_running(const struct colo_steer *s)
 void colo_steer_give_back(struct colo_steer *s)
 {
 	s->taken = false;
+}
+
+bool colo_steer_failed_over(const struct colo_steer *s)
+{
+	return s->failed_over;
 }
 
 pid_t colo_steer_dead_keeper(const struct colo_steer *s)

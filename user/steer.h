@@ -89,6 +89,13 @@ bool colo_steer_adopted_running(const struct colo_steer *s);
  */
 void colo_steer_give_back(struct colo_steer *s);
 
+/*
+ * The dead instance taken over had failed over: colo_steer still sends
+ * primary frames to the outdev itself, and the caller's engine starts in
+ * failover too, until a resume.
+ */
+bool colo_steer_failed_over(const struct colo_steer *s);
+
 /* The keeper (keeper.h) of the dead loader taken over; 0: none. */
 pid_t colo_steer_dead_keeper(const struct colo_steer *s);
 
