@@ -114,6 +114,16 @@ int keeper_fd(const struct keeper *k)
 	return k->pid ? k->pidfd : -1;
 }
 
+void keeper_leave(struct keeper *k)
+{
+	if (!k->pid)
+		return;
+	close(k->pipe);
+	if (k->pidfd >= 0)
+		close(k->pidfd);
+	k->pid = 0;
+}
+
 void keeper_stop(struct keeper *k)
 {
 	char c = KEEPER_QUIT;

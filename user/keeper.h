@@ -39,6 +39,12 @@ int keeper_start(const char *pin_dir, const int *fds, unsigned int n,
 /* Readable when our keeper has exited (a pidfd); -1 when none. */
 int keeper_fd(const struct keeper *k);
 
+/*
+ * Leave our keeper holding the descriptors, as if we had died: for the
+ * next loader to claim.
+ */
+void keeper_leave(struct keeper *k);
+
 /* Our keeper exits and drops its copies: a clean stop. */
 void keeper_stop(struct keeper *k);
 

@@ -595,10 +595,8 @@ static int datapath_open(struct run_ctx *rc, const struct xsk_dp_config *cfg)
 		poll(NULL, 0, RUN_SETTLE_MS);
 		err = xsk_dp_adopt(cfg, fds, &rc->dp);
 		/* other flags: the keeper keeps the frames for the right ones */
-		if (err == -EINVAL) {
-			colo_steer_give_back(rc->steer);
+		if (err == -EINVAL)
 			goto out;
-		}
 		if (err) {
 			keeper_end(&old);
 			cli_err(CMD,
@@ -817,6 +815,8 @@ static int ctl_failover(void *ctx)
 	colo_engine_failover(rc->engine);
 	err = colo_steer_set_state(rc->steer, COLO_STATE_PASSTHROUGH);
 	if (err) {
+		/* an interface switched before the error must not stay so */
+		colo_steer_set_state(rc->steer, COLO_STATE_COMPARE);
 		colo_engine_resume(rc->engine);
 		return err;
 	}
@@ -952,7 +952,6 @@ static void link_watch_handle(struct run_ctx *rc)
 	}
 }
 
-/* The controller's side of the loop: accept, read, answer, send. */
 /* Our keeper died (killed, OOM): without one, a crash would lose frames. */
 static void keeper_lost(struct run_ctx *rc)
 {
@@ -970,6 +969,7 @@ static void keeper_lost(struct run_ctx *rc)
 	fflush(stdout);
 }
 
+/* The controller's side of the loop: accept, read, answer, send. */
 static void control(struct run_ctx *rc, struct pollfd *pfd, bool ready)
 {
 	if (ready && pfd[PFD_KEEPER].revents)
@@ -1134,6 +1134,7 @@ int cmd_run(int argc, char **argv)
 	struct xsk_dp_config dcfg = {};
 	struct colo_umem_report mem;
 	struct run_ctx rc = {};
+	bool compared = false;
 	struct run_opts o;
 	int ret, err, r;
 
@@ -1221,6 +1222,7 @@ int cmd_run(int argc, char **argv)
 	if (rc.ctl)
 		printf("control socket %s\n", o.control.path);
 	fflush(stdout);
+	compared = true;
 	loop(&rc, &o);
 	/* held frames cannot leave through an outdev that is gone */
 	if (!rc.gone[COLO_ROLE_OUT])
@@ -1238,6 +1240,14 @@ out:
 	ctl_hook_destroy(rc.hook);
 	ctl_server_destroy(rc.ctl);
 	xen_server_destroy(rc.xen);
+	/*
+	 * A takeover that failed before comparing leaves the instance as it
+	 * found it, its frames with a keeper, for a restart done right.
+	 */
+	if (!compared && rc.steer && colo_steer_adopted_running(rc.steer)) {
+		colo_steer_give_back(rc.steer);
+		keeper_leave(&rc.keeper);
+	}
 	keeper_stop(&rc.keeper);
 	/* detach first: no frame may reach a socket that is going away */
 	if (rc.steer)
