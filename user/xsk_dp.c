@@ -336,11 +336,13 @@ const void *xsk_dp_frame(const struct xsk_dp *dp, uint64_t addr, uint32_t *len)
 
 void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr, uint32_t len)
 {
-	uint32_t tail = (dp->pending_head + dp->pending_len) % dp->nr_frames;
+	uint32_t tail = dp->pending_head + dp->pending_len;
 
 	/* compared already: a successor sends it on at once */
 	dp->ledger->frame[addr >> dp->frame_shift].state |= XSK_DP_RELEASED;
 	/* each frame is in one place at a time, so this never overflows */
+	if (tail >= dp->nr_frames) /* any size: a compare, not a division */
+		tail -= dp->nr_frames;
 	dp->pending[tail].addr = addr;
 	dp->pending[tail].len = len;
 	dp->pending[tail].options = 0;
@@ -369,7 +371,8 @@ static void tx_push(struct xsk_dp *dp)
 	for (i = 0; i < n; i++) {
 		*xsk_ring_prod__tx_desc(&s->tx, idx + i) =
 			dp->pending[dp->pending_head];
-		dp->pending_head = (dp->pending_head + 1) % dp->nr_frames;
+		if (++dp->pending_head == dp->nr_frames)
+			dp->pending_head = 0;
 	}
 	dp->pending_len -= n;
 	xsk_ring_prod__submit(&s->tx, n);
