@@ -66,6 +66,8 @@ t_cleanup() {
 	local p ns c
 	for p in "${T_PIDS[@]}"; do
 		kill "$p" 2>/dev/null
+		# a process a test stopped (SIGSTOP) takes its TERM once continued
+		kill -CONT "$p" 2>/dev/null
 	done
 	for p in "${T_PIDS[@]}"; do
 		wait "$p" 2>/dev/null

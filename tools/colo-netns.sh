@@ -69,6 +69,13 @@ cn_replica() {
 			dev eth0 nud permanent
 }
 
+# cn_pins_on_exit: the default pins of an instance on CN_P go on exit, so
+# that a loader killed and never restarted leaves none, and its keeper
+# (which waits for a successor while they exist) ends.
+cn_pins_on_exit() {
+	$CN_ON_EXIT "rm -rf /sys/fs/bpf/colo-xdp/$CN_P"
+}
+
 # cn_veth_topology PREFIX: client and both replicas on veths. Sets CN_PRI,
 # CN_SEC, CN_CLI (namespaces) and CN_P, CN_S, CN_O (host interfaces).
 cn_veth_topology() {
@@ -76,6 +83,7 @@ cn_veth_topology() {
 	CN_SEC=$1-sec
 	CN_P=${1}p
 	CN_S=${1}s
+	cn_pins_on_exit
 	cn_client "$1" && cn_replica "$CN_PRI" "$CN_P" &&
 		cn_replica "$CN_SEC" "$CN_S"
 }
@@ -85,6 +93,7 @@ cn_veth_topology() {
 cn_tap_topology() {
 	CN_P=${1}tp
 	CN_S=${1}ts
+	cn_pins_on_exit
 	cn_client "$1" || return 1
 	for t in "$CN_P" "$CN_S"; do
 		ip tuntap add dev "$t" mode tap || return 1
@@ -119,6 +128,16 @@ cn_capture_start() {
 	done
 	echo "tcpdump on $2 in $1 did not start: $(cat "$3.log")" >&2
 	return 1
+}
+
+# cn_none FILE FILTER: the capture FILE holds no frame matching FILTER. A
+# capture that never ran proves nothing: false when FILE is missing or
+# empty (tcpdump writes its header when it starts).
+cn_none() {
+	local n
+	[[ -s $1 ]] &&
+		n=$(tcpdump -r "$1" -nn "$2" 2>/dev/null | wc -l) &&
+		((n == 0))
 }
 
 # cn_capture_stop PID: stop a capture and let it flush its file.
