@@ -31,6 +31,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/xsk.h>
 
+#include "cli.h"
 #include "colo_parse.h"
 #include "steer.h"
 #include "test.h"
@@ -890,14 +891,6 @@ out:
 #define WATCHDOG_MS 10000
 #define STALE_NS (2ull * WATCHDOG_MS * 1000000)
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* A UDP frame: what colo_steer sends to the sockets. */
 static __u32 udp_frame(__u8 *b)
 {
@@ -963,7 +956,7 @@ TEST(watchdog_fails_open_and_takes_back)
 	check_udp(s, fd, COLO_ROLE_SECONDARY, XDP_DROP, F(no_socket),
 		  "disarmed, no socket");
 	/* armed, and the loader's socket is not there: it died */
-	CHECK_EQ(colo_steer_heartbeat(s, mono_ns()), 0);
+	CHECK_EQ(colo_steer_heartbeat(s, cli_now_ns()), 0);
 	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(degraded_passed),
 		  "armed, socket gone");
 	check_udp(s, fd, COLO_ROLE_SECONDARY, XDP_DROP, F(degraded_dropped),
@@ -983,18 +976,18 @@ TEST(watchdog_fails_open_and_takes_back)
 	check_udp(s, fd, COLO_ROLE_SECONDARY, XDP_REDIRECT, F(to_socket),
 		  "fresh heartbeat");
 	/* the loader stalls (SIGSTOP): its sockets stay, its beat ages */
-	CHECK_EQ(colo_steer_heartbeat(s, mono_ns() - STALE_NS), 0);
+	CHECK_EQ(colo_steer_heartbeat(s, cli_now_ns() - STALE_NS), 0);
 	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(degraded_passed),
 		  "stale heartbeat");
 	check_udp(s, fd, COLO_ROLE_SECONDARY, XDP_DROP, F(degraded_dropped),
 		  "stale heartbeat");
 	/* it runs again: the next beat says so, and takes over at once */
-	CHECK_EQ(colo_steer_heartbeat(s, mono_ns()), 1);
+	CHECK_EQ(colo_steer_heartbeat(s, cli_now_ns()), 1);
 	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(to_socket),
 		  "heartbeat back");
-	CHECK_EQ(colo_steer_heartbeat(s, mono_ns()), 0);
+	CHECK_EQ(colo_steer_heartbeat(s, cli_now_ns()), 0);
 	/* failover is not a loss: passthrough bypasses as before */
-	CHECK_EQ(colo_steer_heartbeat(s, mono_ns() - STALE_NS), 0);
+	CHECK_EQ(colo_steer_heartbeat(s, cli_now_ns() - STALE_NS), 0);
 	CHECK_EQ(colo_steer_set_state(s, COLO_STATE_PASSTHROUGH), 0);
 	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(bypassed),
 		  "passthrough, stale heartbeat");
@@ -1011,7 +1004,7 @@ TEST(watchdog_fails_open_and_takes_back)
 	check_udp(h, fd, COLO_ROLE_PRIMARY, XDP_DROP, F(no_socket),
 		  "after a clean stop");
 	/* hold: a lost loader's primary frames are dropped, not passed */
-	CHECK_EQ(colo_steer_heartbeat(h, mono_ns() - STALE_NS), 0);
+	CHECK_EQ(colo_steer_heartbeat(h, cli_now_ns() - STALE_NS), 0);
 	check_udp(h, fd, COLO_ROLE_PRIMARY, XDP_DROP, F(degraded_dropped),
 		  "hold, stale heartbeat");
 out:
@@ -1062,7 +1055,7 @@ static pid_t child_loader(const struct colo_steer_opts *o)
 			if (xsk_open(&x[r], o->ifname[r]) ||
 			    colo_steer_add_xsk(s, r, xsk_socket__fd(x[r].xsk)))
 				_exit(1);
-		colo_steer_heartbeat(s, mono_ns());
+		colo_steer_heartbeat(s, cli_now_ns());
 		if (write(p[1], &c, 1) != 1)
 			_exit(1);
 		for (;;)
@@ -1146,7 +1139,7 @@ TEST(takeover_of_a_killed_instance)
 		CHECK_EQ(colo_steer_add_xsk(s, COLO_ROLE_PRIMARY,
 					    xsk_socket__fd(x.xsk)),
 			 0);
-	CHECK_EQ(colo_steer_heartbeat(s, mono_ns()), 0);
+	CHECK_EQ(colo_steer_heartbeat(s, cli_now_ns()), 0);
 	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(to_socket),
 		  "taken over, beating");
 	/* the counters of the dead instance's period are kept */

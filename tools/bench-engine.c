@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "engine.h"
 #include "../selftests/frames.h"
 
@@ -36,14 +37,6 @@ static void on_checkpoint(void *ctx, enum colo_ckpt_reason reason)
 	fprintf(stderr, "bench-engine: unexpected checkpoint request (%s)\n",
 		colo_ckpt_reason_name(reason));
 	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static int run(uint32_t frame_size, uint32_t conns)
@@ -78,7 +71,7 @@ static int run(uint32_t frame_size, uint32_t conns)
 	len = frame_build(&s, prim, sizeof(prim));
 	memcpy(sec, prim, len);
 	released = 0;
-	t0 = now_ns();
+	t0 = cli_now_ns();
 	do {
 		for (i = 0; i < BATCH; i++) {
 			frame_stamp_flow(prim, flow);
@@ -89,7 +82,7 @@ static int run(uint32_t frame_size, uint32_t conns)
 				flow = 0;
 		}
 		pairs += BATCH;
-		t = now_ns() - t0;
+		t = cli_now_ns() - t0;
 	} while (t < RUN_NS);
 	if (released != pairs) {
 		fprintf(stderr, "bench-engine: %llu of %llu pairs released\n",

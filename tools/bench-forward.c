@@ -52,14 +52,6 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /*
  * One turn: the ring work of colo-xdp run's loop, its clock read and its
  * heartbeat to colo_steer's watchdog, without the engine.
@@ -69,7 +61,7 @@ static unsigned int forward(struct xsk_dp *dp, struct colo_steer *steer)
 	struct xsk_dp_frame f[XSK_DP_BATCH];
 	unsigned int n, m, i;
 
-	colo_steer_heartbeat(steer, now_ns());
+	colo_steer_heartbeat(steer, cli_now_ns());
 	n = xsk_dp_rx(dp, COLO_ROLE_PRIMARY, f);
 	for (i = 0; i < n; i++)
 		xsk_dp_tx(dp, f[i].addr, f[i].len);

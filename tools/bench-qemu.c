@@ -76,14 +76,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -399,7 +391,7 @@ static int pump(struct feeder *f, struct out_framer *of, int ms)
 
 static int run(struct feeder *f, const struct opts *o)
 {
-	uint64_t t_start = now_ns(), t, t0 = 0, c0 = 0, c1, t1;
+	uint64_t t_start = cli_now_ns(), t, t0 = 0, c0 = 0, c1, t1;
 	uint64_t t_warm = t_start + o->warmup_ms * 1000000ull;
 	uint64_t t_end = t_warm + o->run_ms * 1000000ull;
 	uint64_t last_c = 0, last_move = t_start, stalls = 0;
@@ -409,7 +401,7 @@ static int run(struct feeder *f, const struct opts *o)
 	int err;
 
 	err = send_init(f);
-	while (!err && !f->init_done && now_ns() - t_start < 5000000000ull)
+	while (!err && !f->init_done && cli_now_ns() - t_start < 5000000000ull)
 		err = pump(f, &of, 10);
 	if (err || !f->init_done) {
 		cli_err(CMD,
@@ -417,7 +409,7 @@ static int run(struct feeder *f, const struct opts *o)
 			o->path[CH_NOTIFY], XEN_MSG_INIT);
 		return err ?: -ETIMEDOUT;
 	}
-	t_start = now_ns();
+	t_start = cli_now_ns();
 	t_warm = t_start + o->warmup_ms * 1000000ull;
 	t_end = t_warm + o->run_ms * 1000000ull;
 	err = pthread_create(&th, NULL, writer, f);
@@ -428,7 +420,7 @@ static int run(struct feeder *f, const struct opts *o)
 	}
 	while (!err && !f->err) {
 		err = pump(f, &of, 1);
-		t = now_ns();
+		t = cli_now_ns();
 		if (!measuring && t >= t_warm) {
 			c0 = f->counted;
 			t0 = t;
@@ -449,7 +441,7 @@ static int run(struct feeder *f, const struct opts *o)
 		}
 	}
 	c1 = f->counted;
-	t1 = now_ns();
+	t1 = cli_now_ns();
 	stop = 1;
 	/* unblock a writer stuck on a full channel */
 	shutdown(f->fd[CH_PRI], SHUT_WR);

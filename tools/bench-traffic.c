@@ -100,14 +100,6 @@ static void usage(FILE *f)
 		"                       follows it)\n");
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static uint64_t counted(const struct bench *b)
 {
 	return *(volatile __u64 *)&b->skel->bss->counted;
@@ -375,11 +367,11 @@ static int stop_source(struct bench *b, pthread_t th)
 /* Wait until the counter stops moving: the frames in flight are in. */
 static void drain(const struct bench *b)
 {
-	uint64_t start = now_ns(), last = start, c = counted(b), t;
+	uint64_t start = cli_now_ns(), last = start, c = counted(b), t;
 
 	do {
 		usleep(1000);
-		t = now_ns();
+		t = cli_now_ns();
 		if (counted(b) != c) {
 			c = counted(b);
 			last = t;
@@ -392,7 +384,7 @@ static int throughput(struct bench *b, const struct opts *o)
 	struct bench_xdp_bpf__bss *bss = b->skel->bss;
 	uint64_t per = o->nr_count, stalls = 0;
 	int64_t inflight;
-	uint64_t t_start = now_ns(), t0 = 0, t1, c0 = 0, c1;
+	uint64_t t_start = cli_now_ns(), t0 = 0, t1, c0 = 0, c1;
 	uint64_t t_warm = t_start + o->warmup_ms * 1000000ull;
 	uint64_t t_end = t_warm + o->run_ms * 1000000ull;
 	uint64_t last_c = 0, last_move = t_start, t, c;
@@ -407,7 +399,7 @@ static int throughput(struct bench *b, const struct opts *o)
 		return err;
 	for (;;) {
 		usleep(1000);
-		t = now_ns();
+		t = cli_now_ns();
 		c = counted(b);
 		if (!measuring && t >= t_warm) {
 			c0 = c;
@@ -431,7 +423,7 @@ static int throughput(struct bench *b, const struct opts *o)
 		}
 	}
 	c1 = counted(b);
-	t1 = now_ns();
+	t1 = cli_now_ns();
 	err = stop_source(b, th);
 	if (err)
 		return err;

@@ -9,6 +9,12 @@
 
 #include "cli.h"
 
+const char *const cli_role_flag[COLO_NR_ROLES] = {
+	[COLO_ROLE_PRIMARY] = "--primary-in",
+	[COLO_ROLE_SECONDARY] = "--secondary-in",
+	[COLO_ROLE_OUT] = "--outdev",
+};
+
 void cli_err(const char *subcmd, const char *fmt, ...)
 {
 	va_list ap;

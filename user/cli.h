@@ -6,9 +6,31 @@
 #ifndef COLO_CLI_H
 #define COLO_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
+
+#include "colo_xdp.h"
 
 #define CLI_EXIT_USAGE 2
+
+/* The flag of `colo-xdp run` that names each role's interface. */
+extern const char *const cli_role_flag[COLO_NR_ROLES];
+
+/* Nanoseconds on CLOCK_MONOTONIC: bpf_ktime_get_ns()'s clock. */
+static inline uint64_t cli_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Log the first occurrences, then at every power of two: bounded output. */
+static inline bool cli_log_due(uint64_t count)
+{
+	return !(count & (count - 1));
+}
 
 /* "colo-xdp SUBCMD: message\n" on stderr. */
 void cli_err(const char *subcmd, const char *fmt, ...)

@@ -26,13 +26,17 @@ extern const struct colo_counter colo_counters[];
 extern const unsigned int colo_counters_n;
 extern const unsigned int colo_counters_engine;
 
-/* memcpy: the fields are __u64, which uint64_t may not alias. */
-static inline uint64_t colo_counter_get(const struct colo_loader_stats *s,
+/*
+ * The counter at c->off of base, a struct of __u64 counters (this table's
+ * struct colo_loader_stats, or another table's struct). memcpy: the
+ * fields are __u64, which uint64_t may not alias.
+ */
+static inline uint64_t colo_counter_get(const void *base,
 					const struct colo_counter *c)
 {
 	__u64 v;
 
-	memcpy(&v, (const char *)s + c->off, sizeof(v));
+	memcpy(&v, (const char *)base + c->off, sizeof(v));
 	return v;
 }
 

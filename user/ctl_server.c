@@ -158,19 +158,6 @@ struct ctl_server {
 	struct ctl_server_stats st;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static bool log_due(uint64_t count)
-{
-	return !(count & (count - 1));
-}
-
 static void client_close(struct ctl_server *s, struct ctl_client *c)
 {
 	ctl_epoll_set(s->ep, c->fd, c - s->clients, &c->ev, 0);
@@ -211,10 +198,6 @@ static void reply_error(struct ctl_server *s, struct ctl_client *c,
 }
 
 /* What the control socket adds to the loader's counters. */
-struct ctl_field {
-	const char *name;
-	size_t off;
-};
 
 #define XEN(f)                                               \
 	{                                                    \
@@ -225,22 +208,13 @@ struct ctl_field {
 		"hook_" #f, offsetof(struct ctl_stats, hook.f) \
 	}
 
-static const struct ctl_field ctl_fields[] = {
+static const struct colo_counter ctl_fields[] = {
 	XEN(connects),	  XEN(replaced),      XEN(inits),
 	XEN(inits_lost),  XEN(do_checkpoint), XEN(do_checkpoint_lost),
 	XEN(checkpoints), XEN(unknown),	      XEN(oversized),
 	XEN(truncated),	  HOOK(runs),	      HOOK(skipped),
 	HOOK(failed),
 };
-
-static uint64_t ctl_field_get(const struct ctl_stats *st,
-			      const struct ctl_field *f)
-{
-	uint64_t v;
-
-	memcpy(&v, (const char *)st + f->off, sizeof(v));
-	return v;
-}
 
 static void server_fields(struct ctl_server *s, struct json_out *o)
 {
@@ -265,7 +239,7 @@ static void stats_fields(struct ctl_server *s, struct json_out *o)
 			     colo_counter_get(&st.loader, &colo_counters[i]));
 	for (i = 0; i < sizeof(ctl_fields) / sizeof(ctl_fields[0]); i++)
 		json_out_u64(o, ctl_fields[i].name,
-			     ctl_field_get(&st, &ctl_fields[i]));
+			     colo_counter_get(&st, &ctl_fields[i]));
 	server_fields(s, o);
 }
 
@@ -292,7 +266,8 @@ static void status_fields(struct ctl_server *s, struct json_out *o)
 			     colo_ckpt_reason_name(st.checkpoint_reason));
 	json_out_bool(o, "xen_connected", st.xen_connected);
 	json_out_u64(o, "pid", getpid());
-	json_out_u64(o, "uptime_s", (mono_ns() - s->start_ns) / 1000000000ull);
+	json_out_u64(o, "uptime_s",
+		     (cli_now_ns() - s->start_ns) / 1000000000ull);
 	json_out_u64(o, "clients", s->st.clients);
 	json_out_u64(o, "subscribers", s->st.subscribers);
 	json_out_u64(o, "events_dropped", s->st.events_dropped);
@@ -394,9 +369,9 @@ static void request(struct ctl_server *s, struct ctl_client *c,
 	reply(c, &o);
 	/* the requester's reply first, then what everyone is told */
 	if (cmd == CTL_FAILOVER)
-		emit_simple(s, "failover", "control command");
+		ctl_server_event_failover(s, "control command");
 	else if (cmd == CTL_RESUME)
-		emit_simple(s, "resumed", NULL);
+		ctl_server_event_resumed(s);
 }
 
 struct req {
@@ -566,7 +541,7 @@ static void refuse(struct ctl_server *s, int fd, const char *why)
 	json_out_str(&o, "error", why);
 	n = json_out_end(&o);
 	if (n > 0 && send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
-	    log_due(s->st.refused))
+	    cli_log_due(s->st.refused))
 		cli_err(CMD, "--control %s: cannot tell a refused client: %s",
 			s->path, strerror(errno));
 	close(fd);
@@ -589,7 +564,7 @@ static void accept_clients(struct ctl_server *s)
 		cred.pid = 0;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
 		    cred.uid != 0) {
-			if (log_due(s->st.refused + 1))
+			if (cli_log_due(s->st.refused + 1))
 				cli_err(CMD,
 					"--control %s: refused a client of uid %u (pid %d): root only",
 					s->path, cred.uid, cred.pid);
@@ -763,7 +738,7 @@ int ctl_server_create(const struct ctl_server_config *cfg,
 	s->lfd = s->ep = -1;
 	s->ops = *ops;
 	s->ctx = ctx;
-	s->start_ns = mono_ns();
+	s->start_ns = cli_now_ns();
 	s->max_clients = cfg->max_clients ?: CTL_DEFAULT_MAX_CLIENTS;
 	/* outbufs are touched only as clients use them */
 	s->clients = calloc(s->max_clients, sizeof(*s->clients));

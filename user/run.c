@@ -236,12 +236,6 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char *const role_flag[COLO_NR_ROLES] = {
-	[COLO_ROLE_PRIMARY] = "--primary-in",
-	[COLO_ROLE_SECONDARY] = "--secondary-in",
-	[COLO_ROLE_OUT] = "--outdev",
-};
-
 /* --umem-size and --umem-frames x --frame-size name one size: agree them. */
 static int umem_size(struct run_opts *o)
 {
@@ -298,7 +292,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			r = c - OPT_PRIMARY;
 			if (!*optarg) {
 				cli_err(CMD, "%s needs an interface name",
-					role_flag[r]);
+					cli_role_flag[r]);
 				return CLI_EXIT_USAGE;
 			}
 			o->steer.ifname[r] = optarg;
@@ -448,14 +442,14 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		if (!o->steer.ifname[r]) {
 			cli_err(CMD,
 				"%s is required (see 'colo-xdp run --help')",
-				role_flag[r]);
+				cli_role_flag[r]);
 			return CLI_EXIT_USAGE;
 		}
 		for (q = 0; q < r; q++)
 			if (!strcmp(o->steer.ifname[r], o->steer.ifname[q])) {
 				cli_err(CMD,
 					"%s and %s are both %s: give three different interfaces",
-					role_flag[q], role_flag[r],
+					cli_role_flag[q], cli_role_flag[r],
 					o->steer.ifname[r]);
 				return CLI_EXIT_USAGE;
 			}
@@ -538,14 +532,6 @@ static int check_af_xdp(void)
 	}
 	close(fd);
 	return 0;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 static void on_release(void *ctx, uint64_t handle, uint32_t len)
@@ -634,7 +620,7 @@ static void take_adopted(struct run_ctx *rc)
 {
 	const struct xsk_dp_held *h;
 	unsigned int n, i, primary = 0;
-	uint64_t now = now_ns();
+	uint64_t now = cli_now_ns();
 
 	n = xsk_dp_adopted(rc->dp, &h);
 	for (i = 0; i < n; i++) {
@@ -793,7 +779,7 @@ static int ctl_checkpoint_done(void *ctx)
 
 static void switched(struct run_ctx *rc, const char *what, uint64_t t0)
 {
-	rc->own.switch_ns = now_ns() - t0;
+	rc->own.switch_ns = cli_now_ns() - t0;
 	publish(rc);
 	printf("%s: colo_steer switched in %llu us\n", what,
 	       (unsigned long long)rc->own.switch_ns / 1000);
@@ -806,7 +792,7 @@ static void switched(struct run_ctx *rc, const char *what, uint64_t t0)
  */
 static int ctl_failover(void *ctx)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = cli_now_ns();
 	struct run_ctx *rc = ctx;
 	int err;
 
@@ -835,7 +821,7 @@ static int ctl_failover(void *ctx)
 
 static int ctl_resume(void *ctx)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = cli_now_ns();
 	struct run_ctx *rc = ctx;
 	int err;
 
@@ -909,7 +895,7 @@ static void link_gone(struct run_ctx *rc, int r)
 	rc->gone[r] = true;
 	cli_err(CMD,
 		"%s (%s) was deleted or left this network namespace: stopping; start colo-xdp run again once it is back",
-		rc->ifname[r], role_flag[r]);
+		rc->ifname[r], cli_role_flag[r]);
 	run_stop = 1;
 }
 
@@ -1005,7 +991,7 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 				 .events = POLLIN },
 	};
 	uint64_t stats_every = o->stats_interval_s * 1000000000ull;
-	uint64_t now = now_ns(), next_stats = now, next_ctl = now;
+	uint64_t now = cli_now_ns(), next_stats = now, next_ctl = now;
 	/* what a previous loader left running went on without comparing */
 	bool adopted = colo_steer_adopted_running(rc->steer);
 	int timeout = RUN_POLL_MAX_MS, ready;
@@ -1018,7 +1004,7 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 	if (!adopted)
 		degraded_frames(rc, &rc->degraded_seen);
 	while (!run_stop) {
-		now = now_ns();
+		now = cli_now_ns();
 		if (colo_steer_heartbeat(rc->steer, now) > 0 || adopted) {
 			loader_gap(rc,
 				   adopted ? "adopted after a restart" :
@@ -1061,7 +1047,7 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 /* Release what is queued, as a checkpoint would, and let it all leave. */
 static void drain(struct run_ctx *rc)
 {
-	uint64_t taken = 0, now = now_ns();
+	uint64_t taken = 0, now = cli_now_ns();
 	unsigned int n;
 	int waited = 0;
 
@@ -1077,7 +1063,7 @@ static void drain(struct run_ctx *rc)
 	colo_engine_checkpoint_done(rc->engine);
 	for (;;) {
 		/* colo_steer must not fail open while the last frames leave */
-		colo_steer_heartbeat(rc->steer, now_ns());
+		colo_steer_heartbeat(rc->steer, cli_now_ns());
 		xsk_dp_service(rc->dp);
 		if (!xsk_dp_tx_busy(rc->dp))
 			break;

@@ -69,14 +69,6 @@ static void on_sigint(int sig)
 	stat_stop = 1;
 }
 
-static __u64 field_val(const void *base, const struct colo_counter *f)
-{
-	__u64 v;
-
-	memcpy(&v, (const char *)base + f->off, sizeof(v));
-	return v;
-}
-
 static int open_pin(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
@@ -106,14 +98,6 @@ static void read_heartbeat(struct instance *in)
 		close(hfd);
 }
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /*
  * What colo_steer makes of the loader: "alive", "lost" (it fails open or
  * holds) or "not started" (disarmed); *age_ms is the heartbeat's age.
@@ -125,7 +109,7 @@ static const char *loader_state(const struct instance *in, __u64 *age_ms)
 	*age_ms = 0;
 	if (!in->heartbeat)
 		return "not started";
-	age = mono_ns() - in->heartbeat;
+	age = cli_now_ns() - in->heartbeat;
 	*age_ms = age / 1000000;
 	/* a dead process's sockets gone with it: colo_steer sees that at once */
 	if (age > (__u64)in->cfg.watchdog_ms * 1000000 ||
@@ -161,7 +145,8 @@ static int read_instance(struct instance *in, int ncpus,
 			for (f = 0; f < NFIELDS(steer_fields); f++)
 				*(__u64 *)((char *)&in->steer[r] +
 					   steer_fields[f].off) +=
-					field_val(&percpu[c], &steer_fields[f]);
+					colo_counter_get(&percpu[c],
+							 &steer_fields[f]);
 	}
 	read_heartbeat(in);
 out:
@@ -185,7 +170,7 @@ static void print_fields(const void *base, const struct colo_counter *f,
 
 	for (i = 0; i < n; i++)
 		printf("%s%s %llu", i % 6 ? "  " : "\n    ", f[i].name,
-		       (unsigned long long)field_val(base, &f[i]));
+		       (unsigned long long)colo_counter_get(base, &f[i]));
 	putchar('\n');
 }
 
@@ -237,9 +222,10 @@ static void print_human(const struct instance *in)
 		printf("  %-10s", role_key[r]);
 		for (f = 0; f < NFIELDS(steer_fields); f++)
 			if (in->have_steer[r])
-				printf(" %16llu", (unsigned long long)field_val(
-							  &in->steer[r],
-							  &steer_fields[f]));
+				printf(" %16llu",
+				       (unsigned long long)colo_counter_get(
+					       &in->steer[r],
+					       &steer_fields[f]));
 			else
 				printf(" %16s", "-");
 		putchar('\n');
@@ -259,7 +245,7 @@ static void json_fields(const void *base, const struct colo_counter *f,
 	putchar('{');
 	for (i = 0; i < n; i++)
 		printf("%s\"%s\":%llu", i ? "," : "", f[i].name,
-		       (unsigned long long)field_val(base, &f[i]));
+		       (unsigned long long)colo_counter_get(base, &f[i]));
 	putchar('}');
 }
 

@@ -83,12 +83,6 @@ bool xen_framer_partial(const struct xen_framer *f)
 	return f->hdr_got > 0;
 }
 
-/* Log the first occurrences, then at every power of two: bounded output. */
-static bool log_due(uint64_t count)
-{
-	return !(count & (count - 1));
-}
-
 static void close_conn(struct xen_server *x)
 {
 	if (x->cfd < 0)
@@ -131,7 +125,7 @@ static void on_frame(void *ctx, const char *msg, uint32_t len)
 
 	if (!msg) {
 		x->st.oversized++;
-		if (log_due(x->st.oversized))
+		if (cli_log_due(x->st.oversized))
 			cli_err(CMD,
 				"xen controller %s sent a %u-byte message (at most %u): skipped (%llu so far)",
 				x->peer, len, XEN_MSG_MAX,
@@ -146,7 +140,7 @@ static void on_frame(void *ctx, const char *msg, uint32_t len)
 			x->ops.checkpoint_done(x->ctx);
 	} else {
 		x->st.unknown++;
-		if (!log_due(x->st.unknown))
+		if (!cli_log_due(x->st.unknown))
 			return;
 		for (i = 0; i < len; i++)
 			text[i] = msg[i] >= 0x20 && msg[i] < 0x7f ? msg[i] :

@@ -19,12 +19,6 @@
 #include "cli.h"
 #include "xsk_dp_internal.h"
 
-static const char *const role_flag[COLO_NR_ROLES] = {
-	[COLO_ROLE_PRIMARY] = "--primary-in",
-	[COLO_ROLE_SECONDARY] = "--secondary-in",
-	[COLO_ROLE_OUT] = "--outdev",
-};
-
 struct ring_view {
 	__u32 *producer;
 	__u32 *consumer;
@@ -341,7 +335,8 @@ int xsk_dp_adopt(const struct xsk_dp_config *cfg, int fds[XSK_DP_NR_FDS],
 		if (err) {
 			cli_err("run",
 				"cannot map the rings of the dead loader's socket on %s %s: %s",
-				role_flag[r], cfg->ifname[r], strerror(-err));
+				cli_role_flag[r], cfg->ifname[r],
+				strerror(-err));
 			goto out;
 		}
 	}

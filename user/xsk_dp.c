@@ -29,12 +29,6 @@
 /* Step of the wait for a dead loader's queue to be freed. */
 #define XSK_DP_BUSY_STEP_MS 10
 
-static const char *const role_name[COLO_NR_ROLES] = {
-	[COLO_ROLE_PRIMARY] = "--primary-in",
-	[COLO_ROLE_SECONDARY] = "--secondary-in",
-	[COLO_ROLE_OUT] = "--outdev",
-};
-
 static void sock_error(const struct xsk_dp_config *cfg, enum colo_role role,
 		       int err)
 {
@@ -57,7 +51,7 @@ static void sock_error(const struct xsk_dp_config *cfg, enum colo_role role,
 		break;
 	}
 	cli_err("run", "AF_XDP socket for %s %s queue %u: %s; %s",
-		role_name[role], ifname, cfg->queue, strerror(-err), fix);
+		cli_role_flag[role], ifname, cfg->queue, strerror(-err), fix);
 }
 
 /*
