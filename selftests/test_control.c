@@ -1664,3 +1664,20 @@ TEST(mismatch_dump_pairs)
 	CHECK_EQ(mismatch_dump_open("/nonexistent/dir/mm.pcap", &d), -ENOENT);
 	CHECK(!d);
 }
+
+TEST(mismatch_dump_full_disk_said_and_not_counted)
+{
+	uint8_t p[64] = { 1 }, s[64] = { 2 };
+	struct mismatch_dump *d;
+
+	CHECK_EQ(mismatch_dump_open("/dev/full", &d), 0);
+	if (!d)
+		return;
+	mismatch_dump_pair(d, p, sizeof(p), s, sizeof(s));
+	CHECK_EQ(mismatch_dump_flush(d), -ENOSPC);
+	/* not written any more, so not counted as dumped */
+	mismatch_dump_pair(d, p, sizeof(p), s, sizeof(s));
+	CHECK_EQ(mismatch_dump_pairs(d), 1);
+	CHECK_EQ(mismatch_dump_flush(d), -ENOSPC);
+	CHECK_EQ(mismatch_dump_close(d), -EIO);
+}

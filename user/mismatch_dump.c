@@ -12,6 +12,7 @@ struct mismatch_dump {
 	struct pcap_io_writer *w;
 	char *path; /* the writer keeps a pointer to it */
 	uint64_t pairs;
+	int broken; /* -errno of the write that failed, or 0 */
 };
 
 int mismatch_dump_open(const char *path, struct mismatch_dump **out)
@@ -50,6 +51,8 @@ void mismatch_dump_pair(struct mismatch_dump *d, const void *primary,
 	struct timespec ts;
 	uint64_t ns;
 
+	if (d->broken)
+		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	pcap_io_write(d->w, primary, primary_len, ns);
@@ -62,10 +65,16 @@ uint64_t mismatch_dump_pairs(const struct mismatch_dump *d)
 	return d->pairs;
 }
 
-void mismatch_dump_flush(struct mismatch_dump *d)
+int mismatch_dump_flush(struct mismatch_dump *d)
 {
-	if (d)
-		pcap_io_flush(d->w);
+	if (!d || d->broken)
+		return d ? d->broken : 0;
+	d->broken = pcap_io_flush(d->w);
+	if (d->broken)
+		cli_err("run",
+			"--mismatch-dump %s: cannot write it: %s; the mismatches from now on are not in it (mismatch_dumped stops)",
+			d->path, strerror(-d->broken));
+	return d->broken;
 }
 
 int mismatch_dump_close(struct mismatch_dump *d)

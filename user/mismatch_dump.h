@@ -20,8 +20,12 @@ void mismatch_dump_pair(struct mismatch_dump *d, const void *primary,
 			uint32_t primary_len, const void *secondary,
 			uint32_t secondary_len);
 uint64_t mismatch_dump_pairs(const struct mismatch_dump *d);
-/* Make the pairs so far readable (and survive a crash); NULL: nothing. */
-void mismatch_dump_flush(struct mismatch_dump *d);
+/*
+ * Make the pairs so far readable (and survive a crash); NULL: nothing. A
+ * file that takes no more (a full disk) is said once, on stderr, and
+ * from then on pairs are neither written nor counted: -errno.
+ */
+int mismatch_dump_flush(struct mismatch_dump *d);
 /* Flush and close; -EIO with a message if records were lost. */
 int mismatch_dump_close(struct mismatch_dump *d);
 

@@ -211,10 +211,10 @@ void pcap_io_write(struct pcap_io_writer *w, const void *data, uint32_t len,
 	pcap_dump((u_char *)w->dumper, &hdr, data);
 }
 
-void pcap_io_flush(struct pcap_io_writer *w)
+int pcap_io_flush(struct pcap_io_writer *w)
 {
-	/* a failure stays on the stream and surfaces in pcap_io_close() */
-	pcap_dump_flush(w->dumper);
+	/* a failure also stays on the stream for pcap_io_close() */
+	return pcap_dump_flush(w->dumper) ? -(errno ?: EIO) : 0;
 }
 
 int pcap_io_close(struct pcap_io_writer *w, char *err, size_t errlen)

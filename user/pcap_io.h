@@ -58,8 +58,11 @@ int pcap_io_create(const char *path, bool nano, struct pcap_io_writer **out,
 /* Append one frame; write errors surface in pcap_io_close(). */
 void pcap_io_write(struct pcap_io_writer *w, const void *data, uint32_t len,
 		   uint64_t ts_ns);
-/* Push what is buffered to the file, so that it can be read while open. */
-void pcap_io_flush(struct pcap_io_writer *w);
+/*
+ * Push what is buffered to the file, so that it can be read while open;
+ * -errno when the file takes no more (the frames not written are lost).
+ */
+int pcap_io_flush(struct pcap_io_writer *w);
 /* Flush and close; returns -EIO, with a message, if anything was lost. */
 int pcap_io_close(struct pcap_io_writer *w, char *err, size_t errlen);
 
