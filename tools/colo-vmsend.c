@@ -34,6 +34,9 @@
 /* The host side of a veth queues 256 frames: let it drain every so often. */
 #define PACE_FRAMES 32
 #define PACE_NS 300000
+/* A full device queue: retry every 100 us, for up to 10 s. */
+#define BUSY_NS 100000
+#define BUSY_TRIES 100000
 
 enum proto { P_UDP, P_TCP, P_ICMP, P_ARP };
 
@@ -280,10 +283,21 @@ static int parse(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/*
+ * A VM's NIC that is full makes the VM wait, it does not lose the frame:
+ * on a veth whose ring is full (backpressure) or a busy tap, wait and send
+ * again, up to BUSY_TRIES times.
+ */
 static int send_frame(int fd, bool tap, const uint8_t *f, uint32_t len)
 {
-	ssize_t n = tap ? write(fd, f, len) : send(fd, f, len, 0);
+	struct timespec busy = { 0, BUSY_NS };
+	unsigned int tries = 0;
+	ssize_t n;
 
+	do {
+		n = tap ? write(fd, f, len) : send(fd, f, len, 0);
+	} while (n < 0 && (errno == ENOBUFS || errno == EAGAIN) &&
+		 ++tries < BUSY_TRIES && !nanosleep(&busy, NULL));
 	if (n != (ssize_t)len) {
 		fprintf(stderr, "colo-vmsend: send: %s\n",
 			n < 0 ? strerror(errno) : "short write");
