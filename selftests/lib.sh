@@ -11,7 +11,6 @@ T_BUILD=${BUILD:-$T_TOP/build}
 COLO_XDP=$T_BUILD/colo-xdp
 # Unique per run, so two suites (or a leftover) never collide.
 T_PREFIX=cx$$
-T_NETNS=()
 T_PIDS=()
 T_CLEANUP=()
 T_TMP=$(mktemp -d /tmp/colo-xdp-test.XXXXXX)
@@ -41,15 +40,6 @@ t_skip_unless_root() {
 	fi
 }
 
-# t_netns NAME: create a namespace removed at exit; echoes its full name.
-t_netns() {
-	local ns=$T_PREFIX-$1
-	ip netns add "$ns" || return 1
-	ip -n "$ns" link set lo up
-	T_NETNS+=("$ns")
-	echo "$ns"
-}
-
 # t_bg COMMAND...: start in the background, killed at exit; sets T_LAST_PID.
 t_bg() {
 	"$@" &
@@ -63,7 +53,7 @@ t_on_exit() {
 }
 
 t_cleanup() {
-	local p ns c
+	local p c
 	for p in "${T_PIDS[@]}"; do
 		kill "$p" 2>/dev/null
 		# a process a test stopped (SIGSTOP) takes its TERM once continued
@@ -74,10 +64,6 @@ t_cleanup() {
 	done
 	for ((c = ${#T_CLEANUP[@]} - 1; c >= 0; c--)); do
 		eval "${T_CLEANUP[c]}" 2>/dev/null
-	done
-	for ns in "${T_NETNS[@]}"; do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
 	done
 	rm -rf "$T_TMP"
 }

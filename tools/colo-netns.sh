@@ -22,7 +22,8 @@ CN_CLIENT_IP=10.0.0.2
 # reports to muddy captures) and lo up.
 cn_ns() {
 	ip netns add "$1" || return 1
-	$CN_ON_EXIT "ip netns del $1"
+	# what still runs in it (a sender, a capture) goes first
+	$CN_ON_EXIT "ip netns pids $1 | xargs -r kill -9; ip netns del $1"
 	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 		net.ipv6.conf.default.disable_ipv6=1 || return 1
 	ip -n "$1" link set lo up
