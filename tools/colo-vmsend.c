@@ -9,7 +9,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <stdbool.h>
@@ -17,18 +16,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <linux/if_tun.h>
 
 #include "colo_parse.h"
 #include "frames.h"
 #include "pcap_io.h"
+#include "tap.h"
 
 #define FRAME_MAX 1514
 /* The host side of a veth queues 256 frames: let it drain every so often. */
@@ -126,27 +124,6 @@ static int build(const struct opts *o, uint32_t i, uint8_t *f)
 		memcpy(f, o->dst_mac, ETH_ALEN);
 	}
 	return len;
-}
-
-static int open_tap(const char *name)
-{
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0) {
-		fprintf(stderr, "colo-vmsend: /dev/net/tun: %s\n",
-			strerror(errno));
-		return -1;
-	}
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(fd, TUNSETIFF, &ifr)) {
-		fprintf(stderr,
-			"colo-vmsend: tap %s: %s; create it with 'ip tuntap add dev %s mode tap'\n",
-			name, strerror(errno), name);
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static int open_dev(const char *name)
@@ -323,7 +300,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "colo-vmsend: %s\n", err);
 		return 1;
 	}
-	fd = o.tap ? open_tap(o.tap) : open_dev(o.dev);
+	fd = o.tap ? tap_open("colo-vmsend", o.tap) : open_dev(o.dev);
 	if (fd < 0)
 		goto out;
 	for (i = 0; i < o.count; i++) {
