@@ -7,20 +7,20 @@
 #   bench/run.sh [--smoke] [--out DIR]
 #
 # --smoke: every measurement once, briefly, into DIR (make check's suite
-# asserts only that it all runs and produces its files).
+# asserts that it all runs and produces its files).
 #
 # Topology, all in the root namespace (colo-xdp pins maps under
 # /sys/fs/bpf, which `ip netns exec` would hide from it), no addresses,
 # IPv6 off, removed on exit whatever happens:
 #
-#   bench-traffic (BPF_PROG_RUN live frames) ─► <p>v ══ <p>  P  ┐
-#                                            └► <s>v ══ <s>  S  ├ comparator
-#   bench_count (XDP, counts and drops)      ◄─ <o>v ══ <o>  O  ┘
+#   bench-traffic (io_uring writes, as two VMs) ─► tap <p>  P ┐
+#                                             └──► tap <s>  S ├ comparator
+#   bench_count (XDP on <o>v, NAPI thread)     ◄── <o>v ══ <o> O ┘
 #
-# CPUs (two here): the source and the kernel's RX work for P and S (it
-# runs where the redirect happens) on SRC_CPU; the comparator under test
-# (colo-xdp run, bench-forward, or QEMU's colo-compare) and its TX work on
-# CMP_CPU.
+# CPUs (two here): the source, the kernel's RX work for P and S (tun runs
+# it inside the source's writes) and the sink's NAPI thread on SRC_CPU;
+# the comparator under test (colo-xdp run, bench-forward, or QEMU's
+# colo-compare) and its TX work on CMP_CPU.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
@@ -41,17 +41,23 @@ while (($#)); do
 	shift
 done
 if [[ $(id -u) -ne 0 ]]; then
-	echo "bench: needs root (veths, XDP, AF_XDP, BPF_PROG_RUN)" >&2
+	echo "bench: needs root (taps, veths, XDP, AF_XDP)" >&2
 	exit 1
 fi
 
+# TIME: a closed-loop run; TRIAL: one step of the zero-loss search, STEPS
+# of them (the first at 1.25 times the closed-loop rate, then halving the
+# interval); CPU_TIME: a run at each of CPU_RATES.
 if ((SMOKE)); then
-	RUNS=1 WARMUP=50 TIME=150 LAT_RATE=2000 LAT_TIME=250
+	RUNS=1 WARMUP=50 TIME=150 TRIAL=150 STEPS=2 CPU_TIME=200
+	LAT_RATE=2000 LAT_TIME=300
 else
-	RUNS=5 WARMUP=300 TIME=1000 LAT_RATE=10000 LAT_TIME=3000
+	RUNS=3 WARMUP=200 TIME=1000 TRIAL=1000 STEPS=6 CPU_TIME=2000
+	LAT_RATE=10000 LAT_TIME=3000
 fi
-# Pairs in flight: under the 256 frames a veth's XDP ring holds, so no
-# frame is lost between the source and the comparator.
+CPU_RATES="50000 200000"
+# Pairs in flight in the closed loop: under the 256 frames of the sink
+# veth's ring, so the window itself never loses a frame.
 WINDOW=192
 CONNS="1 1000 1000000"
 TRAFFIC="udp64 udp1500 tcp1448"
@@ -65,8 +71,8 @@ fi
 # The comparator under test runs SCHED_FIFO at this priority (0: not),
 # as it would on a CPU of its own: on a shared machine a CPU-bound
 # neighbour otherwise decides the figures (a woken comparator waits for
-# its time slice). Not the source: a real-time task spinning in
-# BPF_PROG_RUN would starve ksoftirqd, hence the RX work for P and S.
+# its time slice). Never with --busy-poll: a real-time task that never
+# sleeps is throttled by the kernel for 50 ms a second.
 RT_PRIO=${BENCH_RT_PRIO:-10}
 if ((RT_PRIO)); then
 	RT=(chrt -f "$RT_PRIO")
@@ -122,14 +128,15 @@ die() {
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf ||
 	die "cannot mount bpffs on /sys/fs/bpf"
 
-for x in "$P" "$S" "$O"; do
-	ip link add "${x}v" type veth peer name "$x" ||
-		die "cannot create veth ${x}v"
-	LINKS+=("${x}v")
-	for i in "${x}v" "$x"; do
-		sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
-		ip link set dev "$i" up || die "cannot bring $i up"
-	done
+for x in "$P" "$S"; do
+	ip tuntap add dev "$x" mode tap || die "cannot create tap $x"
+	LINKS+=("$x")
+done
+ip link add "${O}v" type veth peer name "$O" || die "cannot create veth $O"
+LINKS+=("${O}v")
+for i in "$P" "$S" "$O" "${O}v"; do
+	sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
+	ip link set dev "$i" up || die "cannot bring $i up"
 done
 
 traffic_args() {
@@ -138,6 +145,11 @@ traffic_args() {
 	udp1500) echo "--proto udp --frame-len 1500" ;;
 	tcp1448) echo "--proto tcp --segment 1448" ;;
 	esac
+}
+
+# jget JSON KEY: a number from a flat JSON object.
+jget() {
+	sed -n "s/.*\"$2\": \(-\{0,1\}[0-9.]*\).*/\1/p" <<<"$1"
 }
 
 # start_bg LOG COMMAND...: start in the background; sets BG_PID.
@@ -153,9 +165,10 @@ start_bg() {
 }
 
 # stop_bg PID: stop it and forget it, so that its number, once reused by
-# another process, is never signalled at exit.
+# another process, is never signalled at exit. No PID: nothing to stop.
 stop_bg() {
 	local p keep=()
+	[[ -n $1 ]] || return 0
 	kill -TERM "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
 	for p in "${PIDS[@]}"; do
@@ -192,143 +205,277 @@ start_ready() {
 	die "$(head -c 2000 "$log")"
 }
 
-# record META JSON: one result line, META's fields first.
+# record KIND META JSON: one result line, the kind and META's fields first.
 record() {
-	[[ $2 == \{* ]] || die "no result: $2"
-	echo "{$1, ${2#\{}" >>"$RESULTS"
+	[[ $3 == \{* ]] || die "no result: $3"
+	echo "{\"kind\": \"$1\", $2, ${3#\{}" >>"$RESULTS"
 }
 
-# measure NAME TRAFFIC CONNS RUN EXTRA...: bench-traffic, recorded.
-measure() {
-	local name=$1 t=$2 c=$3 r=$4 json
-	shift 4
-	# shellcheck disable=SC2046
-	json=$("$TRAFFIC_BIN" --to-primary "${P}v" --to-secondary "${S}v" \
-		$(traffic_args "$t") --conns "$c" --cpu "$SRC_CPU" "$@") ||
-		return 1
-	record "\"system\": \"$name\", \"traffic\": \"$t\", \"conns\": $c, \"run\": $r" "$json"
-	echo "  $name $t conns=$c run $r: $json"
-}
+# The comparators. Each start_* sets BG_PID and LOG; the measure_* that
+# goes with it (MEASURE) runs the traffic through it and prints its JSON.
 
-# behind START LOG NAME TRAFFIC CONNS RUN EXTRA...: measure through a
-# comparator started by START (its pid in BG_PID, its output in LOG) and
-# stopped after. A failed attempt is shown, counted and tried once more.
-behind() {
-	local start=$1 log=$2 try
-	shift 2
-	for try in 1 2; do
-		$start
-		if measure "$@"; then
-			stop_bg "$BG_PID"
-			return 0
-		fi
-		stop_bg "$BG_PID"
-		FAILED_ATTEMPTS=$((FAILED_ATTEMPTS + 1))
-		echo "bench: $1 $2 conns=$3 run $4 failed (attempt $try); it said:"
-		tail -n 5 "$log"
-	done
-	die "$1 $2 conns=$3 run $4 failed twice"
-}
-FAILED_ATTEMPTS=0
-
-# start_colo / start_colo_1m: colo-xdp run with room for 65,536 or for
-# 1,048,576 connections.
+# start_colo [MAX_CONNS [FLAGS...]]: colo-xdp run (SCHED_FIFO);
+# start_colo_1m: with room for 1,048,576 connections; start_colo_busy:
+# busy-polling, SCHED_OTHER, on CMP_CPU.
 start_colo() {
-	start_ready "$TMP/colo.log" "^comparing" "${RT[@]}" "$COLO_XDP" run \
+	LOG=$TMP/colo.log
+	start_ready "$LOG" "^comparing" "${RT[@]}" "$COLO_XDP" run \
 		--primary-in "$P" --secondary-in "$S" --outdev "$O" \
 		--cpu "$CMP_CPU" --max-connections "${1:-65536}" \
-		--stats-interval 3600
+		--stats-interval 3600 "${@:2}"
 }
 
 start_colo_1m() {
 	start_colo 1048576
 }
 
+start_colo_busy() {
+	LOG=$TMP/colo.log
+	start_ready "$LOG" "^comparing" "$COLO_XDP" run \
+		--primary-in "$P" --secondary-in "$S" --outdev "$O" \
+		--cpu "$CMP_CPU" --busy-poll --stats-interval 3600
+}
+
 start_forward() {
-	start_ready "$TMP/fwd.log" "^forwarding" "${RT[@]}" "$FORWARD_BIN" \
+	LOG=$TMP/fwd.log
+	start_ready "$LOG" "^forwarding" "${RT[@]}" "$FORWARD_BIN" \
 		--primary-in "$P" --secondary-in "$S" --outdev "$O" \
 		--cpu "$CMP_CPU"
 }
 
-echo "source alone: frames counted on arrival at P and S"
-for t in $TRAFFIC; do
-	for ((r = 1; r <= RUNS; r++)); do
-		measure source "$t" 1 "$r" --count-on "$P,$S" \
-			--warmup "$WARMUP" --time "$TIME" ||
-			die "the source alone failed ($t)"
+# QEMU's colo-compare on unix-socket chardevs, its iothread on CMP_CPU;
+# bench-qemu waits for the sockets.
+start_qemu() {
+	local ch chr=()
+	LOG=$TMP/qemu.log
+	rm -f "$TMP"/q-*
+	for ch in pri sec out ntf; do
+		chr+=(-chardev "socket,id=$ch,path=$TMP/q-$ch,server=on,wait=off")
 	done
-done
+	start_bg "$LOG" taskset -c "$CMP_CPU" "${RT[@]}" "$QEMU" \
+		-machine none -nodefaults -display none \
+		-object iothread,id=io "${chr[@]}" \
+		-object colo-compare,id=cc,primary_in=pri,secondary_in=sec,outdev=out,notify_dev=ntf,iothread=io
+}
 
-echo "forward-only: P to O through AF_XDP, no comparison"
-for t in $TRAFFIC; do
-	for ((r = 1; r <= RUNS; r++)); do
-		behind start_forward "$TMP/fwd.log" forward "$t" 1 "$r" \
-			--count-on "${O}v" --window "$WINDOW" \
-			--warmup "$WARMUP" --time "$TIME"
-	done
-done
+# measure_tap TRAFFIC CONNS FLAGS...: bench-traffic into the taps, counted
+# on O's peer unless FLAGS count elsewhere.
+measure_tap() {
+	local t=$1 c=$2
+	shift 2
+	# shellcheck disable=SC2046
+	"$TRAFFIC_BIN" --primary-tap "$P" --secondary-tap "$S" \
+		$(traffic_args "$t") --conns "$c" --cpu "$SRC_CPU" \
+		--napi-cpu "$SRC_CPU" --cmp-cpu "$CMP_CPU" "$@"
+}
 
-echo "colo-xdp run: pairs compared and released"
-for t in $TRAFFIC; do
-	for c in $CONNS; do
-		for ((r = 1; r <= RUNS; r++)); do
-			# a fresh table each run: 1,000,000 connections are new
-			behind "$( ((c > 65536)) && echo start_colo_1m ||
-				echo start_colo)" "$TMP/colo.log" colo-xdp "$t" \
-				"$c" "$r" --count-on "${O}v" --window "$WINDOW" \
-				--warmup "$WARMUP" --time "$TIME"
-		done
-	done
-done
+# measure_qemu TRAFFIC CONNS FLAGS...: bench-qemu into QEMU's sockets.
+measure_qemu() {
+	local t=$1 c=$2
+	shift 2
+	# shellcheck disable=SC2046
+	"$QEMU_FEEDER" --primary "$TMP/q-pri" --secondary "$TMP/q-sec" \
+		--outdev "$TMP/q-out" --notify "$TMP/q-ntf" \
+		$(traffic_args "$t") --conns "$c" --cpu "$SRC_CPU" \
+		--cmp-cpu "$CMP_CPU" "$@"
+}
 
-echo "latency at $LAT_RATE pairs/s: later frame of a pair in, primary out"
-for ((r = 1; r <= RUNS; r++)); do
-	measure source udp64 1 "$r" --count-on "$P,$S" --rate "$LAT_RATE" \
-		--time "$LAT_TIME" --samples "$TMP/lat-source-$r.txt" ||
-		die "the source alone failed (latency)"
-	behind start_forward "$TMP/fwd.log" forward udp64 1 "$r" \
-		--count-on "${O}v" --rate "$LAT_RATE" --time "$LAT_TIME" \
-		--samples "$TMP/lat-forward-$r.txt"
-	behind start_colo "$TMP/colo.log" colo-xdp udp64 1 "$r" \
-		--count-on "${O}v" --rate "$LAT_RATE" --time "$LAT_TIME" \
-		--samples "$TMP/lat-colo-xdp-$r.txt"
-done
-
-echo "QEMU colo-compare: the same pairs over its socket chardevs"
-for t in $TRAFFIC; do
-	# its connection table holds 16384: 1,000,000 would destroy it
-	for c in 1 1000; do
-		for ((r = 1; r <= RUNS; r++)); do
-			rm -f "$TMP"/q-*
-			chr=
-			for ch in pri sec out ntf; do
-				chr+=" -chardev socket,id=$ch,path=$TMP/q-$ch,server=on,wait=off"
-			done
-			# shellcheck disable=SC2086
-			start_bg "$TMP/qemu.log" "${RT[@]}" \
-				taskset -c "$CMP_CPU" "$QEMU" \
-				-machine none -nodefaults -display none \
-				-object iothread,id=io $chr \
-				-object colo-compare,id=cc,primary_in=pri,secondary_in=sec,outdev=out,notify_dev=ntf,iothread=io
-			# shellcheck disable=SC2046
-			json=$("$QEMU_FEEDER" --primary "$TMP/q-pri" \
-				--secondary "$TMP/q-sec" --outdev "$TMP/q-out" \
-				--notify "$TMP/q-ntf" $(traffic_args "$t") \
-				--conns "$c" --window "$WINDOW" \
-				--warmup "$WARMUP" --time "$TIME" \
-				--cpu "$SRC_CPU") ||
-				die "bench-qemu failed ($t $c): $(cat "$TMP/qemu.log")"
-			record "\"system\": \"qemu\", \"traffic\": \"$t\", \"conns\": $c, \"run\": $r" "$json"
-			echo "  qemu $t conns=$c run $r: $json"
+# behind START MEASURE TRAFFIC CONNS FLAGS...: MEASURE through the
+# comparator START starts (a fresh one: the 1,000,000 connections are new
+# ones), stopped after; JSON in MEASURED. AFTER, when set, runs before the
+# stop. A failed attempt is shown, counted and tried once more.
+behind() {
+	local start=$1 measure=$2 try
+	shift 2
+	for try in 1 2; do
+		$start
+		if MEASURED=$($measure "$@" ${BG_PID:+--cmp-pid "$BG_PID"}); then
+			[[ -n ${AFTER:-} ]] && $AFTER "$BG_PID"
 			stop_bg "$BG_PID"
+			return 0
+		fi
+		stop_bg "$BG_PID"
+		FAILED_ATTEMPTS=$((FAILED_ATTEMPTS + 1))
+		echo "bench: $start $* failed (attempt $try); it said:"
+		tail -n 5 "$LOG"
+	done
+	die "$start $* failed twice"
+}
+FAILED_ATTEMPTS=0
+
+meta() {
+	echo "\"system\": \"$1\", \"traffic\": \"$2\", \"conns\": $3, \"run\": $4"
+}
+
+# windowed NAME START MEASURE TRAFFIC CONNS RUN: the closed loop (the
+# source alone: as fast as it goes, WIN=0).
+windowed() {
+	local name=$1 start=$2 measure=$3 t=$4 c=$5 r=$6
+	behind "$start" "$measure" "$t" "$c" --window "${WIN:-$WINDOW}" \
+		--warmup "$WARMUP" --time "$TIME"
+	record windowed "$(meta "$name" "$t" "$c" "$r")" "$MEASURED"
+	echo "  $name $t conns=$c run $r: $(jget "$MEASURED" pairs_per_s) pairs/s"
+}
+
+# median_of KIND NAME TRAFFIC CONNS FIELD: over the runs recorded so far.
+median_of() {
+	python3 - "$RESULTS" "$@" <<'PY'
+import json, statistics, sys
+f, kind, name, t, c, field = sys.argv[1:]
+v = [e[field] for e in map(json.loads, open(f))
+     if (e['kind'], e['system'], e['traffic'], e['conns']) ==
+        (kind, name, t, int(c))]
+print(int(statistics.median(v)) if v else 0)
+PY
+}
+
+# zero_loss NAME START MEASURE TRAFFIC CONNS RUN: the highest offered rate
+# with no pair lost (RFC 2544's search): first at 1.25 times the closed
+# loop's rate, then halving the interval, STEPS trials, each with a fresh
+# comparator. A trial passes when no pair is lost and the source offered
+# at least 97% of the rate (a QEMU that reads slowly blocks its feeder:
+# that is loss too, moved upstream).
+zero_loss() {
+	local name=$1 start=$2 measure=$3 t=$4 c=$5 r=$6
+	local lo=0 hi rate step lost ach pass trials=
+	hi=$(($(median_of windowed "$name" "$t" "$c" pairs_per_s) * 5 / 4))
+	((hi > 1000)) || hi=1000
+	rate=$hi
+	for ((step = 0; step < STEPS; step++)); do
+		behind "$start" "$measure" "$t" "$c" --rate "$rate" \
+			--warmup "$WARMUP" --time "$TRIAL"
+		lost=$(jget "$MEASURED" lost)
+		ach=$(jget "$MEASURED" achieved_pps)
+		if ((lost == 0 && ${ach%.*} * 100 >= rate * 97)); then
+			pass=true lo=$rate
+		else
+			pass=false hi=$rate
+		fi
+		trials+="${trials:+, }{\"offered_pps\": $rate, \"achieved_pps\": $ach, \"lost\": $lost, \"pass\": $pass}"
+		[[ $pass == true && $step == 0 ]] && break
+		rate=$(((lo + hi) / 2))
+	done
+	record zero_loss "$(meta "$name" "$t" "$c" "$r")" \
+		"{\"pairs_per_s\": $lo, \"trials\": [$trials]}"
+	echo "  $name $t conns=$c run $r: zero loss up to $lo pairs/s"
+}
+
+# cpu NAME START MEASURE TRAFFIC RATE RUN: CPU time at a fixed rate.
+cpu() {
+	local name=$1 start=$2 measure=$3 t=$4 rate=$5 r=$6
+	behind "$start" "$measure" "$t" 1 --rate "$rate" --warmup "$WARMUP" \
+		--time "$CPU_TIME"
+	record cpu "$(meta "$name" "$t" 1 "$r"), \"rate\": $rate" "$MEASURED"
+	echo "  $name $t $rate pairs/s run $r: busy $(jget "$MEASURED" busy_s) s, comparator $(jget "$MEASURED" cmp_s) s, lost $(jget "$MEASURED" lost)"
+}
+
+# latency NAME START MEASURE RUN: LAT_RATE pairs/s, every sample kept.
+latency() {
+	local name=$1 start=$2 measure=$3 r=$4
+	behind "$start" "$measure" udp64 1 --rate "$LAT_RATE" \
+		--warmup "$WARMUP" --time "$LAT_TIME" \
+		--samples "$TMP/lat-$name-$r.txt"
+	record latency "$(meta "$name" udp64 1 "$r")" "$MEASURED"
+	echo "  $name run $r: p50 $(jget "$MEASURED" p50_us) us, p99 $(jget "$MEASURED" p99_us) us"
+}
+
+# The source alone and the baseline have no comparator: a start that
+# starts nothing, and the kernel's own paths instead.
+no_comparator() {
+	BG_PID= LOG=/dev/null
+}
+
+source_alone() {
+	measure_tap "$@" --count-on "$P,$S"
+}
+
+baseline() {
+	measure_tap "$@" --count-on "${O}v" --forward-to "$O"
+}
+
+through_o() {
+	measure_tap "$@" --count-on "${O}v"
+}
+
+# memory PID: colo-xdp's resident set, after a closed-loop run.
+memory() {
+	local rss hwm
+	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status")
+	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$1/status")
+	record memory "$(meta colo-xdp "$MEM_T" "$MEM_C" "$MEM_R")" \
+		"{\"vmrss_kb\": $rss, \"vmhwm_kb\": $hwm}"
+}
+
+colo_start_for() {
+	(($1 > 65536)) && echo start_colo_1m || echo start_colo
+}
+
+echo "source alone: pairs written into P and S, counted on arrival there"
+for t in $TRAFFIC; do
+	for ((r = 1; r <= RUNS; r++)); do
+		WIN=0 windowed source no_comparator source_alone "$t" 1 "$r"
+	done
+done
+
+echo "closed loop: at most $WINDOW pairs in flight"
+for t in $TRAFFIC; do
+	for ((r = 1; r <= RUNS; r++)); do
+		windowed forward start_forward through_o "$t" 1 "$r"
+		for c in $CONNS; do
+			MEM_T=$t MEM_C=$c MEM_R=$r
+			[[ $t == udp64 && $c != 1000 ]] && AFTER=memory
+			windowed colo-xdp "$(colo_start_for "$c")" through_o \
+				"$t" "$c" "$r"
+			AFTER=
+		done
+		# its connection table holds 16384: 1,000,000 would destroy it
+		for c in 1 1000; do
+			windowed qemu start_qemu measure_qemu "$t" "$c" "$r"
 		done
 	done
+done
+
+echo "zero loss: the highest offered rate with no pair lost"
+for t in $TRAFFIC; do
+	for ((r = 1; r <= RUNS; r++)); do
+		zero_loss forward start_forward through_o "$t" 1 "$r"
+		for c in $CONNS; do
+			zero_loss colo-xdp "$(colo_start_for "$c")" through_o \
+				"$t" "$c" "$r"
+		done
+		for c in 1 1000; do
+			zero_loss qemu start_qemu measure_qemu "$t" "$c" "$r"
+		done
+	done
+done
+
+echo "CPU per pair at fixed rates"
+for t in $TRAFFIC; do
+	for rate in $CPU_RATES; do
+		for ((r = 1; r <= RUNS; r++)); do
+			cpu baseline no_comparator baseline "$t" "$rate" "$r"
+			cpu forward start_forward through_o "$t" "$rate" "$r"
+			cpu colo-xdp start_colo through_o "$t" "$rate" "$r"
+			cpu qemu start_qemu measure_qemu "$t" "$rate" "$r"
+		done
+	done
+done
+
+echo "latency at $LAT_RATE pairs/s: pair in, primary out"
+for ((r = 1; r <= RUNS; r++)); do
+	latency source no_comparator source_alone "$r"
+	latency forward start_forward through_o "$r"
+	latency colo-xdp start_colo through_o "$r"
+	latency colo-xdp-busy-poll start_colo_busy through_o "$r"
 done
 
 mkdir -p "$OUT" || die "cannot create $OUT"
+# every trial of the search and every run, as measured
+cp "$RESULTS" "$OUT/raw.jsonl" || die "cannot write $OUT/raw.jsonl"
 python3 "$TOP/bench/report.py" --results "$RESULTS" --samples "$TMP" \
 	--out "$OUT" --runs "$RUNS" --window "$WINDOW" \
-	--lat-rate "$LAT_RATE" --cpus "$SRC_CPU,$CMP_CPU" --load "$LOAD" \
+	--lat-rate "$LAT_RATE" --cpu-rates "${CPU_RATES// /,}" \
+	--trial-ms "$TRIAL" --cpus "$SRC_CPU,$CMP_CPU" --load "$LOAD" \
 	--rt-prio "$RT_PRIO" --failed-attempts "$FAILED_ATTEMPTS" \
 	--qemu "$("$QEMU" --version | head -n 1)" \
 	$( ((SMOKE)) || echo --readme "$TOP/bench/README.md") ||

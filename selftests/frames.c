@@ -233,6 +233,21 @@ void frame_stamp_flow(uint8_t *frame, uint32_t flow)
 	put16(ip + 20, flow);
 }
 
+void frame_bench_pair(uint8_t *frame, bool tcp, uint32_t conns,
+		      uint32_t segment, uint64_t pair)
+{
+	uint32_t seq = 1 + (uint32_t)(pair / conns) * segment;
+	uint8_t *th = frame + ETH_HLEN + 20;
+
+	frame_stamp_flow(frame, pair % conns);
+	if (!tcp)
+		return;
+	th[4] = seq >> 24;
+	th[5] = seq >> 16;
+	th[6] = seq >> 8;
+	th[7] = seq;
+}
+
 int frame_build_bench(bool tcp, uint32_t frame_len, uint32_t segment,
 		      uint8_t *buf, size_t size)
 {

@@ -63,4 +63,13 @@ int frame_build_bench(bool tcp, uint32_t frame_len, uint32_t segment,
  */
 void frame_stamp_flow(uint8_t *frame, uint32_t flow);
 
+/*
+ * Turn a frame_build_bench() template into pair number pair of the
+ * benchmarks' stream: connection pair mod conns (frame_stamp_flow()), and
+ * for TCP the sequence number that connection has reached, each segment
+ * carrying segment bytes. Every benchmark feeds its comparator this stream.
+ */
+void frame_bench_pair(uint8_t *frame, bool tcp, uint32_t conns,
+		      uint32_t segment, uint64_t pair);
+
 #endif /* COLO_FRAMES_H */

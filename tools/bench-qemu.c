@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -27,16 +28,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_load.h"
 #include "cli.h"
 #include "colo_parse.h"
 #include "xen_proto.h"
-#include "../selftests/frames.h"
+#include "frames.h"
 
 #define CMD "bench-qemu"
 #define QB_BATCH 32 /* pairs per write() on each channel */
 #define QB_CONNECT_MS 10000 /* QEMU creates its sockets after it starts */
 #define QB_STALL_NS 200000000ull /* as bench-traffic: a stuck window */
 #define QB_FRAME_MAX 1600
+/* Open loop: wake up about this often, as bench-traffic does. */
+#define QB_TICK_NS 50000
+#define QB_DRAIN_NS 2000000000ull /* longest wait for the last frames */
+#define QB_QUIET_NS 100000000ull /* nothing new this long: drained */
 
 enum { CH_PRI, CH_SEC, CH_OUT, CH_NOTIFY, NR_CH };
 
@@ -49,6 +55,10 @@ struct opts {
 	uint32_t warmup_ms;
 	uint32_t run_ms;
 	uint32_t window;
+	uint32_t rate; /* pairs per second: open loop when set */
+	uint32_t cmp_pid; /* QEMU, whose CPU time the open loop reports */
+	uint32_t cmp_cpu;
+	bool has_cmp_cpu;
 	uint32_t cpu;
 	bool pin_cpu;
 };
@@ -92,6 +102,10 @@ static void usage(FILE *f)
 		"  --warmup MS          run before measuring (300)\n"
 		"  --time MS            measure this long (1000)\n"
 		"  --window N           at most N pairs in flight (192)\n"
+		"  --rate N             open loop: N pairs per second; reports loss and\n"
+		"                       CPU time\n"
+		"  --cmp-pid PID        --rate: QEMU's process, whose CPU time is reported\n"
+		"  --cmp-cpu N          --rate: QEMU's CPU, whose softirq time is reported\n"
 		"  --cpu N              run on CPU N\n");
 }
 
@@ -107,6 +121,9 @@ static const struct option long_opts[] = {
 	{ "warmup", required_argument, NULL, 'w' },
 	{ "time", required_argument, NULL, 't' },
 	{ "window", required_argument, NULL, 'W' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "cmp-pid", required_argument, NULL, 'm' },
+	{ "cmp-cpu", required_argument, NULL, 'M' },
 	{ "cpu", required_argument, NULL, 'C' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -174,6 +191,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'W':
 			err = cli_parse_u32(CMD, "--window", optarg, 1,
 					    1u << 20, &o->window);
+			break;
+		case 'r':
+			err = cli_parse_u32(CMD, "--rate", optarg, 1, 10000000,
+					    &o->rate);
+			break;
+		case 'm':
+			err = cli_parse_u32(CMD, "--cmp-pid", optarg, 1,
+					    INT_MAX, &o->cmp_pid);
+			break;
+		case 'M':
+			err = cli_parse_u32(CMD, "--cmp-cpu", optarg, 0,
+					    CPU_SETSIZE - 1, &o->cmp_cpu);
+			o->has_cmp_cpu = true;
 			break;
 		case 'C':
 			err = cli_parse_u32(CMD, "--cpu", optarg, 0,
@@ -249,36 +279,48 @@ static int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-/* Pair number pair, framed, at buf: the flow and the TCP position set. */
+/* Pair number pair, framed, at buf: the benchmarks' stream. */
 static size_t put_frame(struct feeder *f, uint64_t pair, uint8_t *buf)
 {
-	uint32_t be = htonl(f->len), conn = pair % f->o->conns;
-	uint32_t seq =
-		htonl(1 + (uint32_t)(pair / f->o->conns) * f->o->segment);
+	uint32_t be = htonl(f->len);
 
 	memcpy(buf, &be, 4);
 	memcpy(buf + 4, f->frame, f->len);
-	frame_stamp_flow(buf + 4, conn);
-	if (f->o->tcp)
-		memcpy(buf + 4 + COLO_ETH_HLEN + 20 + 4, &seq, 4);
+	frame_bench_pair(buf + 4, f->o->tcp, f->o->conns, f->o->segment, pair);
 	return 4 + f->len;
 }
 
+/*
+ * Closed loop: QB_BATCH pairs while fewer than --window are in flight.
+ * Open loop: what bench_pace says is due, QB_BATCH at most per write; a
+ * QEMU that does not read fast enough blocks the writer, and the achieved
+ * rate shows it.
+ */
 static void *writer(void *arg)
 {
 	static uint8_t buf[QB_BATCH * (4 + QB_FRAME_MAX)];
 	struct feeder *f = arg;
-	uint64_t pair = 0, i;
+	const struct opts *o = f->o;
+	struct bench_pace pace;
+	uint64_t pair = 0, i, n_pairs;
 	size_t n;
 	int err;
 
+	if (o->rate)
+		bench_pace_start(&pace, o->rate, QB_BATCH, QB_TICK_NS);
 	while (!stop) {
-		if ((int64_t)(pair - f->counted - f->lost) >=
-		    (int64_t)f->o->window) {
+		if (o->rate) {
+			n_pairs = bench_pace_next(&pace, pair);
+			if (!n_pairs)
+				continue;
+		} else if ((int64_t)(pair - f->counted - f->lost) >=
+			   (int64_t)o->window) {
 			sched_yield();
 			continue;
+		} else {
+			n_pairs = QB_BATCH;
 		}
-		for (n = 0, i = 0; i < QB_BATCH; i++)
+		for (n = 0, i = 0; i < n_pairs; i++)
 			n += put_frame(f, pair + i, buf + n);
 		/* the same bytes to both: only the channel differs */
 		err = write_all(f->fd[CH_PRI], buf, n);
@@ -289,7 +331,7 @@ static void *writer(void *arg)
 				f->err = err;
 			break;
 		}
-		pair += QB_BATCH;
+		pair += n_pairs;
 		f->made = pair;
 	}
 	return NULL;
@@ -389,12 +431,31 @@ static int pump(struct feeder *f, struct out_framer *of, int ms)
 	return 0;
 }
 
+/* Count what is still in flight until nothing new comes for a while. */
+static int drain(struct feeder *f, struct out_framer *of)
+{
+	uint64_t start = cli_now_ns(), last = start, c = f->counted, t;
+	int err;
+
+	do {
+		err = pump(f, of, 10);
+		t = cli_now_ns();
+		if (f->counted != c) {
+			c = f->counted;
+			last = t;
+		}
+	} while (!err && t - last < QB_QUIET_NS && t - start < QB_DRAIN_NS);
+	return err;
+}
+
 static int run(struct feeder *f, const struct opts *o)
 {
-	uint64_t t_start = cli_now_ns(), t, t0 = 0, c0 = 0, c1, t1;
+	uint64_t t_start = cli_now_ns(), t, t0 = 0, c0 = 0, c1, t1, m0 = 0, m1;
 	uint64_t t_warm = t_start + o->warmup_ms * 1000000ull;
 	uint64_t t_end = t_warm + o->run_ms * 1000000ull;
 	uint64_t last_c = 0, last_move = t_start, stalls = 0;
+	int cmp_cpu = o->has_cmp_cpu ? (int)o->cmp_cpu : -1;
+	struct bench_cpu s0 = {}, s1 = {};
 	struct out_framer of = {};
 	bool measuring = false;
 	pthread_t th;
@@ -421,9 +482,13 @@ static int run(struct feeder *f, const struct opts *o)
 	while (!err && !f->err) {
 		err = pump(f, &of, 1);
 		t = cli_now_ns();
-		if (!measuring && t >= t_warm) {
+		if (!err && !measuring && t >= t_warm) {
+			if (o->rate)
+				err = bench_cpu_sample(CMD, o->cmp_pid, cmp_cpu,
+						       &s0);
 			c0 = f->counted;
-			t0 = t;
+			m0 = f->made;
+			t0 = cli_now_ns();
 			measuring = true;
 		}
 		if (t >= t_end || stop)
@@ -431,7 +496,7 @@ static int run(struct feeder *f, const struct opts *o)
 		if (f->counted != last_c) {
 			last_c = f->counted;
 			last_move = t;
-		} else if (t - last_move >= QB_STALL_NS &&
+		} else if (!o->rate && t - last_move >= QB_STALL_NS &&
 			   (int64_t)(f->made - f->counted - f->lost) >=
 				   (int64_t)o->window) {
 			/* dropped by colo-compare: write them off */
@@ -441,25 +506,41 @@ static int run(struct feeder *f, const struct opts *o)
 		}
 	}
 	c1 = f->counted;
+	m1 = f->made;
 	t1 = cli_now_ns();
+	if (!err && o->rate)
+		err = bench_cpu_sample(CMD, o->cmp_pid, cmp_cpu, &s1);
 	stop = 1;
 	/* unblock a writer stuck on a full channel */
 	shutdown(f->fd[CH_PRI], SHUT_WR);
 	shutdown(f->fd[CH_SEC], SHUT_WR);
 	pthread_join(th, NULL);
-	if (err || f->err) {
-		err = err ?: f->err;
+	if (!err && !f->err)
+		err = drain(f, &of);
+	if (err || f->err || !measuring) {
+		err = err ?: f->err ?: -EINTR;
 		cli_err(CMD, "QEMU channel: %s", strerror(-err));
 		return err;
 	}
-	printf("{\"mode\": \"throughput\", \"pairs_per_s\": %.0f, "
+	printf("{\"mode\": \"%s\", \"pairs_per_s\": %.0f, "
 	       "\"measured_ns\": %llu, \"pairs_made\": %llu, "
-	       "\"pairs_counted\": %llu, \"stalls\": %llu, "
-	       "\"checkpoints\": %llu}\n",
+	       "\"pairs_counted\": %llu, \"checkpoints\": %llu, ",
+	       o->rate ? "rate" : "throughput",
 	       (double)(c1 - c0) * 1e9 / (double)(t1 - t0),
 	       (unsigned long long)(t1 - t0), (unsigned long long)f->made,
-	       (unsigned long long)c1, (unsigned long long)stalls,
+	       (unsigned long long)f->counted,
 	       (unsigned long long)f->checkpoints);
+	if (!o->rate) {
+		printf("\"stalls\": %llu}\n", (unsigned long long)stalls);
+		return 0;
+	}
+	printf("\"offered_pps\": %u, \"achieved_pps\": %.0f, "
+	       "\"pairs\": %llu, \"lost\": %lld, ",
+	       o->rate, (double)(m1 - m0) * 1e9 / (double)(t1 - t0),
+	       (unsigned long long)(c1 - c0),
+	       (long long)(f->made - f->counted));
+	bench_cpu_print(&s0, &s1);
+	printf("}\n");
 	return 0;
 }
 

@@ -1,42 +1,55 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * bench-traffic: the frame source and the frame counter of `make bench`
- * (bpf/bench_xdp.bpf.c). BPF_PROG_RUN live frames are redirected into the
- * veths whose peers are P and S, primary then secondary frame of each
- * pair; bench_count on the counted interfaces sees what comes out.
+ * bench-traffic: the frame source and the frame counter of `make bench`.
  *
- * Throughput: as fast as the counted side takes them. With --window, no
- * more than that many pairs are in flight (made but not counted yet), so a
- * comparator is measured at its own pace, not at the rate its RX rings
- * overflow; a window that does not move for BENCH_STALL_NS is written off
- * as lost. Latency (--rate): pairs at a fixed rate, each with its number in
- * the payload; bench_count records the time from its secondary frame's
- * redirect to its arrival.
+ * The source plays the two VMs: one thread writes each pair of identical
+ * frames into the tap devices P and S, primary first, as vhost-net writes
+ * a guest's frames into its tap (tun runs native XDP, colo_steer, inside
+ * that write(), before any skb exists). The sink is bench_count
+ * (bpf/bench_xdp.bpf.c) on the interface the comparator's output reaches,
+ * O's veth peer; --napi-cpu moves that veth's receive work into a NAPI
+ * kernel thread on another CPU, so the sink is not charged to the
+ * comparator's CPU (veth otherwise runs it in the transmitter's softirq).
+ *
+ * Closed loop (--window): at most that many pairs in flight, so a
+ * comparator is measured at its own pace; a window that does not move for
+ * BENCH_STALL_NS is written off. Open loop (--rate): pairs at a fixed
+ * offered rate, each stamped with its number; after the run the pairs
+ * made and counted give the loss, /proc/stat and the comparator's process
+ * give the CPU time spent in the measured window, and bench_count's
+ * arrival times the latency. --forward-to is the baseline for the CPU
+ * figures: bench_fwd redirects P's frames to the sink in the kernel.
  *
  * One JSON object on stdout.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <liburing.h>
 
 #include "bench_xdp.skel.h"
 #include "cli.h"
 #include "colo_parse.h"
-#include "../selftests/frames.h"
+#include "bench_load.h"
+#include "frames.h"
+#include "tap.h"
 
 #define CMD "bench-traffic"
 /* The latency slots of bench_xdp.bpf.c: one sample per pair. */
@@ -46,12 +59,19 @@
 #define BENCH_STALL_NS 200000000ull /* a window stuck this long is lost */
 #define BENCH_DRAIN_NS 2000000000ull /* longest wait for the last frames */
 #define BENCH_QUIET_NS 100000000ull /* no new frame this long: drained */
+/* Pairs per io_uring submission: a guest's burst, as vhost batches. */
+#define BENCH_BURST 32
+/* Open loop: wake up about this often, and write what is due. */
+#define BENCH_TICK_NS 50000
 #define BENCH_MAX_COUNT 2
+#define BENCH_NAPI_PRIO 20 /* SCHED_FIFO, above the comparator's 10 */
+#define BENCH_FRAME_MAX 1600
 
 struct opts {
-	const char *to[2]; /* veths whose peers are P and S */
+	const char *tap[2]; /* P, S */
 	const char *count_on[BENCH_MAX_COUNT];
 	unsigned int nr_count;
+	const char *forward_to;
 	bool tcp;
 	uint32_t frame_len; /* UDP: Ethernet frame without FCS */
 	uint32_t segment; /* TCP: payload bytes per segment */
@@ -59,61 +79,77 @@ struct opts {
 	uint32_t warmup_ms;
 	uint32_t run_ms;
 	uint32_t window;
-	uint32_t rate; /* pairs per second; latency mode when set */
+	uint32_t rate; /* pairs per second: open loop when set */
 	const char *samples;
-	uint32_t cpu;
-	bool pin_cpu;
+	uint32_t cmp_pid;
+	int cmp_cpu; /* -1: none given */
+	int cpu; /* -1: not pinned */
+	int napi_cpu; /* -1: leave the sink's NAPI alone */
 };
 
 struct bench {
+	const struct opts *o;
 	struct bench_xdp_bpf *skel;
-	int src_fd;
-	int count_ifindex[BENCH_MAX_COUNT];
+	int tap_fd[2];
+	int attached[2 * BENCH_MAX_COUNT];
 	unsigned int nr_attached;
-	uint8_t frame[2048];
+	struct io_uring ring;
+	bool ring_up;
+	/* a pair's frame, written to both taps, for each pair of a batch */
+	uint8_t frame[BENCH_BURST][BENCH_FRAME_MAX];
 	uint32_t len;
-	int src_err; /* set by the source thread */
+	uint32_t payload_off;
+	_Atomic uint64_t made; /* pairs written to both taps */
+	_Atomic uint64_t lost; /* pairs written off (closed loop) */
+	_Atomic uint64_t write_errors; /* frames tun refused (EAGAIN) */
+	_Atomic int src_err;
 };
 
 static volatile sig_atomic_t stop;
 
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: bench-traffic --to-primary IF --to-secondary IF --count-on IF[,IF] [FLAGS]\n"
+		"usage: bench-traffic --primary-tap IF --secondary-tap IF --count-on IF[,IF] [FLAGS]\n"
 		"\n"
-		"  --to-primary IF      veth whose peer is the primary interface P\n"
-		"  --to-secondary IF    veth whose peer is the secondary interface S\n"
+		"  --primary-tap IF     tap device P: each pair's first frame is written\n"
+		"                       into it, as a VM's output\n"
+		"  --secondary-tap IF   tap device S: each pair's second frame\n"
 		"  --count-on IF[,IF]   count (and drop) the frames arriving there; two\n"
 		"                       interfaces count each pair twice (P and S: the\n"
 		"                       source alone)\n"
+		"  --forward-to IF      baseline: redirect P's frames to IF in the\n"
+		"                       kernel and drop S's (no comparator)\n"
 		"  --proto udp|tcp      UDP datagrams or TCP segments (udp)\n"
 		"  --frame-len N        UDP: frame length without FCS (64)\n"
 		"  --segment N          TCP: payload bytes per segment (1448)\n"
 		"  --conns N            connections, visited round robin (1)\n"
 		"  --warmup MS          run before measuring (300)\n"
 		"  --time MS            measure this long (1000)\n"
-		"  --window N           at most N pairs in flight (0: no limit)\n"
-		"  --rate N             latency: N pairs per second, stamped\n"
-		"  --samples FILE       latency: every sample, in us, sorted\n"
-		"  --cpu N              run on CPU N (the kernel's RX work for P and S\n"
-		"                       follows it)\n");
-}
-
-static uint64_t counted(const struct bench *b)
-{
-	return *(volatile __u64 *)&b->skel->bss->counted;
-}
-
-static uint64_t made(const struct bench *b)
-{
-	return *(volatile __u64 *)&b->skel->bss->made;
+		"  --window N           closed loop: at most N pairs in flight (0: no\n"
+		"                       limit)\n"
+		"  --rate N             open loop: N pairs per second; reports loss, CPU\n"
+		"                       time and latency\n"
+		"  --samples FILE       --rate: every latency sample, in us, sorted\n"
+		"  --cmp-pid PID        --rate: the comparator, whose CPU time is reported\n"
+		"  --cmp-cpu N          --rate: the comparator's CPU, whose softirq time\n"
+		"                       is reported\n"
+		"  --cpu N              write on CPU N (the kernel's RX work for P and S\n"
+		"                       follows it)\n"
+		"  --napi-cpu N         the counted veths' receive work in a NAPI thread\n"
+		"                       on CPU N\n");
 }
 
 enum {
-	OPT_TO_P = 256,
-	OPT_TO_S,
+	OPT_TAP_P = 256,
+	OPT_TAP_S,
 	OPT_COUNT_ON,
+	OPT_FORWARD_TO,
 	OPT_PROTO,
 	OPT_FRAME_LEN,
 	OPT_SEGMENT,
@@ -123,14 +159,18 @@ enum {
 	OPT_WINDOW,
 	OPT_RATE,
 	OPT_SAMPLES,
+	OPT_CMP_PID,
+	OPT_CMP_CPU,
 	OPT_CPU,
+	OPT_NAPI_CPU,
 	OPT_HELP,
 };
 
 static const struct option long_opts[] = {
-	{ "to-primary", required_argument, NULL, OPT_TO_P },
-	{ "to-secondary", required_argument, NULL, OPT_TO_S },
+	{ "primary-tap", required_argument, NULL, OPT_TAP_P },
+	{ "secondary-tap", required_argument, NULL, OPT_TAP_S },
 	{ "count-on", required_argument, NULL, OPT_COUNT_ON },
+	{ "forward-to", required_argument, NULL, OPT_FORWARD_TO },
 	{ "proto", required_argument, NULL, OPT_PROTO },
 	{ "frame-len", required_argument, NULL, OPT_FRAME_LEN },
 	{ "segment", required_argument, NULL, OPT_SEGMENT },
@@ -140,7 +180,10 @@ static const struct option long_opts[] = {
 	{ "window", required_argument, NULL, OPT_WINDOW },
 	{ "rate", required_argument, NULL, OPT_RATE },
 	{ "samples", required_argument, NULL, OPT_SAMPLES },
+	{ "cmp-pid", required_argument, NULL, OPT_CMP_PID },
+	{ "cmp-cpu", required_argument, NULL, OPT_CMP_CPU },
 	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "napi-cpu", required_argument, NULL, OPT_NAPI_CPU },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -162,6 +205,16 @@ static int split_count_on(char *arg, struct opts *o)
 	return o->nr_count ? 0 : -EINVAL;
 }
 
+static int parse_cpu(const char *flag, const char *arg, int *cpu)
+{
+	uint32_t v;
+	int err = cli_parse_u32(CMD, flag, arg, 0, CPU_SETSIZE - 1, &v);
+
+	if (!err)
+		*cpu = (int)v;
+	return err;
+}
+
 /* Returns -1 to go on, or the exit status. */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -173,17 +226,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->conns = 1;
 	o->warmup_ms = 300;
 	o->run_ms = 1000;
+	o->cmp_cpu = o->cpu = o->napi_cpu = -1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
 		int err = 0;
 
 		switch (c) {
-		case OPT_TO_P:
-		case OPT_TO_S:
-			o->to[c - OPT_TO_P] = optarg;
+		case OPT_TAP_P:
+		case OPT_TAP_S:
+			o->tap[c - OPT_TAP_P] = optarg;
 			break;
 		case OPT_COUNT_ON:
 			err = split_count_on(optarg, o);
+			break;
+		case OPT_FORWARD_TO:
+			o->forward_to = optarg;
 			break;
 		case OPT_PROTO:
 			if (!strcmp(optarg, "tcp")) {
@@ -196,7 +253,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case OPT_FRAME_LEN:
-			/* 8 payload bytes for the pair number, one page */
+			/* 8 payload bytes for the pair number */
 			err = cli_parse_u32(CMD, "--frame-len", optarg, 50,
 					    1514, &o->frame_len);
 			break;
@@ -221,16 +278,24 @@ static int parse_args(int argc, char **argv, struct opts *o)
 					    1u << 20, &o->window);
 			break;
 		case OPT_RATE:
-			err = cli_parse_u32(CMD, "--rate", optarg, 1, 1000000,
+			err = cli_parse_u32(CMD, "--rate", optarg, 1, 10000000,
 					    &o->rate);
 			break;
 		case OPT_SAMPLES:
 			o->samples = optarg;
 			break;
+		case OPT_CMP_PID:
+			err = cli_parse_u32(CMD, "--cmp-pid", optarg, 1,
+					    INT_MAX, &o->cmp_pid);
+			break;
+		case OPT_CMP_CPU:
+			err = parse_cpu("--cmp-cpu", optarg, &o->cmp_cpu);
+			break;
 		case OPT_CPU:
-			err = cli_parse_u32(CMD, "--cpu", optarg, 0,
-					    CPU_SETSIZE - 1, &o->cpu);
-			o->pin_cpu = true;
+			err = parse_cpu("--cpu", optarg, &o->cpu);
+			break;
+		case OPT_NAPI_CPU:
+			err = parse_cpu("--napi-cpu", optarg, &o->napi_cpu);
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -242,8 +307,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		if (err)
 			return CLI_EXIT_USAGE;
 	}
-	if (optind < argc || !o->to[0] || !o->to[1] || !o->nr_count) {
+	if (optind < argc || !o->tap[0] || !o->tap[1] || !o->nr_count) {
 		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (o->rate && o->window) {
+		cli_err(CMD, "--rate and --window: choose one loop");
 		return CLI_EXIT_USAGE;
 	}
 	return -1;
@@ -259,12 +328,116 @@ static int ifindex_of(const char *flag, const char *name)
 	return i;
 }
 
-static int setup(struct bench *b, const struct opts *o)
+static int attach(struct bench *b, const char *flag, const char *ifname,
+		  const struct bpf_program *prog)
 {
+	int ifindex = ifindex_of(flag, ifname), err;
+
+	if (!ifindex)
+		return -ENODEV;
+	err = bpf_xdp_attach(ifindex, bpf_program__fd(prog),
+			     XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST,
+			     NULL);
+	if (err) {
+		cli_err(CMD,
+			"cannot attach %s to %s: %s; detach what is there ('ip link set dev %s xdp off')",
+			bpf_program__name(prog), ifname, strerror(-err),
+			ifname);
+		return err;
+	}
+	b->attached[b->nr_attached++] = ifindex;
+	return 0;
+}
+
+/*
+ * Threaded NAPI for a veth: its receive work leaves the sender's softirq
+ * for a kernel thread "napi/IF-ID", pinned to cpu and, with rt_prio,
+ * real-time there. The open loop needs that: the thread shares its CPU
+ * with the source, and a sink that waits for the source's time slice
+ * overflows the veth's 256-frame ring, a loss that is not the
+ * comparator's. The closed loop does not (its window is smaller than the
+ * ring) and is faster without: a real-time sink preempts the source for
+ * every few frames. The threads exist once XDP is attached (veth creates
+ * its NAPI then); a device without NAPI (a tap) refuses the switch and is
+ * left as it is.
+ */
+static int napi_to_cpu(const char *ifname, int cpu, int rt_prio)
+{
+	struct sched_param rt = { .sched_priority = rt_prio };
+	char path[128], comm[64], want[IFNAMSIZ + 8];
+	struct dirent *de;
+	cpu_set_t set;
+	DIR *dir;
+	FILE *f;
+	int err = 0, found = 0, pid;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/threaded", ifname);
+	f = fopen(path, "w");
+	if (!f)
+		return 0;
+	if (fputs("1", f) < 0 || fclose(f)) {
+		/* a tap: no NAPI, its frames are received by the writer */
+		if (errno == EOPNOTSUPP)
+			return 0;
+		err = -errno;
+		cli_err(CMD, "%s: %s; the kernel has no threaded NAPI here",
+			path, strerror(-err));
+		return err;
+	}
+	n = (size_t)snprintf(want, sizeof(want), "napi/%s-", ifname);
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	/* the thread is known by its name only: look at every task's */
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		pid = atoi(de->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, want, n) &&
+		    !sched_setaffinity(pid, sizeof(set), &set) &&
+		    !sched_setscheduler(pid, rt_prio ? SCHED_FIFO : SCHED_OTHER,
+					&rt))
+			found++;
+		fclose(f);
+	}
+	closedir(dir);
+	if (!found) {
+		cli_err(CMD,
+			"%s: no NAPI thread named %s* to pin; is XDP attached?",
+			ifname, want);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+static int setup(struct bench *b)
+{
+	const struct opts *o = b->o;
 	struct bench_xdp_bpf *skel;
 	unsigned int i;
-	int err, ifindex;
+	int err;
 
+	for (i = 0; i < 2; i++) {
+		b->tap_fd[i] = tap_open(CMD, o->tap[i]);
+		if (b->tap_fd[i] < 0)
+			return -ENODEV;
+	}
+	err = io_uring_queue_init(2 * BENCH_BURST, &b->ring, 0);
+	if (!err) {
+		b->ring_up = true;
+		err = io_uring_register_files(&b->ring, b->tap_fd, 2);
+	}
+	if (err) {
+		cli_err(CMD, "io_uring for the taps: %s", strerror(-err));
+		return err;
+	}
 	skel = bench_xdp_bpf__open();
 	if (!skel) {
 		err = -errno;
@@ -272,38 +445,33 @@ static int setup(struct bench *b, const struct opts *o)
 		return err;
 	}
 	b->skel = skel;
-	skel->rodata->tcp = o->tcp;
-	skel->rodata->l4_off = COLO_ETH_HLEN + 20;
-	skel->rodata->payload_off = COLO_ETH_HLEN + 20 + (o->tcp ? 20 : 8);
-	skel->rodata->payload_len = o->segment;
+	skel->rodata->payload_off = b->payload_off;
 	err = bench_xdp_bpf__load(skel);
 	if (err) {
 		cli_err(CMD, "cannot load bench_xdp: %s; run as root",
 			strerror(-err));
 		return err;
 	}
-	b->src_fd = bpf_program__fd(skel->progs.bench_src);
-	for (i = 0; i < 2; i++) {
-		skel->bss->target[i] = ifindex_of(
-			i ? "--to-secondary" : "--to-primary", o->to[i]);
-		if (!skel->bss->target[i])
+	if (o->forward_to) {
+		skel->bss->fwd_from = ifindex_of("--primary-tap", o->tap[0]);
+		skel->bss->fwd_to = ifindex_of("--forward-to", o->forward_to);
+		if (!skel->bss->fwd_from || !skel->bss->fwd_to)
 			return -ENODEV;
-	}
-	skel->bss->conns = o->conns;
-	for (i = 0; i < o->nr_count; i++) {
-		ifindex = ifindex_of("--count-on", o->count_on[i]);
-		if (!ifindex)
-			return -ENODEV;
-		err = bpf_xdp_attach(
-			ifindex, bpf_program__fd(skel->progs.bench_count),
-			XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
-		if (err) {
-			cli_err(CMD,
-				"cannot attach bench_count to %s: %s; detach what is there ('ip link set dev %s xdp off')",
-				o->count_on[i], strerror(-err), o->count_on[i]);
-			return err;
+		for (i = 0; i < 2; i++) {
+			err = attach(b, "--forward-to", o->tap[i],
+				     skel->progs.bench_fwd);
+			if (err)
+				return err;
 		}
-		b->count_ifindex[b->nr_attached++] = ifindex;
+	}
+	for (i = 0; i < o->nr_count; i++) {
+		err = attach(b, "--count-on", o->count_on[i],
+			     skel->progs.bench_count);
+		if (!err && o->napi_cpu >= 0)
+			err = napi_to_cpu(o->count_on[i], o->napi_cpu,
+					  o->rate ? BENCH_NAPI_PRIO : 0);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -313,36 +481,125 @@ static void teardown(struct bench *b)
 	unsigned int i;
 
 	for (i = 0; i < b->nr_attached; i++)
-		bpf_xdp_detach(b->count_ifindex[i], XDP_FLAGS_DRV_MODE, NULL);
+		bpf_xdp_detach(b->attached[i], XDP_FLAGS_DRV_MODE, NULL);
 	bench_xdp_bpf__destroy(b->skel);
+	/*
+	 * Unregistered first: the ring's own references to the taps are
+	 * otherwise dropped later, from a kernel worker, and the next run
+	 * would find the taps still attached (EBUSY).
+	 */
+	if (b->ring_up) {
+		io_uring_unregister_files(&b->ring);
+		io_uring_queue_exit(&b->ring);
+	}
+	for (i = 0; i < 2; i++)
+		if (b->tap_fd[i] >= 0)
+			close(b->tap_fd[i]);
 }
 
-/* Make n frames, n/2 pairs; a signal stops it early. */
-static int burst(struct bench *b, int n)
+static uint64_t counted(const struct bench *b)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = b->frame,
-		    .data_size_in = b->len, .repeat = n,
-		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
-	int err = bpf_prog_test_run_opts(b->src_fd, &t);
+	return __atomic_load_n(&b->skel->bss->counted, __ATOMIC_RELAXED);
+}
 
-	if (err && errno != EINTR) {
-		err = -errno;
-		cli_err(CMD, "BPF_PROG_RUN of bench_src: %s", strerror(-err));
-		return err;
-	}
-	return 0;
+static uint64_t pairs_counted(const struct bench *b)
+{
+	return counted(b) / b->o->nr_count;
 }
 
 /*
- * The source runs in one BPF_PROG_RUN call: each call sets up and tears
- * down a page pool, which costs as much as a hundred frames.
+ * Pairs first .. first + n - 1 into P then S, in one io_uring submission:
+ * on these machines a system call's entry costs more than tun's whole
+ * work on a frame, and io_uring issues each write inline, in order, on
+ * this CPU (measured: bench/README.md). Stamped pairs carry their number
+ * and the time of the submission.
+ */
+static int write_pairs(struct bench *b, uint64_t first, unsigned int n,
+		       bool stamp)
+{
+	const struct opts *o = b->o;
+	__u64 *sent = b->skel->bss->sent_ns, t = stamp ? cli_now_ns() : 0;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	unsigned int i, side, head, seen = 0;
+	uint64_t pair;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		pair = first + i;
+		frame_bench_pair(b->frame[i], o->tcp, o->conns, o->segment,
+				 pair);
+		if (stamp) {
+			memcpy(b->frame[i] + b->payload_off, &pair,
+			       sizeof(pair));
+			sent[pair & (BENCH_LAT_SLOTS - 1)] = t;
+		}
+		for (side = 0; side < 2; side++) {
+			sqe = io_uring_get_sqe(&b->ring);
+			io_uring_prep_write(sqe, side, b->frame[i], b->len, 0);
+			sqe->flags |= IOSQE_FIXED_FILE;
+		}
+	}
+	err = io_uring_submit_and_wait(&b->ring, 2 * n);
+	if (err < 0 && err != -EINTR) {
+		cli_err(CMD, "io_uring submit to the taps: %s", strerror(-err));
+		return err;
+	}
+	io_uring_for_each_cqe(&b->ring, head, cqe)
+	{
+		/* EAGAIN: tun found no memory for it; counted, not fatal */
+		if (cqe->res == -EAGAIN) {
+			b->write_errors++;
+		} else if (cqe->res != (int)b->len) {
+			err = cqe->res < 0 ? cqe->res : -EIO;
+			cli_err(CMD, "write to a tap: %s",
+				cqe->res < 0 ? strerror(-cqe->res) :
+					       "short write");
+		}
+		seen++;
+	}
+	io_uring_cq_advance(&b->ring, seen);
+	return err < 0 && err != -EINTR ? err : 0;
+}
+
+/*
+ * The source thread. Closed loop: up to BENCH_BURST pairs while fewer
+ * than --window are in flight, else let the sink (which may share this
+ * CPU) run. Open loop: what bench_pace says is due.
  */
 static void *source(void *arg)
 {
 	struct bench *b = arg;
+	const struct opts *o = b->o;
+	struct bench_pace pace;
+	uint64_t pair = 0;
+	int64_t room;
+	int err = 0;
 
-	while (!stop && !b->src_err)
-		b->src_err = burst(b, INT_MAX);
+	if (o->rate)
+		bench_pace_start(&pace, o->rate, BENCH_BURST, BENCH_TICK_NS);
+	while (!stop && !err) {
+		if (o->rate) {
+			room = bench_pace_next(&pace, pair);
+		} else if (o->window) {
+			room = (int64_t)o->window -
+			       (int64_t)(pair - pairs_counted(b) - b->lost);
+			if (room <= 0) {
+				sched_yield();
+				continue;
+			}
+		} else {
+			room = BENCH_BURST;
+		}
+		if (room <= 0)
+			continue;
+		if (room > BENCH_BURST)
+			room = BENCH_BURST;
+		err = write_pairs(b, pair, (unsigned int)room, o->rate);
+		pair += room;
+		b->made = pair;
+	}
+	b->src_err = err;
 	return NULL;
 }
 
@@ -377,72 +634,6 @@ static void drain(const struct bench *b)
 			last = t;
 		}
 	} while (t - last < BENCH_QUIET_NS && t - start < BENCH_DRAIN_NS);
-}
-
-static int throughput(struct bench *b, const struct opts *o)
-{
-	struct bench_xdp_bpf__bss *bss = b->skel->bss;
-	uint64_t per = o->nr_count, stalls = 0;
-	int64_t inflight;
-	uint64_t t_start = cli_now_ns(), t0 = 0, t1, c0 = 0, c1;
-	uint64_t t_warm = t_start + o->warmup_ms * 1000000ull;
-	uint64_t t_end = t_warm + o->run_ms * 1000000ull;
-	uint64_t last_c = 0, last_move = t_start, t, c;
-	bool measuring = false;
-	pthread_t th;
-	int err;
-
-	bss->window = o->window;
-	bss->per_pair = per;
-	err = start_source(b, &th);
-	if (err)
-		return err;
-	for (;;) {
-		usleep(1000);
-		t = cli_now_ns();
-		c = counted(b);
-		if (!measuring && t >= t_warm) {
-			c0 = c;
-			t0 = t;
-			measuring = true;
-		}
-		if (t >= t_end || stop || b->src_err)
-			break;
-		if (c != last_c) {
-			last_c = c;
-			last_move = t;
-			continue;
-		}
-		inflight = (int64_t)(made(b) / 2 - c / per - bss->lost);
-		if (o->window && t - last_move >= BENCH_STALL_NS &&
-		    inflight >= o->window) {
-			/* dropped on the way: write them off */
-			bss->lost += inflight;
-			stalls++;
-			last_move = t;
-		}
-	}
-	c1 = counted(b);
-	t1 = cli_now_ns();
-	err = stop_source(b, th);
-	if (err)
-		return err;
-	drain(b);
-	if (!counted(b)) {
-		cli_err(CMD,
-			"none of %llu pairs came out on %s: is the comparator between P and S and %s running?",
-			(unsigned long long)(made(b) / 2), o->count_on[0],
-			o->count_on[0]);
-		return -EIO;
-	}
-	printf("{\"mode\": \"throughput\", \"pairs_per_s\": %.0f, "
-	       "\"measured_ns\": %llu, \"pairs_made\": %llu, "
-	       "\"pairs_counted\": %llu, \"stalls\": %llu}\n",
-	       (double)(c1 - c0) / per * 1e9 / (double)(t1 - t0),
-	       (unsigned long long)(t1 - t0), (unsigned long long)(made(b) / 2),
-	       (unsigned long long)(counted(b) / per),
-	       (unsigned long long)stalls);
-	return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -481,85 +672,158 @@ static int write_samples(const char *path, const uint64_t *s, uint32_t n)
 	return 0;
 }
 
-static int latency(struct bench *b, const struct opts *o)
+/* The latency samples bench_count left, as JSON fields. */
+static int report_latency(const struct bench *b)
 {
-	uint64_t n = (uint64_t)o->rate * o->run_ms / 1000, i;
-	struct bench_xdp_bpf__bss *bss = b->skel->bss;
 	static uint64_t s[BENCH_LAT_SLOTS];
-	uint32_t got = 0;
-	pthread_t th;
+	const __u64 *lat = b->skel->bss->lat_ns;
+	uint32_t got = 0, i;
 	int err;
 
-	if (n > BENCH_LAT_SLOTS)
-		n = BENCH_LAT_SLOTS;
-	if (!n)
-		n = 1;
-	bss->stamp = 1;
-	bss->limit = n;
-	bss->gap_ns = 1000000000ull / o->rate;
-	bss->per_pair = o->nr_count;
-	err = start_source(b, &th);
-	if (err)
-		return err;
-	while (made(b) / 2 < n && !stop && !b->src_err)
-		usleep(1000);
-	err = stop_source(b, th);
-	if (err)
-		return err;
-	drain(b);
-	for (i = 0; i < n; i++)
-		if (bss->lat_ns[i])
-			s[got++] = bss->lat_ns[i];
+	for (i = 0; i < BENCH_LAT_SLOTS; i++)
+		if (lat[i])
+			s[got++] = lat[i];
 	if (!got) {
-		cli_err(CMD, "none of %llu stamped pairs came back on %s",
-			(unsigned long long)n, o->count_on[0]);
-		return -EIO;
+		printf("\"samples\": 0");
+		return 0;
 	}
 	qsort(s, got, sizeof(s[0]), cmp_u64);
-	if (o->samples) {
-		err = write_samples(o->samples, s, got);
+	if (b->o->samples) {
+		err = write_samples(b->o->samples, s, got);
 		if (err)
 			return err;
 	}
-	printf("{\"mode\": \"latency\", \"rate\": %u, \"pairs\": %llu, "
-	       "\"samples\": %u, \"p50_us\": %.2f, \"p99_us\": %.2f, "
-	       "\"p999_us\": %.2f, \"max_us\": %.2f}\n",
-	       o->rate, (unsigned long long)n, got, pct_us(s, got, 0.50),
-	       pct_us(s, got, 0.99), pct_us(s, got, 0.999), s[got - 1] / 1e3);
+	printf("\"samples\": %u, \"p50_us\": %.2f, \"p99_us\": %.2f, "
+	       "\"p999_us\": %.2f, \"max_us\": %.2f",
+	       got, pct_us(s, got, 0.50), pct_us(s, got, 0.99),
+	       pct_us(s, got, 0.999), s[got - 1] / 1e3);
 	return 0;
 }
 
-static void on_signal(int sig)
+/*
+ * Both loops: warm up, measure from t0 to t1 (counts, and in the open loop
+ * CPU time), stop the source, let what is in flight arrive.
+ */
+static int run(struct bench *b)
 {
-	stop = 1;
+	const struct opts *o = b->o;
+	struct bench_xdp_bpf__bss *bss = b->skel->bss;
+	uint64_t t_start = cli_now_ns(), t0 = 0, t1, c0 = 0, c1, m0 = 0, m1;
+	uint64_t t_warm = t_start + o->warmup_ms * 1000000ull;
+	uint64_t t_end = t_warm + o->run_ms * 1000000ull;
+	uint64_t last_c = 0, last_move = t_start, t, c, stalls = 0;
+	struct bench_cpu s0 = {}, s1 = {};
+	int64_t inflight;
+	bool measuring = false;
+	pthread_t th;
+	int err;
+
+	bss->stamp = o->rate != 0;
+	err = start_source(b, &th);
+	if (err)
+		return err;
+	for (;;) {
+		usleep(1000);
+		t = cli_now_ns();
+		c = pairs_counted(b);
+		if (!measuring && t >= t_warm) {
+			/* the samples of the warm-up are not the run's */
+			memset(bss->lat_ns, 0, sizeof(bss->lat_ns));
+			if (o->rate &&
+			    (err = bench_cpu_sample(CMD, o->cmp_pid, o->cmp_cpu,
+						    &s0)))
+				break;
+			c0 = pairs_counted(b);
+			m0 = b->made;
+			t0 = cli_now_ns();
+			measuring = true;
+		}
+		if (t >= t_end || stop || b->src_err)
+			break;
+		if (c != last_c) {
+			last_c = c;
+			last_move = t;
+			continue;
+		}
+		inflight = (int64_t)(b->made - c - b->lost);
+		if (o->window && t - last_move >= BENCH_STALL_NS &&
+		    inflight >= o->window) {
+			/* dropped on the way: write them off */
+			b->lost += inflight;
+			stalls++;
+			last_move = t;
+		}
+	}
+	t1 = cli_now_ns();
+	c1 = pairs_counted(b);
+	m1 = b->made;
+	if (!err && o->rate)
+		err = bench_cpu_sample(CMD, o->cmp_pid, o->cmp_cpu, &s1);
+	err = stop_source(b, th) ?: err;
+	if (err || !measuring)
+		return err ?: -EINTR;
+	drain(b);
+	if (!counted(b)) {
+		cli_err(CMD,
+			"none of %" PRIu64
+			" pairs came out on %s: is the comparator between P and S and %s running?",
+			(uint64_t)b->made, o->count_on[0], o->count_on[0]);
+		return -EIO;
+	}
+	printf("{\"mode\": \"%s\", \"pairs_per_s\": %.0f, "
+	       "\"measured_ns\": %" PRIu64 ", \"pairs_made\": %" PRIu64
+	       ", \"pairs_counted\": %" PRIu64 ", \"write_errors\": %" PRIu64
+	       ", ",
+	       o->rate ? "rate" : "throughput",
+	       (double)(c1 - c0) * 1e9 / (double)(t1 - t0), t1 - t0,
+	       (uint64_t)b->made, pairs_counted(b), (uint64_t)b->write_errors);
+	if (!o->rate) {
+		printf("\"stalls\": %" PRIu64 "}\n", stalls);
+		return 0;
+	}
+	printf("\"offered_pps\": %u, \"achieved_pps\": %.0f, "
+	       "\"pairs\": %" PRIu64 ", \"lost\": %" PRId64 ", ",
+	       o->rate, (double)(m1 - m0) * 1e9 / (double)(t1 - t0), c1 - c0,
+	       (int64_t)(b->made - pairs_counted(b)));
+	bench_cpu_print(&s0, &s1);
+	printf(", ");
+	err = report_latency(b);
+	printf("}\n");
+	return err;
 }
 
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct bench b = {};
+	struct bench b = { .tap_fd = { -1, -1 } };
 	struct opts o;
-	int ret, len;
+	int ret, len, i;
 
 	ret = parse_args(argc, argv, &o);
 	if (ret >= 0)
 		return ret;
 	ret = 1;
+	b.o = &o;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	/* interrupts the source thread's BPF_PROG_RUN */
+	/* wakes the source thread from its sleep or write */
 	sigaction(SIGUSR1, &sa, NULL);
-	if (o.pin_cpu && cli_pin_cpu(CMD, o.cpu))
+	/* the open loop sleeps between due times: to the microsecond */
+	prctl(PR_SET_TIMERSLACK, 1000UL);
+	if (o.cpu >= 0 && cli_pin_cpu(CMD, (uint32_t)o.cpu))
 		goto out;
-	len = frame_build_bench(o.tcp, o.frame_len, o.segment, b.frame,
-				sizeof(b.frame));
+	len = frame_build_bench(o.tcp, o.frame_len, o.segment, b.frame[0],
+				sizeof(b.frame[0]));
 	if (len < 0)
 		goto out;
 	b.len = len;
-	if (setup(&b, &o))
+	for (i = 1; i < BENCH_BURST; i++)
+		memcpy(b.frame[i], b.frame[0], len);
+	b.payload_off = COLO_ETH_HLEN + 20 + (o.tcp ? 20 : 8);
+	if (setup(&b))
 		goto out;
-	if (o.rate ? latency(&b, &o) : throughput(&b, &o))
+	if (run(&b))
 		goto out;
 	ret = 0;
 out:
