@@ -352,7 +352,8 @@ def table_throughput(doc, recs, a):
     return rows + ['', (
         'Pairs per second, median (min-max) of %d runs. Zero-loss: the '
         'highest offered rate at which no pair was lost in a trial of %d '
-        'ms (0: even the lowest rate tried lost; that happened in: %s). '
+        'ms, a failed rate tried twice (0: even the lowest rate tried '
+        'lost; that happened in: %s). '
         'Windowed: closed loop, %d pairs in flight, at its own pace '
         '(median). Source alone and forward-only do not track connections '
         '(measured with 1; the ratios to forward-only use that figure). '

@@ -16,6 +16,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+void bench_sleep_until(uint64_t t_ns)
+{
+	struct timespec ts = { .tv_sec = t_ns / 1000000000ull,
+			       .tv_nsec = t_ns % 1000000000ull };
+
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
 void bench_pace_start(struct bench_pace *p, uint32_t rate, uint32_t burst,
 		      uint64_t tick_ns)
 {
@@ -31,14 +39,11 @@ void bench_pace_start(struct bench_pace *p, uint32_t rate, uint32_t burst,
 
 uint32_t bench_pace_next(struct bench_pace *p, uint64_t made)
 {
-	uint64_t due = (uint64_t)((now_ns() - p->t0) / p->ns_per_pair), t;
-	struct timespec ts;
+	uint64_t due = (uint64_t)((now_ns() - p->t0) / p->ns_per_pair);
 
 	if (due < made + p->tick) {
-		t = p->t0 + (uint64_t)((made + p->tick) * p->ns_per_pair);
-		ts.tv_sec = t / 1000000000ull;
-		ts.tv_nsec = t % 1000000000ull;
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		bench_sleep_until(
+			p->t0 + (uint64_t)((made + p->tick) * p->ns_per_pair));
 		due = (uint64_t)((now_ns() - p->t0) / p->ns_per_pair);
 		if (due <= made)
 			return 0;

@@ -33,6 +33,9 @@ void bench_pace_start(struct bench_pace *p, uint32_t rate, uint32_t burst,
  */
 uint32_t bench_pace_next(struct bench_pace *p, uint64_t made);
 
+/* Sleep until t_ns on the monotonic clock (a signal ends it early). */
+void bench_sleep_until(uint64_t t_ns);
+
 /* CPU time in seconds. */
 struct bench_cpu {
 	double wall; /* monotonic clock */
