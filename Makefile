@@ -22,36 +22,81 @@ DEB_PKGS := libbpf-dev libxdp-dev libelf-dev zlib1g-dev libnuma-dev \
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
-	  -Iinclude -Iuser -Iselftests -I$(BUILD)
-LDLIBS := -lxdp -lbpf -lelf -lz -lnuma -lpcap -lpthread
+	  -Iinclude -I$(BUILD) $(COMP_INC)
+# Each binary keeps the libraries it calls and no others.
+LDLIBS := -Wl,--as-needed -lxdp -lbpf -lelf -lz -lnuma -lpcap -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=undefined
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -I. -Iinclude
 
-BPF_SRCS := $(wildcard bpf/*.bpf.c)
-BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
-SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-
-LIB_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
-TEST_SRCS := $(wildcard selftests/test_*.c)
-# Frame builders and the harness: linked into the tests and into tools/,
-# whose capture and traffic generators craft the same frames.
-SUPPORT_SRCS := $(filter-out $(TEST_SRCS),$(wildcard selftests/*.c))
-TOOL_SRCS := $(wildcard tools/*.c)
-
 OBJ := $(BUILD)/obj
 AOBJ := $(BUILD)/asan/obj
-LIB_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(LIB_SRCS))
-ALIB_OBJS := $(patsubst %.c,$(AOBJ)/%.o,$(LIB_SRCS))
-SUPPORT_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(filter-out selftests/test.c,$(SUPPORT_SRCS)))
-ASUPPORT_OBJS := $(patsubst %.c,$(AOBJ)/%.o,$(SUPPORT_SRCS))
+
+# The loader's components, a folder each under user/, lowest first. A
+# component sees its own headers, those of the components it is built on
+# (DEPS_x) and include/, nothing else: the engine cannot reach the
+# datapath or the control plane, the datapath cannot reach the engine.
+# Each is an archive, so a program links the objects it calls and no
+# others.
+COMPONENTS := util engine mem io datapath steer control
+DEPS_util :=
+DEPS_engine :=
+DEPS_mem := util
+DEPS_io := util
+DEPS_datapath := util mem
+DEPS_steer :=
+DEPS_control := util engine
+# The commands (user/cmd/) sit on top of them all, and so do the tools,
+# the benchmark and the tests.
+ALL_INC := $(foreach c,$(COMPONENTS) cmd,-Iuser/$(c))
+comp_objs = $(patsubst %.c,$(2)/%.o,$(wildcard user/$(1)/*.c))
+lib_of = $(1)/lib/libcolo-$(2).a
+
+define component
+$(call lib_of,$(BUILD),$(1)): $(call comp_objs,$(1),$(OBJ))
+$(call lib_of,$(BUILD)/asan,$(1)): $(call comp_objs,$(1),$(AOBJ))
+$(OBJ)/user/$(1)/%.o $(AOBJ)/user/$(1)/%.o: \
+	COMP_INC := $(foreach d,$(1) $(DEPS_$(1)),-Iuser/$(d))
+endef
+$(foreach c,$(COMPONENTS),$(eval $(call component,$(c))))
+$(OBJ)/user/cmd/%.o $(AOBJ)/user/cmd/%.o: COMP_INC := $(ALL_INC)
+
+# Frame builders, the tap and the offered load that the tools, the
+# benchmark and the tests share: tools/lib/, an archive too.
+TOOLLIB_SRCS := $(wildcard tools/lib/*.c)
+$(BUILD)/lib/libcolo-tools.a: $(patsubst %.c,$(OBJ)/%.o,$(TOOLLIB_SRCS))
+$(BUILD)/asan/lib/libcolo-tools.a: $(patsubst %.c,$(AOBJ)/%.o,$(TOOLLIB_SRCS))
+$(OBJ)/tools/%.o $(OBJ)/bench/%.o: COMP_INC := -Itools/lib $(ALL_INC)
+$(OBJ)/selftests/%.o $(AOBJ)/selftests/%.o $(AOBJ)/tools/%.o: \
+	COMP_INC := -Iselftests -Itools/lib $(ALL_INC)
+
+# In link order: every archive after those that call into it.
+LIBS := $(foreach c,tools control steer datapath io mem engine util,\
+	  $(call lib_of,$(BUILD),$(c)))
+ALIBS := $(foreach c,tools control steer datapath io mem engine util,\
+	   $(call lib_of,$(BUILD)/asan,$(c)))
+
+# Objects that include a BPF skeleton wait for it; no other object does.
+$(OBJ)/user/steer/steer.o $(AOBJ)/user/steer/steer.o: \
+	$(BUILD)/colo_steer.skel.h
+$(OBJ)/bench/bench-traffic.o: $(BUILD)/bench_xdp.skel.h
+
+LOADER := $(BUILD)/colo-xdp
+# What users run, beside the loader: tools/*.c
+TOOLS := $(patsubst tools/%.c,$(BUILD)/%,$(wildcard tools/*.c))
+# make bench's programs: bench/*.c, and its BPF object
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/%,\
+		$(filter-out %.bpf.c,$(wildcard bench/*.c)))
+TEST_SRCS := $(wildcard selftests/test_*.c)
 TESTS := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(TEST_SRCS))
 ATESTS := $(patsubst selftests/%.c,$(BUILD)/asan/selftests/%,$(TEST_SRCS))
-TOOLS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
-LOADER := $(BUILD)/colo-xdp
+# programs the shell suites run: selftests/*.c but the tests and harness
+TEST_PROGS := $(patsubst selftests/%.c,$(BUILD)/%,$(filter-out \
+		$(TEST_SRCS) selftests/test.c,$(wildcard selftests/*.c)))
 
 FORMAT_SRCS = $(filter-out vmlinux.h,$(wildcard include/*.h bpf/*.c \
-	      user/*.[ch] tools/*.[ch] selftests/*.[ch]))
+	      user/*/*.[ch] tools/*.[ch] tools/lib/*.[ch] bench/*.[ch] \
+	      selftests/*.[ch]))
 
 # Suites run by selftests/run: C test binaries, plain and sanitized, and
 # the shell suites (replay, end-to-end on namespaces).
@@ -64,9 +109,9 @@ SUITES = $(TESTS) $(ATESTS) \
 # Objects and skeletons are intermediate to make; keep them for rebuilds.
 .SECONDARY:
 
-all: $(BPF_OBJS) $(LOADER) $(TOOLS)
+all: $(BUILD)/colo_steer.bpf.o $(LOADER) $(TOOLS)
 
-tests: all $(TESTS) $(ATESTS)
+tests: all $(TESTS) $(ATESTS) $(TEST_PROGS) $(BENCH_BINS)
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -93,33 +138,53 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c vmlinux.h $(wildcard include/*.h)
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+$(BUILD)/bench_xdp.bpf.o: bench/bench_xdp.bpf.c vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(OBJ)/%.o: %.c $(SKELS)
+$(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(AOBJ)/%.o: %.c $(SKELS)
+$(AOBJ)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c $< -o $@
 
-$(LOADER): $(OBJ)/user/main.o $(LIB_OBJS)
+# One rule each: a pattern rule with two targets makes both at once.
+$(BUILD)/lib/%.a:
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/asan/lib/%.a:
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LOADER): $(patsubst %.c,$(OBJ)/%.o,$(wildcard user/cmd/*.c)) $(LIBS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/%: $(OBJ)/tools/%.o $(SUPPORT_OBJS) $(LIB_OBJS)
+$(BUILD)/%: $(OBJ)/tools/%.o $(LIBS)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/%: $(OBJ)/bench/%.o $(LIBS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # The benchmark's source batches its tap writes with io_uring.
 $(BUILD)/bench-traffic: LDLIBS += -luring
 
-$(BUILD)/selftests/%: $(OBJ)/selftests/%.o $(OBJ)/selftests/test.o \
-		      $(SUPPORT_OBJS) $(LIB_OBJS)
+$(BUILD)/%: $(OBJ)/selftests/%.o
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/selftests/%: $(OBJ)/selftests/%.o $(OBJ)/selftests/test.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/asan/selftests/%: $(AOBJ)/selftests/%.o $(ASUPPORT_OBJS) \
-			   $(ALIB_OBJS)
+$(BUILD)/asan/selftests/%: $(AOBJ)/selftests/%.o $(AOBJ)/selftests/test.o \
+			   $(ALIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LDLIBS) -o $@
 
@@ -151,13 +216,14 @@ FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	    -fno-omit-frame-pointer
 FUZZ_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
-	       -D_GNU_SOURCE -Iinclude -Iuser -Iselftests -Iselftests/fuzz
+	       -D_GNU_SOURCE -Iinclude $(ALL_INC) -Itools/lib -Iselftests/fuzz
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_TARGETS := $(patsubst selftests/fuzz/%.c,$(FUZZ_DIR)/%,\
 		$(wildcard selftests/fuzz/fuzz_*.c))
 # An archive: each target links only the objects it uses.
-FUZZ_LIB_SRCS := $(filter-out $(shell grep -l 'skel\.h' user/*.c),$(LIB_SRCS)) \
-		 selftests/frames.c
+USER_SRCS := $(filter-out user/cmd/main.c,$(wildcard user/*/*.c))
+FUZZ_LIB_SRCS := $(filter-out $(shell grep -l 'skel\.h' $(USER_SRCS)),\
+		 $(USER_SRCS)) tools/lib/frames.c
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_LIB := $(FUZZ_DIR)/libcolo-fuzz.a
 # make format and format-check cover them too
@@ -191,11 +257,12 @@ $(FUZZ_TARGETS): $(FUZZ_DIR)/%: selftests/fuzz/%.c $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -MMD -MP $< \
 		$(FUZZ_LIB) $(LDLIBS) -o $@
 
-$(FUZZ_DIR)/mkseeds: selftests/fuzz/mkseeds.c selftests/frames.c \
-		     user/pcap_io.c $(wildcard selftests/fuzz/*.h) \
-		     user/xen_proto.h
+$(FUZZ_DIR)/mkseeds: selftests/fuzz/mkseeds.c tools/lib/frames.c \
+		     user/io/pcap_io.c $(wildcard selftests/fuzz/*.h) \
+		     user/control/xen_proto.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iselftests/fuzz $(filter %.c,$^) -lpcap -o $@
+	$(CC) $(CFLAGS) -Iselftests/fuzz -Itools/lib -Iuser/io -Iuser/control \
+		$(filter %.c,$^) -lpcap -o $@
 
 fuzz-seeds: $(FUZZ_DIR)/mkseeds
 	$(FUZZ_DIR)/mkseeds selftests/fuzz/corpus
@@ -207,8 +274,9 @@ fuzz-seeds: $(FUZZ_DIR)/mkseeds
 #                    part of make check
 # make bench-prealloc   --prealloc time of a 1 GiB UMEM for 1, 2, 4 threads
 NUMA_BUILD := $(BUILD)/numa
-NUMA_DEPS := user/hostmem.c user/cli.c user/hostmem.h user/cli.h \
-	     selftests/numa/hostmem_check.h
+NUMA_DEPS := user/mem/hostmem.c user/util/cli.c user/mem/hostmem.h \
+	     user/util/cli.h selftests/numa/hostmem_check.h
+$(NUMA_BUILD)/%: COMP_INC := -Iuser/mem -Iuser/util -Iselftests
 FORMAT_SRCS += $(wildcard selftests/numa/*.[ch])
 
 .PHONY: check-numa bench-prealloc
@@ -245,16 +313,13 @@ bench-prealloc: $(NUMA_BUILD)/bench_prealloc
 #                   bench.png; the results section of bench/README.md
 # make bench-smoke  every measurement once and briefly, into
 #                   $(BUILD)/bench-smoke (selftests/bench-smoke.sh runs it)
-BENCH_BINS = $(LOADER) $(BUILD)/bench-traffic $(BUILD)/bench-forward \
-	     $(BUILD)/bench-qemu
-
 .PHONY: bench bench-smoke
 
 bench: deps
-	$(MAKE) $(BENCH_BINS)
+	$(MAKE) $(LOADER) $(BENCH_BINS)
 	BUILD=$(abspath $(BUILD)) bench/run.sh
 
-bench-smoke: $(BENCH_BINS)
+bench-smoke: $(LOADER) $(BENCH_BINS)
 	BUILD=$(abspath $(BUILD)) bench/run.sh --smoke \
 		--out $(abspath $(BUILD))/bench-smoke
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # colo-xdp replay on the captures colo-capgen writes: every scenario, fed
-# alternating and all-primary-first, must decide what SEMANTICS.md says
+# alternating and all-primary-first, must decide what docs/semantics.md says
 # (released frames, checkpoint reasons, what stays queued), and --write must
 # hold exactly the released primary frames in order. Then every way a
 # capture or a flag can be wrong: one message naming it, exit 2, nothing on

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The comparison engine, rule by rule (SEMANTICS.md). A recording driver
+ * The comparison engine, rule by rule (docs/semantics.md). A recording driver
  * logs every answer as text ("R1" release of handle 1, "F101" free of
  * handle 101, "C:timeout" a checkpoint request), so each case asserts the
  * exact order of releases, frees and requests, and then the counters.

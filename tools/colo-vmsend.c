@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * colo-vmsend: play a VM's network output. Writes a stream of UDP, TCP,
- * ICMP or ARP frames (built by selftests/frames.c) into a tap device, as
+ * ICMP or ARP frames (built by tools/lib/frames.c) into a tap device, as
  * QEMU does with a guest's frames, or sends it out of an interface through
  * a packet socket. Two runs with the same flags send the same bytes, except
  * the IPv4 ID (not compared), so a test tells the primary's frames from the

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * fuzz_engine: the comparison engine (user/engine.h) driven by a program:
- * primary and secondary frames (raw bytes, or built by selftests/frames.h
+ * fuzz_engine: the comparison engine (user/engine/engine.h) driven by a program:
+ * primary and secondary frames (raw bytes, or built by tools/lib/frames.h
  * from a per-protocol template so that both sides can send equal TCP
  * streams and UDP pairs), clock ticks, checkpoint-done, failover and
  * resume. The encoding is in fuzz_engine.h. The configuration is tiny

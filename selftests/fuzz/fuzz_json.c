@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * fuzz_json: the control socket's JSON reader and writer (user/json.h).
+ * fuzz_json: the control socket's JSON reader and writer (user/control/json.h).
  *
  * The input is one request line, handed to json_parse_object() in a heap
  * buffer of exactly its length with no NUL after it, as the control

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * fuzz_pcap: the capture reader of user/pcap_io.h on arbitrary file
+ * fuzz_pcap: the capture reader of user/io/pcap_io.h on arbitrary file
  * contents, written to a memfd that pcap_io_load() opens by its
  * /proc/self/fd path, as it would any capture named on the command line.
  * Checked on every input:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * fuzz_xen: the Xen COLO proxy protocol framer (user/xen_proto.h), which
+ * fuzz_xen: the Xen COLO proxy protocol framer (user/control/xen_proto.h), which
  * reassembles what the COLO controller sends: a 4-byte big-endian length,
  * then that many bytes of text.
  *

@@ -3,12 +3,12 @@
  * mkseeds DIR: write the seed corpora of the fuzz targets under
  * DIR/<target>/ (`make fuzz-seeds` writes selftests/fuzz/corpus/). Seeds
  * are valid inputs of each kind the targets take, so fuzzing starts deep:
- * frames of every protocol the parser knows (selftests/frames.h), pcap
+ * frames of every protocol the parser knows (tools/lib/frames.h), pcap
  * files as pcap_io writes them plus the damaged ones it must refuse, and
- * engine programs (fuzz_engine.h) for each rule of SEMANTICS.md: pairs,
+ * engine programs (fuzz_engine.h) for each rule of docs/semantics.md: pairs,
  * TCP across segmentation, mismatch, timeout, full queue, full table, empty
- * pool, failover and resume; control socket requests (user/ctl_server.h)
- * and Xen COLO proxy protocol streams (user/xen_proto.h).
+ * pool, failover and resume; control socket requests (user/control/ctl_server.h)
+ * and Xen COLO proxy protocol streams (user/control/xen_proto.h).
  */
 #include <errno.h>
 #include <netinet/in.h>

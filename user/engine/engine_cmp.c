@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The comparison rules of SEMANTICS.md, per connection: TCP as a byte
+ * The comparison rules of docs/semantics.md, per connection: TCP as a byte
  * stream by sequence number behind a compare cursor, every other protocol
  * as pairs of oldest frames. Only bytes inside the IP packet are compared;
  * Ethernet padding never is.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * An offered load for the benchmarks (tools/bench-traffic.c feeds colo-xdp,
- * tools/bench-qemu.c feeds QEMU): pairs paced at a fixed rate, and the CPU
+ * An offered load for the benchmarks (bench/bench-traffic.c feeds colo-xdp,
+ * bench/bench-qemu.c feeds QEMU): pairs paced at a fixed rate, and the CPU
  * time the machine, the comparator and the source spent meanwhile.
  */
 #ifndef COLO_BENCH_LOAD_H

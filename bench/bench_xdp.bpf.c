@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The kernel half of `make bench` (tools/bench-traffic.c loads it):
+ * The kernel half of `make bench` (bench/bench-traffic.c loads it):
  *
  * bench_count sits where frames are counted (the sink: O's veth peer; or P
  * and S themselves when the source is measured alone) and drops them. With

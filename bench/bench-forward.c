@@ -2,7 +2,7 @@
 /*
  * bench-forward: the forward-only limit of `make bench`. The datapath of
  * `colo-xdp run` (colo_steer, one UMEM shared by the sockets on P, S and
- * O, the same RX, TX and pool code in user/xsk_dp.c) with no comparison:
+ * O, the same RX, TX and pool code in user/datapath/xsk_dp.c) with no comparison:
  * every primary frame goes straight onto O's TX ring, every secondary
  * frame back to the pool. Whatever colo-xdp run does slower than this is
  * the comparison's cost.

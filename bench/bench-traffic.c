@@ -6,7 +6,7 @@
  * frames into the tap devices P and S, primary first, as vhost-net writes
  * a guest's frames into its tap (tun runs native XDP, colo_steer, inside
  * that write(), before any skb exists). The sink is bench_count
- * (bpf/bench_xdp.bpf.c) on the interface the comparator's output reaches,
+ * (bench/bench_xdp.bpf.c) on the interface the comparator's output reaches,
  * O's veth peer; --napi-cpu moves that veth's receive work into a NAPI
  * kernel thread on another CPU, so the sink is not charged to the
  * comparator's CPU (veth otherwise runs it in the transmitter's softirq).

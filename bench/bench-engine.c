@@ -16,7 +16,7 @@
 
 #include "cli.h"
 #include "engine.h"
-#include "../selftests/frames.h"
+#include "frames.h"
 
 #define BATCH 65536
 #define RUN_NS 400000000ULL /* per case: a few seconds in all */
