@@ -11,7 +11,7 @@
 # via setpriv, 100 clients at once).
 . "$(dirname "$0")/lib.sh"
 
-t_skip_unless_root
+t_skip_unless_root "a client as another user via setpriv, the root-only control socket"
 
 SIM=$T_BUILD/colo-ctlsim
 SOCK=$T_TMP/control.sock

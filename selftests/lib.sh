@@ -2,10 +2,12 @@
 #
 # Shared by the shell suites: results, and namespaces/links/processes that
 # are removed on exit whatever happens. Source it, call t_ok / t_fail /
-# t_check, and end with t_done.
+# t_check (and t_skip for what cannot run here), and end with t_done, which
+# prints "N passed, N failed, N skipped" for selftests/run to sum.
 
 T_PASSED=0
 T_FAILED=0
+T_SKIPPED=0
 T_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 T_BUILD=${BUILD:-$T_TOP/build}
 COLO_XDP=$T_BUILD/colo-xdp
@@ -25,6 +27,14 @@ t_fail() {
 	echo "FAIL - $*"
 }
 
+# t_skip REASON...: a check that cannot run here, the reason naming what is
+# missing (a privilege, a tool, a kernel feature, hardware). Counted apart:
+# never as passed, and not as failed (it says nothing about the code).
+t_skip() {
+	T_SKIPPED=$((T_SKIPPED + 1))
+	echo "skip - $*"
+}
+
 # t_check NAME COMMAND...: ok when the command succeeds.
 t_check() {
 	local name=$1
@@ -32,10 +42,11 @@ t_check() {
 	if "$@"; then t_ok "$name"; else t_fail "$name"; fi
 }
 
+# t_skip_unless_root [WHAT]: not root, the whole suite is one skip (WHAT
+# it needs root for), and it ends there.
 t_skip_unless_root() {
 	if [[ $(id -u) -ne 0 ]]; then
-		echo "this suite needs root (network namespaces, XDP)"
-		t_fail "running as root"
+		t_skip "$(basename "$0"): needs root (${1:-network namespaces, XDP, bpffs}), running as uid $(id -u): not run"
 		t_done
 	fi
 }
@@ -70,8 +81,9 @@ t_cleanup() {
 trap t_cleanup EXIT
 trap 'exit 130' INT TERM
 
+# t_done: the summary line, and exit non-zero only on a failure.
 t_done() {
-	echo "$T_PASSED passed, $T_FAILED failed"
+	echo "$T_PASSED passed, $T_FAILED failed, $T_SKIPPED skipped"
 	if ((T_FAILED)); then exit 1; fi
 	exit 0
 }

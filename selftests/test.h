@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * A minimal test harness: TEST() defines a case, CHECK() records a failed
- * assertion with its location and goes on, test_main() runs every case and
- * prints "N passed, N failed", exiting non-zero on any failure, which is
- * what selftests/run sums and CI reads.
+ * assertion with its location and goes on, SKIP() ends a case that cannot
+ * run here (a privilege, a kernel feature or hardware is missing) with the
+ * reason, test_main() runs every case and prints "N passed, N failed,
+ * N skipped", exiting non-zero on any failure, which is what
+ * selftests/run sums and CI reads. A skipped case is never counted as
+ * passed, and a case that failed a check before it skipped still fails.
  */
 #ifndef COLO_TEST_H
 #define COLO_TEST_H
@@ -19,6 +22,10 @@ struct test_case {
 
 extern struct test_case *test_cases;
 extern int test_case_failed;
+extern int test_case_skipped;
+
+/* Mark the current case skipped, printf-style reason; see SKIP(). */
+void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define TEST(name)                                                          \
 	static void test_##name(void);                                      \
@@ -51,6 +58,17 @@ extern int test_case_failed;
 				__FILE__, __LINE__, #a, #b, _a, _b);        \
 			test_case_failed = 1;                               \
 		}                                                           \
+	} while (0)
+
+/*
+ * SKIP(FMT, ...): in a case's own function, mark it skipped with the
+ * reason (what is missing) and return; free what the case holds first. A
+ * helper calls test_skip() and lets its case return.
+ */
+#define SKIP(...)                       \
+	do {                            \
+		test_skip(__VA_ARGS__); \
+		return;                 \
 	} while (0)
 
 int test_main(int argc, char **argv);

@@ -38,6 +38,18 @@
 
 #define MAX_FRAME 256
 
+/*
+ * In a case's own function: every case makes veth pairs and attaches XDP
+ * programs, which is root's; not root, it is skipped, saying so.
+ */
+#define SKIP_UNLESS_ROOT()                                           \
+	do {                                                         \
+		if (geteuid())                                       \
+			SKIP("needs root (%s), running as uid %u",   \
+			     "veth pairs, XDP programs, bpffs pins", \
+			     (unsigned int)geteuid());               \
+	} while (0)
+
 /* Three veth pairs (P, S, O) in the root namespace. */
 struct ifset {
 	char name[COLO_NR_ROLES][IF_NAMESIZE];
@@ -500,6 +512,7 @@ TEST(verdicts_agree_with_parser)
 	struct test_xsk x = {};
 	struct ifset set;
 
+	SKIP_UNLESS_ROOT();
 	if (ifset_make(&set, "v")) {
 		CHECK(!"creating veth pairs");
 		goto out;
@@ -598,6 +611,7 @@ TEST(open_refuses_with_a_fix)
 	char fix[128];
 	int fd = -1;
 
+	SKIP_UNLESS_ROOT();
 	if (ifset_make(&set, "e")) {
 		CHECK(!"creating veth pairs");
 		goto out;
@@ -650,6 +664,7 @@ TEST(open_refuses_without_privileges)
 	int status = -1;
 	pid_t pid;
 
+	SKIP_UNLESS_ROOT();
 	if (ifset_make(&set, "u")) {
 		CHECK(!"creating veth pairs");
 		goto out;
@@ -680,6 +695,7 @@ TEST(two_instances_are_separate)
 	__u8 arp[60] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x06 };
 	int fd_a = -1, fd_b = -1, i;
 
+	SKIP_UNLESS_ROOT();
 	if (ifset_make(&sa, "a") || ifset_make(&sb, "b")) {
 		CHECK(!"creating veth pairs");
 		goto out;
@@ -808,6 +824,7 @@ TEST(adopting_instances_share_ip_link_maps)
 	int fd = -1, r;
 	size_t i;
 
+	SKIP_UNLESS_ROOT();
 	snprintf(path, sizeof(path), "%s/%s", GLOBALS, COLO_MAP_CONFIG);
 	own_globals = !exists(path);
 	/* ip link makes tc/globals/ and links ip and xdp to tc */
@@ -940,6 +957,7 @@ TEST(watchdog_fails_open_and_takes_back)
 	struct ifset set;
 	int fd = -1, r;
 
+	SKIP_UNLESS_ROOT();
 	if (ifset_make(&set, "w")) {
 		CHECK(!"creating veth pairs");
 		goto out;
@@ -1083,6 +1101,7 @@ TEST(takeover_of_a_killed_instance)
 	int fd = -1, r;
 	pid_t pid = -1;
 
+	SKIP_UNLESS_ROOT();
 	if (ifset_make(&set, "k")) {
 		CHECK(!"creating veth pairs");
 		goto out;
