@@ -44,7 +44,7 @@ DEPS_engine :=
 DEPS_mem := util
 DEPS_io := util
 DEPS_datapath := util mem
-DEPS_steer :=
+DEPS_steer := util
 DEPS_control := util engine
 # The commands (user/cmd/) sit on top of them all, and so do the tools,
 # the benchmark and the tests.
@@ -274,8 +274,9 @@ fuzz-seeds: $(FUZZ_DIR)/mkseeds
 #                    part of make check
 # make bench-prealloc   --prealloc time of a 1 GiB UMEM for 1, 2, 4 threads
 NUMA_BUILD := $(BUILD)/numa
-NUMA_DEPS := user/mem/hostmem.c user/util/cli.c user/mem/hostmem.h \
-	     user/util/cli.h selftests/numa/hostmem_check.h
+NUMA_DEPS := user/mem/hostmem.c user/util/cli.c user/util/caps.c \
+	     user/mem/hostmem.h user/util/cli.h user/util/caps.h \
+	     selftests/numa/hostmem_check.h
 $(NUMA_BUILD)/%: COMP_INC := -Iuser/mem -Iuser/util -Iselftests
 FORMAT_SRCS += $(wildcard selftests/numa/*.[ch])
 

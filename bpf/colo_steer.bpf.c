@@ -98,9 +98,7 @@ static __always_inline __u64 heartbeat(const struct colo_if_config *cfg,
 		return 0;
 	/* the loader stores it at any time: read it once */
 	last = *(volatile __u64 *)hb;
-	if (last)
-		*lost = (__s64)(bpf_ktime_get_ns() - last) >
-			(__s64)cfg->watchdog_ms * 1000000;
+	*lost = colo_heartbeat_lost(last, bpf_ktime_get_ns(), cfg->watchdog_ms);
 	return last;
 }
 

@@ -8,6 +8,10 @@
 
 #ifndef __bpf__
 #include <linux/types.h>
+#include <stdbool.h>
+#endif
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
 #endif
 
 #include "colo_stats.h"
@@ -81,6 +85,17 @@ struct colo_if_config {
  * stopped cleanly): the watchdog is disarmed, nothing fails open.
  */
 #define COLO_HB_SLOTS COLO_MAX_IFACES
+
+/*
+ * The watchdog's rule, one copy for colo_steer and for every tool that
+ * reports it: a loader whose heartbeat was last stored at last (ns) is
+ * lost at now once that is older than watchdog_ms; 0 is disarmed.
+ */
+static __always_inline bool colo_heartbeat_lost(__u64 last, __u64 now,
+						__u32 watchdog_ms)
+{
+	return last && (__s64)(now - last) > (__s64)watchdog_ms * 1000000;
+}
 
 /* Per-CPU, per role: what the XDP program did with each frame. */
 struct colo_steer_stats {

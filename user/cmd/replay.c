@@ -361,14 +361,10 @@ static void print_side_list(const struct replay *r, enum colo_side side)
 static void replay_print_counters(const struct colo_engine_stats *st)
 {
 	struct colo_loader_stats all = { .engine = *st };
-	unsigned int i;
 
-	fputs("\"counters\":{", stdout);
-	for (i = 0; i < colo_counters_engine; i++)
-		printf("%s\"%s\":%llu", i ? "," : "", colo_counters[i].name,
-		       (unsigned long long)colo_counter_get(&all,
-							    &colo_counters[i]));
-	fputc('}', stdout);
+	fputs("\"counters\":", stdout);
+	colo_counters_print_json(stdout, &all, colo_counters,
+				 colo_counters_engine);
 }
 
 static void replay_print(const struct replay *r)

@@ -16,15 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
-#include <linux/capability.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 
+#include "caps.h"
 #include "cli.h"
 #include "commands.h"
 #include "ctl_server.h"
@@ -38,9 +37,6 @@
 #define CMD "run"
 #ifndef AF_XDP
 #define AF_XDP 44
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
 #endif
 
 /* Longest sleep in poll(): bounds how late a timer or a signal is seen. */
@@ -475,32 +471,23 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	return -1;
 }
 
-static bool have_cap(const struct __user_cap_data_struct *d, int cap)
-{
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
-
 /* The kernel would refuse us half-way; say so before anything is touched. */
 static int check_caps(void)
 {
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2] = {};
 	char missing[64] = "";
+	uint64_t set;
+	int err = caps_effective(&set);
 
-	if (syscall(SYS_capget, &hdr, d)) {
-		int err = -errno;
-
+	if (err) {
 		cli_err(CMD, "cannot read this process's capabilities: %s",
 			strerror(-err));
 		return err;
 	}
-	if (!have_cap(d, CAP_NET_ADMIN))
+	if (!caps_has(set, CAP_NET_ADMIN))
 		strcat(missing, " CAP_NET_ADMIN");
-	if (!have_cap(d, CAP_NET_RAW))
+	if (!caps_has(set, CAP_NET_RAW))
 		strcat(missing, " CAP_NET_RAW");
-	if (!have_cap(d, CAP_BPF) && !have_cap(d, CAP_SYS_ADMIN))
+	if (!caps_has_bpf(set))
 		strcat(missing, " CAP_BPF");
 	if (!*missing)
 		return 0;

@@ -26,6 +26,7 @@
 #include "commands.h"
 #include "counters.h"
 #include "hostmem.h"
+#include "json.h"
 #include "steer.h"
 
 #define CMD "stat"
@@ -104,15 +105,16 @@ static void read_heartbeat(struct instance *in)
  */
 static const char *loader_state(const struct instance *in, __u64 *age_ms)
 {
-	__u64 age;
+	__u64 age, now;
 
 	*age_ms = 0;
 	if (!in->heartbeat)
 		return "not started";
-	age = cli_now_ns() - in->heartbeat;
+	now = cli_now_ns();
+	age = now - in->heartbeat;
 	*age_ms = age / 1000000;
 	/* a dead process's sockets gone with it: colo_steer sees that at once */
-	if (age > (__u64)in->cfg.watchdog_ms * 1000000 ||
+	if (colo_heartbeat_lost(in->heartbeat, now, in->cfg.watchdog_ms) ||
 	    (!in->running && !in->keeping))
 		return "lost";
 	/* its keeper holds the sockets: lost once the watchdog says so */
@@ -237,37 +239,6 @@ static void print_human(const struct instance *in)
 		     colo_counters_n - colo_counters_engine);
 }
 
-static void json_fields(const void *base, const struct colo_counter *f,
-			size_t n)
-{
-	size_t i;
-
-	putchar('{');
-	for (i = 0; i < n; i++)
-		printf("%s\"%s\":%llu", i ? "," : "", f[i].name,
-		       (unsigned long long)colo_counter_get(base, &f[i]));
-	putchar('}');
-}
-
-/*
- * Nested objects, which json.h's flat control-socket writer does not
- * build; strings are pin paths and interface names.
- */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
-/* Where the UMEM pages are; null before the loader reported it. */
 static void json_umem(const struct colo_umem_report *u)
 {
 	const char *sep = "";
@@ -278,11 +249,11 @@ static void json_umem(const struct colo_umem_report *u)
 		return;
 	}
 	printf("{\"policy\":");
-	json_str(u->policy);
+	json_print_str(stdout, u->policy);
 	printf(",\"mode\":");
-	json_str(u->mode);
+	json_print_str(stdout, u->mode);
 	printf(",\"nodes\":");
-	json_str(u->nodes);
+	json_print_str(stdout, u->nodes);
 	printf(",\"size\":%llu,\"page_size\":%llu,\"pages\":%llu,\"pages_absent\":%llu,\"pages_on_node\":{",
 	       (unsigned long long)u->size, (unsigned long long)u->page_size,
 	       (unsigned long long)u->pages,
@@ -307,7 +278,7 @@ static void print_json(const struct instance *in, bool first)
 	int r;
 
 	printf("%s{\"pin_path\":", first ? "" : ",");
-	json_str(in->path);
+	json_print_str(stdout, in->path);
 	printf(",\"pid\":%u,\"running\":%s,", in->rec.pid,
 	       in->running ? "true" : "false");
 	printf("\"keeper\":{\"pid\":%u,\"running\":%s},", in->rec.keeper_pid,
@@ -323,7 +294,7 @@ static void print_json(const struct instance *in, bool first)
 	printf("\"interfaces\":{");
 	for (r = 0; r < COLO_NR_ROLES; r++) {
 		printf("%s\"%s\":{\"name\":", r ? "," : "", role_key[r]);
-		json_str(ifname_of(in->rec.ifindex[r], name));
+		json_print_str(stdout, ifname_of(in->rec.ifindex[r], name));
 		printf(",\"ifindex\":%u}", in->rec.ifindex[r]);
 	}
 	printf("},\"umem\":");
@@ -332,16 +303,19 @@ static void print_json(const struct instance *in, bool first)
 	for (r = 0; r < 2; r++) {
 		printf("%s\"%s\":", r ? "," : "", role_key[r]);
 		if (in->have_steer[r])
-			json_fields(&in->steer[r], steer_fields,
-				    NFIELDS(steer_fields));
+			colo_counters_print_json(stdout, &in->steer[r],
+						 steer_fields,
+						 NFIELDS(steer_fields));
 		else
 			printf("null");
 	}
 	printf("},\"engine\":");
-	json_fields(&in->rec.stats, colo_counters, colo_counters_engine);
+	colo_counters_print_json(stdout, &in->rec.stats, colo_counters,
+				 colo_counters_engine);
 	printf(",\"datapath\":");
-	json_fields(&in->rec.stats, colo_counters + colo_counters_engine,
-		    colo_counters_n - colo_counters_engine);
+	colo_counters_print_json(stdout, &in->rec.stats,
+				 colo_counters + colo_counters_engine,
+				 colo_counters_n - colo_counters_engine);
 	putchar('}');
 }
 

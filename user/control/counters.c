@@ -77,3 +77,15 @@ _Static_assert(NR(colo_counters) * sizeof(__u64) ==
 
 const unsigned int colo_counters_n = NR(colo_counters);
 const unsigned int colo_counters_engine = NR_ENGINE;
+
+void colo_counters_print_json(FILE *f, const void *base,
+			      const struct colo_counter *c, unsigned int n)
+{
+	unsigned int i;
+
+	fputc('{', f);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s\"%s\":%llu", i ? "," : "", c[i].name,
+			(unsigned long long)colo_counter_get(base, &c[i]));
+	fputc('}', f);
+}

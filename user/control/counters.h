@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "colo_xdp.h"
@@ -39,5 +40,9 @@ static inline uint64_t colo_counter_get(const void *base,
 	memcpy(&v, (const char *)base + c->off, sizeof(v));
 	return v;
 }
+
+/* {"name":value,...} for the n counters at c, read from base, on f. */
+void colo_counters_print_json(FILE *f, const void *base,
+			      const struct colo_counter *c, unsigned int n);
 
 #endif /* COLO_COUNTERS_H */

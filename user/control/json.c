@@ -18,27 +18,49 @@ static void out_raw(struct json_out *o, const char *s, size_t n)
 	o->len += n;
 }
 
-static void out_quoted(struct json_out *o, const char *s)
+/* s as a JSON string, handed to put piece by piece. */
+static void quote(const char *s,
+		  void (*put)(void *ctx, const char *p, size_t n), void *ctx)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *c;
 	char esc[6] = { '\\', 'u', '0', '0' };
 
-	out_raw(o, "\"", 1);
+	put(ctx, "\"", 1);
 	for (c = (const unsigned char *)s; *c; c++) {
 		if (*c == '"' || *c == '\\') {
 			esc[1] = *c;
-			out_raw(o, esc, 2);
+			put(ctx, esc, 2);
 		} else if (*c < 0x20) {
 			esc[1] = 'u';
 			esc[4] = hex[*c >> 4];
 			esc[5] = hex[*c & 15];
-			out_raw(o, esc, 6);
+			put(ctx, esc, 6);
 		} else {
-			out_raw(o, (const char *)c, 1);
+			put(ctx, (const char *)c, 1);
 		}
 	}
-	out_raw(o, "\"", 1);
+	put(ctx, "\"", 1);
+}
+
+static void put_out(void *o, const char *p, size_t n)
+{
+	out_raw(o, p, n);
+}
+
+static void put_file(void *f, const char *p, size_t n)
+{
+	fwrite(p, 1, n, f);
+}
+
+static void out_quoted(struct json_out *o, const char *s)
+{
+	quote(s, put_out, o);
+}
+
+void json_print_str(FILE *f, const char *s)
+{
+	quote(s, put_file, f);
 }
 
 static void out_key(struct json_out *o, const char *key)

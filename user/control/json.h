@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define JSON_STR_MAX 256
 /* Nesting accepted inside a value; deeper input is refused, not recursed. */
@@ -36,6 +37,12 @@ void json_out_bool(struct json_out *o, const char *key, bool val);
  * NUL not counted), or -ENOSPC if cap was short.
  */
 int json_out_end(struct json_out *o);
+
+/*
+ * s as a JSON string on f: for the nested objects `colo-xdp stat --json`
+ * and `replay` print, which the flat writer above does not build.
+ */
+void json_print_str(FILE *f, const char *s);
 
 enum json_type {
 	JSON_NULL,

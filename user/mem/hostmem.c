@@ -15,13 +15,12 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <linux/capability.h>
 #include <numa.h>
 #include <numaif.h>
 
+#include "caps.h"
 #include "cli.h"
 #include "hostmem.h"
 
@@ -33,9 +32,6 @@
 #endif
 #ifndef MFD_HUGE_SHIFT
 #define MFD_HUGE_SHIFT 26
-#endif
-#ifndef CAP_IPC_LOCK
-#define CAP_IPC_LOCK 14
 #endif
 
 /*
@@ -442,25 +438,16 @@ static int hugepages_check(const char *subcmd, uint64_t hsize, uint64_t size,
 	return -ENOMEM;
 }
 
-static bool has_cap_ipc_lock(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-
-	if (syscall(SYS_capget, &hdr, data))
-		return false;
-	return data[CAP_IPC_LOCK / 32].effective & (1U << (CAP_IPC_LOCK % 32));
-}
-
 /* Registering the UMEM charges it to RLIMIT_MEMLOCK without CAP_IPC_LOCK. */
 static int memlock_check(const char *subcmd, uint64_t size)
 {
 	char sbuf[32], lbuf[32];
 	struct rlimit rl;
 
-	if (has_cap_ipc_lock() || getrlimit(RLIMIT_MEMLOCK, &rl) ||
+	uint64_t caps = 0;
+
+	caps_effective(&caps);
+	if (caps_has(caps, CAP_IPC_LOCK) || getrlimit(RLIMIT_MEMLOCK, &rl) ||
 	    rl.rlim_cur == RLIM_INFINITY || size <= rl.rlim_cur)
 		return 0;
 	cli_err(subcmd,

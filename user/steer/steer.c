@@ -30,9 +30,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
@@ -41,6 +39,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "caps.h"
 #include "colo_steer.skel.h"
 #include "steer.h"
 
@@ -66,6 +65,8 @@ static const char *const role_name[COLO_NR_ROLES] = {
 
 /* The roles colo_steer runs on; the outdev is only a redirect target. */
 #define STEER_NR_RX 2
+/* colo_steer uses five maps; room for a few more in a newer object */
+#define STEER_MAX_PROG_MAPS 16
 
 struct colo_steer {
 	struct colo_steer_bpf *skel;
@@ -120,18 +121,14 @@ static void steer_err(const char *fmt, ...)
 
 static int check_caps(void)
 {
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
 	bool net_admin, bpf;
+	uint64_t set;
+	int err = caps_effective(&set);
 
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-#define HAS_CAP(c) (data[(c) / 32].effective & (1U << ((c) % 32)))
-	net_admin = HAS_CAP(CAP_NET_ADMIN);
-	bpf = HAS_CAP(CAP_BPF) || HAS_CAP(CAP_SYS_ADMIN);
-#undef HAS_CAP
+	if (err)
+		return err;
+	net_admin = caps_has(set, CAP_NET_ADMIN);
+	bpf = caps_has_bpf(set);
 	if (net_admin && bpf)
 		return 0;
 	steer_err(
@@ -275,6 +272,29 @@ static int check_no_prog(const char *ifname, int ifindex)
 	return -EBUSY;
 }
 
+/*
+ * The program behind prog_fd: its info (name, ...) and the ids of up to
+ * STEER_MAX_PROG_MAPS maps it uses, their number in *n.
+ */
+static int prog_map_ids(int prog_fd, struct bpf_prog_info *info, __u32 *map_ids,
+			__u32 *n)
+{
+	__u32 len = sizeof(*info);
+	int err;
+
+	memset(info, 0, sizeof(*info));
+	info->nr_map_ids = STEER_MAX_PROG_MAPS;
+	info->map_ids = (__u64)(unsigned long)map_ids;
+	*n = 0;
+	err = bpf_obj_get_info_by_fd(prog_fd, info, &len);
+	if (err)
+		return err;
+	/* the kernel says how many there are, not how many it wrote */
+	*n = info->nr_map_ids < STEER_MAX_PROG_MAPS ? info->nr_map_ids :
+						      STEER_MAX_PROG_MAPS;
+	return 0;
+}
+
 /* The map ids of an attached colo_steer, by enum steer_map. */
 static int prog_maps(const char *ifname, int ifindex, __u32 ids[STEER_NR_MAPS])
 {
@@ -285,8 +305,8 @@ static int prog_maps(const char *ifname, int ifindex, __u32 ids[STEER_NR_MAPS])
 		[STEER_STATS] = COLO_MAP_STATS,
 		[STEER_HEARTBEAT] = COLO_MAP_HEARTBEAT,
 	};
-	__u32 map_ids[16], i, m, id, len;
-	struct bpf_prog_info info = {};
+	__u32 map_ids[STEER_MAX_PROG_MAPS], i, m, n, id, len;
+	struct bpf_prog_info info;
 	struct bpf_map_info minfo;
 	int fd = -1, mfd, err;
 
@@ -306,10 +326,7 @@ static int prog_maps(const char *ifname, int ifindex, __u32 ids[STEER_NR_MAPS])
 			  id, strerror(errno));
 		goto out;
 	}
-	info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
-	info.map_ids = (__u64)(unsigned long)map_ids;
-	len = sizeof(info);
-	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	err = prog_map_ids(fd, &info, map_ids, &n);
 	if (err) {
 		steer_err("%s: cannot read its XDP program (id %u): %s", ifname,
 			  id, strerror(-err));
@@ -323,7 +340,7 @@ static int prog_maps(const char *ifname, int ifindex, __u32 ids[STEER_NR_MAPS])
 		goto out;
 	}
 	memset(ids, 0, STEER_NR_MAPS * sizeof(ids[0]));
-	for (i = 0; i < info.nr_map_ids && i < 16; i++) {
+	for (i = 0; i < n; i++) {
 		memset(&minfo, 0, sizeof(minfo));
 		len = sizeof(minfo);
 		mfd = bpf_map_get_fd_by_id(map_ids[i]);
@@ -738,7 +755,7 @@ static int check_takeover(struct colo_steer *s)
 {
 	struct bpf_map_info minfo = {};
 	struct bpf_prog_info info;
-	__u32 map_ids[16], len, id, i;
+	__u32 map_ids[STEER_MAX_PROG_MAPS], len, id, i, n;
 	char path[PIN_PATH_MAX];
 	bool found;
 	int r, fd, err;
@@ -765,12 +782,8 @@ static int check_takeover(struct colo_steer *s)
 			return err;
 		fd = id ? bpf_prog_get_fd_by_id(id) : -1;
 		found = false;
-		memset(&info, 0, sizeof(info));
-		info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
-		info.map_ids = (__u64)(unsigned long)map_ids;
-		len = sizeof(info);
-		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-			for (i = 0; i < info.nr_map_ids && i < 16; i++)
+		if (fd >= 0 && !prog_map_ids(fd, &info, map_ids, &n))
+			for (i = 0; i < n; i++)
 				found |= map_ids[i] == minfo.id;
 		if (!found) {
 			if (fd >= 0)
@@ -1010,8 +1023,7 @@ int colo_steer_heartbeat(struct colo_steer *s, uint64_t now_ns)
 	uint64_t last = __atomic_load_n(s->hb, __ATOMIC_RELAXED);
 
 	__atomic_store_n(s->hb, now_ns, __ATOMIC_RELAXED);
-	return last &&
-	       (int64_t)(now_ns - last) > (int64_t)s->watchdog_ms * 1000000;
+	return colo_heartbeat_lost(last, now_ns, s->watchdog_ms);
 }
 
 int colo_steer_ifindex(const struct colo_steer *s, enum colo_role role)
