@@ -275,8 +275,8 @@ fuzz-seeds: $(FUZZ_DIR)/mkseeds
 # make bench-prealloc   --prealloc time of a 1 GiB UMEM for 1, 2, 4 threads
 NUMA_BUILD := $(BUILD)/numa
 NUMA_DEPS := user/mem/hostmem.c user/util/cli.c user/util/caps.c \
-	     user/mem/hostmem.h user/util/cli.h user/util/caps.h \
-	     selftests/numa/hostmem_check.h
+	     user/util/log.c user/mem/hostmem.h user/util/cli.h \
+	     user/util/caps.h user/util/log.h selftests/numa/hostmem_check.h
 $(NUMA_BUILD)/%: COMP_INC := -Iuser/mem -Iuser/util -Iselftests
 FORMAT_SRCS += $(wildcard selftests/numa/*.[ch])
 

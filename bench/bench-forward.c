@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "hostmem.h"
+#include "log.h"
 #include "steer.h"
 #include "xsk_dp.h"
 
@@ -101,6 +102,7 @@ int main(int argc, char **argv)
 	bool pin = false;
 	int c, r, err, ret = 1;
 
+	log_init(CMD);
 	/* the UMEM where colo-xdp run puts it by default */
 	hostmem_opts_init(&mem);
 	mem.size = FWD_UMEM_FRAMES * 2048ull;

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "log.h"
 
 static const struct {
 	const char *name;
@@ -36,6 +37,8 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	log_init("colo-xdp");
+	log_hook_libs();
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_EXIT_USAGE;
@@ -48,8 +51,6 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr,
-		"colo-xdp: unknown command '%s' (see 'colo-xdp --help')\n",
-		argv[1]);
+	log_err("unknown command '%s' (see 'colo-xdp --help')", argv[1]);
 	return CLI_EXIT_USAGE;
 }

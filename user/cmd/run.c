@@ -29,6 +29,7 @@
 #include "ctl_server.h"
 #include "engine.h"
 #include "keeper.h"
+#include "log.h"
 #include "mismatch_dump.h"
 #include "steer.h"
 #include "xen_proto.h"
@@ -140,7 +141,8 @@ static void usage(FILE *f)
 		"  --cpu N                  run on CPU N\n"
 		"  --pin-path DIR           where to pin maps (%s/<primary-in>)\n"
 		"  --stats-interval S       publish counters for 'colo-xdp stat' every S s (1)\n"
-		"  --verbose                log every mismatch and the setup steps\n"
+		"  --verbose                log every mismatch, the setup steps and\n"
+		"                           libbpf's and libxdp's messages\n"
 		"\n"
 		"The COLO controller (checkpoint requests go to every channel given):\n"
 		"  --notify xen:tcp:ADDR:PORT | xen:unix:PATH\n"
@@ -375,7 +377,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 					    3600, &o->stats_interval_s);
 			break;
 		case OPT_VERBOSE:
-			o->verbose = o->steer.verbose = true;
+			o->verbose = true;
+			log_set_level(LOG_DEBUG);
 			break;
 		case OPT_NOTIFY:
 			o->notify = optarg;

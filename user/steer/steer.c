@@ -40,6 +40,7 @@
 #include <bpf/libbpf.h>
 
 #include "caps.h"
+#include "log.h"
 #include "colo_steer.skel.h"
 #include "steer.h"
 
@@ -95,7 +96,6 @@ struct colo_steer {
 	__u32 dead_pid; /* the process that instance belonged to */
 	__u32 dead_keeper; /* and its keeper */
 	bool failed_over; /* and it had failed over */
-	bool verbose;
 	__u32 watchdog_ms, on_loss;
 	__u64 *hb_area; /* colo_heartbeat, mmapped */
 	size_t hb_len;
@@ -104,20 +104,6 @@ struct colo_steer {
 	struct colo_steer_stats *percpu; /* ncpus values, for map reads */
 	struct colo_loader rec; /* what colo_loader holds */
 };
-
-static void steer_err(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static void steer_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("colo-xdp: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static int check_caps(void)
 {
@@ -131,8 +117,7 @@ static int check_caps(void)
 	bpf = caps_has_bpf(set);
 	if (net_admin && bpf)
 		return 0;
-	steer_err(
-		"loading XDP programs needs root, or CAP_BPF and CAP_NET_ADMIN (missing %s): run as root",
+	log_err("loading XDP programs needs root, or CAP_BPF and CAP_NET_ADMIN (missing %s): run as root",
 		net_admin ? "CAP_BPF" :
 		bpf	  ? "CAP_NET_ADMIN" :
 			    "both");
@@ -147,8 +132,7 @@ static int ensure_bpffs(void)
 	if (!statfs(BPFFS, &st) && st.f_type == BPF_FS_MAGIC)
 		return 0;
 	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700")) {
-		steer_err(
-			"%s is not a bpf filesystem and mounting one failed (%s): mount it with 'mount -t bpf bpf %s'",
+		log_err("%s is not a bpf filesystem and mounting one failed (%s): mount it with 'mount -t bpf bpf %s'",
 			BPFFS, strerror(errno), BPFFS);
 		return -errno;
 	}
@@ -161,20 +145,18 @@ static int check_iface(const char *name, const char *role, int *ifindex)
 	int sock, err = 0;
 
 	if (!name || !*name) {
-		steer_err(
-			"no %s interface given: name all three (primary, secondary, outdev)",
+		log_err("no %s interface given: name all three (primary, secondary, outdev)",
 			role);
 		return -EINVAL;
 	}
 	if (strlen(name) >= IF_NAMESIZE) {
-		steer_err("%s interface '%s': name longer than %d characters",
-			  role, name, IF_NAMESIZE - 1);
+		log_err("%s interface '%s': name longer than %d characters",
+			role, name, IF_NAMESIZE - 1);
 		return -EINVAL;
 	}
 	*ifindex = if_nametoindex(name);
 	if (!*ifindex) {
-		steer_err(
-			"%s interface %s does not exist: check the name with 'ip link'",
+		log_err("%s interface %s does not exist: check the name with 'ip link'",
 			role, name);
 		return -ENODEV;
 	}
@@ -184,13 +166,12 @@ static int check_iface(const char *name, const char *role, int *ifindex)
 	strcpy(ifr.ifr_name, name);
 	if (ioctl(sock, SIOCGIFFLAGS, &ifr)) {
 		err = -errno;
-		steer_err("%s interface %s: cannot read its flags: %s", role,
-			  name, strerror(errno));
+		log_err("%s interface %s: cannot read its flags: %s", role,
+			name, strerror(errno));
 		goto out;
 	}
 	if (!(ifr.ifr_flags & IFF_UP)) {
-		steer_err(
-			"%s interface %s is down: bring it up with 'ip link set dev %s up'",
+		log_err("%s interface %s is down: bring it up with 'ip link set dev %s up'",
 			role, name, name);
 		err = -ENETDOWN;
 	}
@@ -241,8 +222,8 @@ static int attached_prog(int ifindex, const char *ifname, __u32 *id)
 
 	err = bpf_xdp_query(ifindex, 0, &q);
 	if (err) {
-		steer_err("%s: cannot query its XDP program: %s", ifname,
-			  strerror(-err));
+		log_err("%s: cannot query its XDP program: %s", ifname,
+			strerror(-err));
 		return err;
 	}
 	*id = q.drv_prog_id ? q.drv_prog_id :
@@ -262,12 +243,10 @@ static int check_no_prog(const char *ifname, int ifindex)
 		return err;
 	prog_name(id, name, sizeof(name));
 	if (!strcmp(name, COLO_PROG_NAME))
-		steer_err(
-			"%s already runs %s (id %u), attached by 'ip link' or another colo-xdp instance: adopt it with --attach none, or remove it with 'ip link set dev %s xdp off'",
+		log_err("%s already runs %s (id %u), attached by 'ip link' or another colo-xdp instance: adopt it with --attach none, or remove it with 'ip link set dev %s xdp off'",
 			ifname, name, id, ifname);
 	else
-		steer_err(
-			"%s already runs the XDP program '%s' (id %u) of someone else: remove it with 'ip link set dev %s xdp off' if it is not needed, or choose another interface",
+		log_err("%s already runs the XDP program '%s' (id %u) of someone else: remove it with 'ip link set dev %s xdp off' if it is not needed, or choose another interface",
 			ifname, name, id, ifname);
 	return -EBUSY;
 }
@@ -314,28 +293,26 @@ static int prog_maps(const char *ifname, int ifindex, __u32 ids[STEER_NR_MAPS])
 	if (err)
 		return err;
 	if (!id) {
-		steer_err(
-			"--attach none: no XDP program is attached to %s: attach colo_steer with 'ip link set dev %s xdp obj colo_steer.bpf.o sec xdp', or let colo-xdp attach it",
+		log_err("--attach none: no XDP program is attached to %s: attach colo_steer with 'ip link set dev %s xdp obj colo_steer.bpf.o sec xdp', or let colo-xdp attach it",
 			ifname, ifname);
 		return -ENOENT;
 	}
 	fd = bpf_prog_get_fd_by_id(id);
 	if (fd < 0) {
 		err = -errno;
-		steer_err("%s: cannot open its XDP program (id %u): %s", ifname,
-			  id, strerror(errno));
+		log_err("%s: cannot open its XDP program (id %u): %s", ifname,
+			id, strerror(errno));
 		goto out;
 	}
 	err = prog_map_ids(fd, &info, map_ids, &n);
 	if (err) {
-		steer_err("%s: cannot read its XDP program (id %u): %s", ifname,
-			  id, strerror(-err));
+		log_err("%s: cannot read its XDP program (id %u): %s", ifname,
+			id, strerror(-err));
 		goto out;
 	}
 	err = -EINVAL;
 	if (strcmp(info.name, COLO_PROG_NAME)) {
-		steer_err(
-			"--attach none: %s runs the XDP program '%s' (id %u), not %s: remove it with 'ip link set dev %s xdp off'",
+		log_err("--attach none: %s runs the XDP program '%s' (id %u), not %s: remove it with 'ip link set dev %s xdp off'",
 			ifname, info.name, id, COLO_PROG_NAME, ifname);
 		goto out;
 	}
@@ -354,8 +331,7 @@ static int prog_maps(const char *ifname, int ifindex, __u32 ids[STEER_NR_MAPS])
 	}
 	for (m = 0; m < STEER_NR_MAPS; m++)
 		if (names[m] && !ids[m]) {
-			steer_err(
-				"--attach none: %s on %s has no map %s: it is not this version's colo_steer.bpf.o; attach the one built with this colo-xdp",
+			log_err("--attach none: %s on %s has no map %s: it is not this version's colo_steer.bpf.o; attach the one built with this colo-xdp",
 				COLO_PROG_NAME, ifname, names[m]);
 			goto out;
 		}
@@ -384,8 +360,7 @@ static int adopt_maps(struct colo_steer *s)
 	/* the DEVMAP is per program (see colo_steer.bpf.c): P's is used */
 	ids[1][STEER_DEVMAP] = ids[0][STEER_DEVMAP];
 	if (memcmp(ids[0], ids[1], sizeof(ids[0]))) {
-		steer_err(
-			"--attach none: the colo_steer programs on %s and %s do not share maps: attach both with 'ip link ... xdp obj colo_steer.bpf.o sec xdp' from the root mount namespace, so both pin /sys/fs/bpf/xdp/globals/",
+		log_err("--attach none: the colo_steer programs on %s and %s do not share maps: attach both with 'ip link ... xdp obj colo_steer.bpf.o sec xdp' from the root mount namespace, so both pin /sys/fs/bpf/xdp/globals/",
 			s->ifname[0], s->ifname[1]);
 		return -EINVAL;
 	}
@@ -395,8 +370,7 @@ static int adopt_maps(struct colo_steer *s)
 		fd = bpf_map_get_fd_by_id(ids[0][m]);
 		if (fd < 0) {
 			err = -errno;
-			steer_err(
-				"--attach none: cannot open map %s (id %u): %s",
+			log_err("--attach none: cannot open map %s (id %u): %s",
 				bpf_map__name(s->map[m]), ids[0][m],
 				strerror(errno));
 			return err;
@@ -404,8 +378,7 @@ static int adopt_maps(struct colo_steer *s)
 		err = bpf_map__reuse_fd(s->map[m], fd);
 		close(fd);
 		if (err) {
-			steer_err(
-				"--attach none: cannot use map %s (id %u): %s",
+			log_err("--attach none: cannot use map %s (id %u): %s",
 				bpf_map__name(s->map[m]), ids[0][m],
 				strerror(-err));
 			return err;
@@ -442,21 +415,18 @@ static int claim_pin_dir(struct colo_steer *s)
 
 	dir_owner(s->pin_path, &rec);
 	if (rec.pid && !kill(rec.pid, 0)) {
-		steer_err(
-			"pin directory %s belongs to a running colo-xdp (pid %u): stop it, or give this instance another pin path",
+		log_err("pin directory %s belongs to a running colo-xdp (pid %u): stop it, or give this instance another pin path",
 			s->pin_path, rec.pid);
 		return -EBUSY;
 	}
 	if (!rec.pid) {
-		steer_err(
-			"pin directory %s holds pins that are not a colo-xdp instance's: remove them with 'rm -r %s', or give this instance another pin path",
+		log_err("pin directory %s holds pins that are not a colo-xdp instance's: remove them with 'rm -r %s', or give this instance another pin path",
 			s->pin_path, s->pin_path);
 		return -EBUSY;
 	}
 	for (r = 0; r < COLO_NR_ROLES; r++)
 		if (rec.ifindex[r] != (__u32)s->ifindex[r]) {
-			steer_err(
-				"pin directory %s holds a dead colo-xdp (pid %u) of other interfaces than %s, %s and %s: give this instance another pin path, or remove those pins with 'rm -r %s'",
+			log_err("pin directory %s holds a dead colo-xdp (pid %u) of other interfaces than %s, %s and %s: give this instance another pin path, or remove those pins with 'rm -r %s'",
 				s->pin_path, rec.pid, s->ifname[0],
 				s->ifname[1], s->ifname[2], s->pin_path);
 			return -EBUSY;
@@ -491,8 +461,8 @@ static int claim_lock(struct colo_steer *s)
 	s->claim_lock = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->claim_lock < 0 || flock(s->claim_lock, LOCK_EX)) {
 		err = -errno;
-		steer_err("cannot lock %s to claim pin directory %s: %s",
-			  parent, s->pin_path, strerror(-err));
+		log_err("cannot lock %s to claim pin directory %s: %s", parent,
+			s->pin_path, strerror(-err));
 		return err;
 	}
 	return 0;
@@ -515,7 +485,7 @@ static int make_pin_dir(struct colo_steer *s, const char *pin_path)
 		n = snprintf(s->pin_path, sizeof(s->pin_path), "%s/%s",
 			     COLO_PIN_ROOT, s->ifname[COLO_ROLE_PRIMARY]);
 	if (n >= (int)sizeof(s->pin_path)) {
-		steer_err("pin path %s: too long", pin_path);
+		log_err("pin path %s: too long", pin_path);
 		return -ENAMETOOLONG;
 	}
 	s->default_path = !pin_path;
@@ -538,8 +508,8 @@ static int make_pin_dir(struct colo_steer *s, const char *pin_path)
 	return claim_pin_dir(s);
 fail:
 	err = -errno;
-	steer_err("cannot create pin directory %s: %s", s->pin_path,
-		  strerror(errno));
+	log_err("cannot create pin directory %s: %s", s->pin_path,
+		strerror(errno));
 	return err;
 }
 
@@ -566,8 +536,8 @@ static int alloc_xsk_base(struct colo_steer *s, __u32 *base)
 			*base = i * COLO_XSK_QUEUES;
 			return 0;
 		}
-	steer_err("map %s is full: %d interfaces are steered already",
-		  COLO_MAP_CONFIG, COLO_MAX_IFACES);
+	log_err("map %s is full: %d interfaces are steered already",
+		COLO_MAP_CONFIG, COLO_MAX_IFACES);
 	return -ENOSPC;
 }
 
@@ -584,12 +554,11 @@ static int add_entry(struct colo_steer *s, enum steer_map m, const char *ifname,
 	if (err == -EEXIST && s->takeover)
 		return 0;
 	if (err == -EEXIST)
-		steer_err(
-			"%s is steered by another colo-xdp instance already: stop it, or choose another interface",
+		log_err("%s is steered by another colo-xdp instance already: stop it, or choose another interface",
 			ifname);
 	else if (err)
-		steer_err("%s: cannot add its entry to map %s: %s", ifname,
-			  bpf_map__name(s->map[m]), strerror(-err));
+		log_err("%s: cannot add its entry to map %s: %s", ifname,
+			bpf_map__name(s->map[m]), strerror(-err));
 	return err;
 }
 
@@ -609,8 +578,7 @@ static int config_entry(struct colo_steer *s, int r, struct colo_if_config *cfg)
 	if (s->takeover &&
 	    !bpf_map_lookup_elem(s->fd[STEER_CONFIG], &key, &old)) {
 		if (old.hb_slot >= COLO_HB_SLOTS) {
-			steer_err(
-				"%s: its entry in map %s has no heartbeat slot: it is not this version's; remove the pins with 'rm -r %s'",
+			log_err("%s: its entry in map %s has no heartbeat slot: it is not this version's; remove the pins with 'rm -r %s'",
 				s->ifname[r], COLO_MAP_CONFIG, s->pin_path);
 			return -EINVAL;
 		}
@@ -622,9 +590,8 @@ static int config_entry(struct colo_steer *s, int r, struct colo_if_config *cfg)
 		err = bpf_map_update_elem(s->fd[STEER_CONFIG], &key, cfg,
 					  BPF_EXIST);
 		if (err)
-			steer_err("%s: cannot update its entry in map %s: %s",
-				  s->ifname[r], COLO_MAP_CONFIG,
-				  strerror(-err));
+			log_err("%s: cannot update its entry in map %s: %s",
+				s->ifname[r], COLO_MAP_CONFIG, strerror(-err));
 		return err;
 	}
 	err = alloc_xsk_base(s, &cfg->xsk_base);
@@ -689,12 +656,11 @@ static int attach_prog(struct colo_steer *s, int r)
 	if (err == -EEXIST || err == -EBUSY)
 		return check_no_prog(s->ifname[r], s->ifindex[r]) ?: err;
 	if (err == -EOPNOTSUPP && (s->xdp_flags & XDP_FLAGS_DRV_MODE))
-		steer_err(
-			"%s has no native XDP support: use generic mode (--xdp-mode skb)",
+		log_err("%s has no native XDP support: use generic mode (--xdp-mode skb)",
 			s->ifname[r]);
 	else
-		steer_err("%s: attaching %s failed: %s", s->ifname[r],
-			  COLO_PROG_NAME, strerror(-err));
+		log_err("%s: attaching %s failed: %s", s->ifname[r],
+			COLO_PROG_NAME, strerror(-err));
 	return err;
 }
 
@@ -706,8 +672,8 @@ static int load(struct colo_steer *s, const struct colo_steer_opts *opts)
 	s->skel = colo_steer_bpf__open_opts(&oo);
 	if (!s->skel) {
 		err = -errno;
-		steer_err("cannot open the embedded colo_steer object: %s",
-			  strerror(errno));
+		log_err("cannot open the embedded colo_steer object: %s",
+			strerror(errno));
 		return err;
 	}
 	s->map[STEER_CONFIG] = s->skel->maps.colo_config;
@@ -723,8 +689,7 @@ static int load(struct colo_steer *s, const struct colo_steer_opts *opts)
 	}
 	err = colo_steer_bpf__load(s->skel);
 	if (err) {
-		steer_err(
-			"loading %s failed: %s (run with verbose output for libbpf's log)",
+		log_err("loading %s failed: %s (run with --verbose for libbpf's log)",
 			COLO_PROG_NAME, strerror(-err));
 		return err;
 	}
@@ -738,8 +703,8 @@ static int load(struct colo_steer *s, const struct colo_steer_opts *opts)
 	if (s->hb_area == MAP_FAILED) {
 		err = -errno;
 		s->hb_area = NULL;
-		steer_err("cannot mmap map %s: %s", COLO_MAP_HEARTBEAT,
-			  strerror(-err));
+		log_err("cannot mmap map %s: %s", COLO_MAP_HEARTBEAT,
+			strerror(-err));
 		return err;
 	}
 	return 0;
@@ -764,8 +729,7 @@ static int check_takeover(struct colo_steer *s)
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		err = -errno;
-		steer_err(
-			"pin directory %s has no map %s: remove what is left there with 'rm -r %s'",
+		log_err("pin directory %s has no map %s: remove what is left there with 'rm -r %s'",
 			s->pin_path, COLO_MAP_CONFIG, s->pin_path);
 		return err;
 	}
@@ -773,7 +737,7 @@ static int check_takeover(struct colo_steer *s)
 	err = bpf_obj_get_info_by_fd(fd, &minfo, &len);
 	close(fd);
 	if (err) {
-		steer_err("%s: cannot read it: %s", path, strerror(-err));
+		log_err("%s: cannot read it: %s", path, strerror(-err));
 		return err;
 	}
 	for (r = 0; r < STEER_NR_RX; r++) {
@@ -788,8 +752,7 @@ static int check_takeover(struct colo_steer *s)
 		if (!found) {
 			if (fd >= 0)
 				close(fd);
-			steer_err(
-				"pin directory %s holds the pins of a colo-xdp (pid %u) that did not exit cleanly, but %s no longer runs its %s: remove them with 'rm -r %s'",
+			log_err("pin directory %s holds the pins of a colo-xdp (pid %u) that did not exit cleanly, but %s no longer runs its %s: remove them with 'rm -r %s'",
 				s->pin_path, s->dead_pid, s->ifname[r],
 				COLO_PROG_NAME, s->pin_path);
 			return -EBUSY;
@@ -818,7 +781,6 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->verbose = opts->verbose;
 	s->queue = opts->queue;
 	s->watchdog_ms = opts->watchdog_ms ?: COLO_WATCHDOG_MS_DEFAULT;
 	s->on_loss = opts->loss_hold ? COLO_LOSS_HOLD : COLO_LOSS_PASS;
@@ -833,8 +795,7 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 		strcpy(s->ifname[r], opts->ifname[r]);
 		for (q = 0; q < r; q++)
 			if (s->ifindex[q] == s->ifindex[r]) {
-				steer_err(
-					"%s is both the %s and the %s interface: the three must be distinct",
+				log_err("%s is both the %s and the %s interface: the three must be distinct",
 					s->ifname[r], role_name[q],
 					role_name[r]);
 				err = -EINVAL;
@@ -842,8 +803,8 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 			}
 	}
 	if (opts->queue >= COLO_XSK_QUEUES) {
-		steer_err("queue %u: colo_steer serves RX queues 0 to %d",
-			  opts->queue, COLO_XSK_QUEUES - 1);
+		log_err("queue %u: colo_steer serves RX queues 0 to %d",
+			opts->queue, COLO_XSK_QUEUES - 1);
 		err = -EINVAL;
 		goto out;
 	}
@@ -900,21 +861,18 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 	}
 	if (s->takeover) {
 		s->made_dir = s->taken = true;
-		fprintf(stderr,
-			"colo-xdp: took over the instance of colo-xdp pid %u in %s: %s stayed attached to %s and %s, failing open until this loader runs\n",
+		log_info(
+			"took over the instance of colo-xdp pid %u in %s: %s stayed attached to %s and %s, failing open until this loader runs",
 			s->dead_pid, s->pin_path, COLO_PROG_NAME, s->ifname[0],
 			s->ifname[1]);
 	}
 	if (is_veth(s->ifname[COLO_ROLE_OUT]))
-		fprintf(stderr,
-			"colo-xdp: note: outdev %s is a veth: frames redirected to it arrive only if its peer has an XDP program or GRO on ('ethtool -K PEER gro on')\n",
+		log_warn(
+			"note: outdev %s is a veth: frames redirected to it arrive only if its peer has an XDP program or GRO on ('ethtool -K PEER gro on')",
 			s->ifname[COLO_ROLE_OUT]);
-	if (s->verbose)
-		fprintf(stderr,
-			"colo-xdp: %s %s on %s and %s, outdev %s, maps pinned in %s\n",
-			s->rec.attached ? "attached" : "adopted",
-			COLO_PROG_NAME, s->ifname[0], s->ifname[1],
-			s->ifname[2], s->pin_path);
+	log_debug("%s %s on %s and %s, outdev %s, maps pinned in %s",
+		  s->rec.attached ? "attached" : "adopted", COLO_PROG_NAME,
+		  s->ifname[0], s->ifname[1], s->ifname[2], s->pin_path);
 	*out = s;
 	return 0;
 out:
@@ -929,23 +887,21 @@ int colo_steer_add_xsk(struct colo_steer *s, enum colo_role role, int xsk_fd)
 	int err;
 
 	if (role != COLO_ROLE_PRIMARY && role != COLO_ROLE_SECONDARY) {
-		steer_err(
-			"only primary and secondary sockets receive from %s; the outdev's socket transmits only",
+		log_err("only primary and secondary sockets receive from %s; the outdev's socket transmits only",
 			COLO_PROG_NAME);
 		return -EINVAL;
 	}
 	key = s->ifindex[role];
 	err = bpf_map_lookup_elem(s->fd[STEER_CONFIG], &key, &cfg);
 	if (err) {
-		steer_err("%s: its entry in map %s is gone: %s",
-			  s->ifname[role], COLO_MAP_CONFIG, strerror(-err));
+		log_err("%s: its entry in map %s is gone: %s", s->ifname[role],
+			COLO_MAP_CONFIG, strerror(-err));
 		return err;
 	}
 	key = cfg.xsk_base + s->queue;
 	err = bpf_map_update_elem(s->fd[STEER_XSKS], &key, &xsk_fd, 0);
 	if (err) {
-		steer_err(
-			"%s: binding the AF_XDP socket of queue %u into map %s failed: %s (is the socket bound to %s, queue %u?)",
+		log_err("%s: binding the AF_XDP socket of queue %u into map %s failed: %s (is the socket bound to %s, queue %u?)",
 			s->ifname[role], s->queue, COLO_MAP_XSKS,
 			strerror(-err), s->ifname[role], s->queue);
 		return err;
@@ -970,9 +926,8 @@ int colo_steer_set_state(struct colo_steer *s, enum colo_state state)
 						  &cfg, BPF_EXIST);
 		}
 		if (err) {
-			steer_err("%s: cannot update its entry in map %s: %s",
-				  s->ifname[r], COLO_MAP_CONFIG,
-				  strerror(-err));
+			log_err("%s: cannot update its entry in map %s: %s",
+				s->ifname[r], COLO_MAP_CONFIG, strerror(-err));
 			return err;
 		}
 	}
@@ -1007,8 +962,8 @@ int colo_steer_set_keeper(struct colo_steer *s, pid_t pid)
 	s->rec.keeper_pid = pid;
 	err = bpf_map_update_elem(s->fd[STEER_LOADER], &zero, &s->rec, 0);
 	if (err)
-		steer_err("cannot record keeper pid %d in map %s: %s", pid,
-			  COLO_MAP_LOADER, strerror(-err));
+		log_err("cannot record keeper pid %d in map %s: %s", pid,
+			COLO_MAP_LOADER, strerror(-err));
 	return err;
 }
 
@@ -1093,8 +1048,7 @@ static void undo(struct colo_steer *s)
 			err = bpf_xdp_detach(s->ifindex[r], s->xdp_flags, &xo);
 			/* ENODEV: the program went away with its interface */
 			if (err && err != -ENODEV)
-				steer_err(
-					"%s: %s left attached: %s (remove it with 'ip link set dev %s xdp off')",
+				log_err("%s: %s left attached: %s (remove it with 'ip link set dev %s xdp off')",
 					s->ifname[r], COLO_PROG_NAME,
 					strerror(-err), s->ifname[r]);
 		}

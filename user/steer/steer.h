@@ -24,7 +24,6 @@ struct colo_steer_opts {
 	uint32_t queue; /* RX queue the sockets bind to */
 	bool skb_mode; /* XDP generic (skb) mode instead of native */
 	bool attach; /* false (--attach none): adopt what `ip link` attached */
-	bool verbose;
 	/* loader's heartbeat age at which colo_steer fails open; 0: default */
 	uint32_t watchdog_ms;
 	bool loss_hold; /* loader lost: drop primary frames instead */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "log.h"
 
 const char *const cli_role_flag[COLO_NR_ROLES] = {
 	[COLO_ROLE_PRIMARY] = "--primary-in",
@@ -19,11 +20,9 @@ void cli_err(const char *subcmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "colo-xdp %s: ", subcmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_vsub(LOG_ERR, subcmd, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int cli_parse_u32(const char *subcmd, const char *flag, const char *arg,
@@ -47,7 +46,7 @@ int cli_parse_u32(const char *subcmd, const char *flag, const char *arg,
 int cli_bad_option(const char *subcmd, char **argv, int ret)
 {
 	const char *arg = argv[optind - 1];
-	char shortopt[3] = { '-', (char)optopt, 0 };
+	char shortopt[3] = { '-', (char)optopt, 0 }, help[96];
 	int n = (int)strcspn(arg, "=");
 
 	/* a short flag may sit inside a "-ab" cluster: name it alone */
@@ -55,13 +54,16 @@ int cli_bad_option(const char *subcmd, char **argv, int ret)
 		arg = shortopt;
 		n = 2;
 	}
-	if (ret == ':')
-		cli_err(subcmd, "%.*s needs a value (see 'colo-xdp %s --help')",
-			n, arg, subcmd);
+	/* a subcommand's help is "colo-xdp run --help", a tool's its own */
+	if (log_name() && strcmp(log_name(), subcmd))
+		snprintf(help, sizeof(help), "%s %s --help", log_name(),
+			 subcmd);
 	else
-		cli_err(subcmd,
-			"unknown flag '%.*s' (see 'colo-xdp %s --help')", n,
-			arg, subcmd);
+		snprintf(help, sizeof(help), "%s --help", subcmd);
+	if (ret == ':')
+		cli_err(subcmd, "%.*s needs a value (see '%s')", n, arg, help);
+	else
+		cli_err(subcmd, "unknown flag '%.*s' (see '%s')", n, arg, help);
 	return CLI_EXIT_USAGE;
 }
 

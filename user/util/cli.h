@@ -32,7 +32,7 @@ static inline bool cli_log_due(uint64_t count)
 	return !(count & (count - 1));
 }
 
-/* "colo-xdp SUBCMD: message\n" on stderr. */
+/* "PROGRAM SUBCMD: message" on stderr, at LOG_ERR (log.h). */
 void cli_err(const char *subcmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
