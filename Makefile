@@ -309,7 +309,7 @@ bench-prealloc: $(NUMA_BUILD)/bench_prealloc
 	$(NUMA_BUILD)/bench_prealloc
 
 # --- bench: colo-xdp against QEMU's colo-compare and the bare datapath --
-# make bench        the whole benchmark (root, about 5 minutes): the table
+# make bench        the whole benchmark (root, about 20 minutes): the table
 #                   on stdout; bench/results/ bench.json, table.md and
 #                   bench.png; the results section of bench/README.md
 # make bench-smoke  every measurement once and briefly, into
