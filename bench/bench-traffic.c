@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -319,6 +320,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return -1;
 }
 
+/*
+ * The running kernel's release, for the messages that say a kernel
+ * refused what the benchmark needs: the figures depend on it.
+ */
+static const char *kernel(void)
+{
+	static struct utsname u;
+
+	if (!u.release[0] && uname(&u))
+		return "this kernel";
+	return u.release;
+}
+
 static int ifindex_of(const char *flag, const char *name)
 {
 	int i = if_nametoindex(name);
@@ -341,9 +355,9 @@ static int attach(struct bench *b, const char *flag, const char *ifname,
 			     NULL);
 	if (err) {
 		cli_err(CMD,
-			"cannot attach %s to %s: %s; detach what is there ('ip link set dev %s xdp off')",
-			bpf_program__name(prog), ifname, strerror(-err),
-			ifname);
+			"cannot attach %s to %s in native XDP mode on %s: %s; detach what is there ('ip link set dev %s xdp off')",
+			bpf_program__name(prog), ifname, kernel(),
+			strerror(-err), ifname);
 		return err;
 	}
 	b->attached[b->nr_attached++] = ifindex;
@@ -382,8 +396,8 @@ static int napi_to_cpu(const char *ifname, int cpu, int rt_prio)
 		if (errno == EOPNOTSUPP)
 			return 0;
 		err = -errno;
-		cli_err(CMD, "%s: %s; the kernel has no threaded NAPI here",
-			path, strerror(-err));
+		cli_err(CMD, "%s: %s: kernel %s refuses threaded NAPI", path,
+			strerror(-err), kernel());
 		return err;
 	}
 	n = (size_t)snprintf(want, sizeof(want), "napi/%s-", ifname);
@@ -436,7 +450,9 @@ static int setup(struct bench *b)
 		err = io_uring_register_files(&b->ring, b->tap_fd, 2);
 	}
 	if (err) {
-		cli_err(CMD, "io_uring for the taps: %s", strerror(-err));
+		cli_err(CMD,
+			"io_uring for the taps: %s: kernel %s refuses it (kernel.io_uring_disabled?)",
+			strerror(-err), kernel());
 		return err;
 	}
 	skel = bench_xdp_bpf__open();
@@ -449,8 +465,9 @@ static int setup(struct bench *b)
 	skel->rodata->payload_off = b->payload_off;
 	err = bench_xdp_bpf__load(skel);
 	if (err) {
-		cli_err(CMD, "cannot load bench_xdp: %s; run as root",
-			strerror(-err));
+		cli_err(CMD,
+			"cannot load bench_xdp on kernel %s: %s; run as root (libbpf's log above)",
+			kernel(), strerror(-err));
 		return err;
 	}
 	if (o->forward_to) {
