@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# make            build everything into build/ (loader: build/colo-xdp)
+# make            the loader (build/colo-xdp), colo_steer.bpf.o and the tools
+# make tests      also the test programs and the benchmark's
 # make deps       install the Debian packages the project needs (idempotent)
 # make check      deps + build + the whole test suite (root for netns tests)
 # make demo       the main job on network namespaces
