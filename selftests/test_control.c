@@ -384,6 +384,11 @@ static bool disconnected(const void *arg)
 	return !xen_server_connected(arg);
 }
 
+static bool connected(const void *arg)
+{
+	return xen_server_connected(arg);
+}
+
 static void xen_session(const char *spec)
 {
 	struct xen_rec rec = {};
@@ -673,6 +678,38 @@ TEST(xen_init_flood_counts_lost_replies)
 		 0);
 	CHECK(!xen_framer_partial(&fr));
 	CHECK_EQ(f.count + st.inits_lost, 200);
+	close(fd);
+	xen_server_destroy(s.xen);
+}
+
+/*
+ * A request pending when a controller connects (they repeat every scan
+ * cycle) must not reach it before its INIT is answered: libxl takes the
+ * first message after INIT as the reply.
+ */
+TEST(xen_no_checkpoint_before_init)
+{
+	struct srv s = {};
+	struct xen_stats st;
+	int fd;
+
+	CHECK_EQ(xen_server_create("xen:tcp:127.0.0.1:0", &xen_ops, NULL,
+				   &s.xen),
+		 0);
+	if (!s.xen)
+		return;
+	fd = tcp_connect(xen_server_address(s.xen));
+	CHECK(fd >= 0);
+	CHECK(pump_until(&s, connected, s.xen));
+	xen_server_request_checkpoint(s.xen);
+	xen_server_flush(s.xen);
+	send_msg(fd, XEN_MSG_INIT);
+	expect_xen(&s, fd, XEN_MSG_INIT_REPLY);
+	xen_server_request_checkpoint(s.xen);
+	expect_xen(&s, fd, XEN_MSG_DO_CHECKPOINT);
+	xen_server_stats(s.xen, &st);
+	CHECK_EQ(st.do_checkpoint_lost, 1);
+	CHECK_EQ(st.do_checkpoint, 1);
 	close(fd);
 	xen_server_destroy(s.xen);
 }

@@ -30,6 +30,7 @@ struct xen_server {
 	uint32_t lev; /* epoll interest of lfd, and of cfd */
 	uint32_t cev;
 	bool dirty; /* output queued and not tried yet */
+	bool inited; /* the controller sent INIT: it may get DO_CHECKPOINT */
 	bool is_unix;
 	struct xen_framer fr;
 	struct ctl_out out;
@@ -91,6 +92,7 @@ static void close_conn(struct xen_server *x)
 	close(x->cfd);
 	x->cfd = -1;
 	x->dirty = false;
+	x->inited = false;
 	x->out.head = x->out.len = 0;
 	memset(&x->fr, 0, sizeof(x->fr));
 }
@@ -132,6 +134,7 @@ static void on_frame(void *ctx, const char *msg, uint32_t len)
 				(unsigned long long)x->st.oversized);
 	} else if (is_msg(msg, len, XEN_MSG_INIT)) {
 		x->st.inits++;
+		x->inited = true;
 		if (!queue_msg(x, XEN_MSG_INIT_REPLY))
 			x->st.inits_lost++;
 	} else if (is_msg(msg, len, XEN_MSG_CHECKPOINT)) {
@@ -283,7 +286,12 @@ void xen_server_flush(struct xen_server *x)
 
 void xen_server_request_checkpoint(struct xen_server *x)
 {
-	if (queue_msg(x, XEN_MSG_DO_CHECKPOINT))
+	/*
+	 * libxl takes the first message after its INIT as the reply, and
+	 * gives up on anything else: a request pending when it connects
+	 * waits for its INIT (requests repeat every scan cycle).
+	 */
+	if (x->inited && queue_msg(x, XEN_MSG_DO_CHECKPOINT))
 		x->st.do_checkpoint++;
 	else
 		x->st.do_checkpoint_lost++;

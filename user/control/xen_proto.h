@@ -70,7 +70,8 @@ struct xen_stats {
 	/* INIT whose reply found no room: a controller that floods, unread */
 	uint64_t inits_lost;
 	uint64_t do_checkpoint; /* DO_CHECKPOINT queued to the controller */
-	uint64_t do_checkpoint_lost; /* no controller, or its buffer full */
+	/* no controller, one that has not sent INIT yet, or its buffer full */
+	uint64_t do_checkpoint_lost;
 	uint64_t checkpoints; /* COLO_CHECKPOINT received */
 	uint64_t unknown; /* other messages */
 	uint64_t oversized; /* skipped or closed */
