@@ -9,6 +9,12 @@
 # make format     reformat; make format-check fails on a difference
 # make vmlinux    regenerate vmlinux.h from the running kernel's BTF
 
+# the components' rules come before 'all': name it the goal of a bare make
+.DEFAULT_GOAL := all
+# no built-in rules: none is used, and each widens every implicit search
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+
 BUILD ?= build
 CC ?= gcc
 CLANG ?= clang
@@ -202,7 +208,11 @@ vmlinux:
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# A .d file is the compiler's, never remade: without the empty rule make
+# looks for one through the match-anything $(BUILD)/% rules, for minutes.
+DEP_FILES := $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+$(DEP_FILES): ;
+-include $(DEP_FILES)
 
 # --- fuzz: libFuzzer targets (selftests/fuzz/) --------------------------
 # make fuzz          each target for FUZZ_SECONDS (default 60), one after
