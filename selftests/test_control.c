@@ -26,6 +26,8 @@
 #include <netinet/in.h>
 
 #include "ctl_server.h"
+#include "engine.h"
+#include "hook.h"
 #include "json.h"
 #include "mismatch_dump.h"
 #include "pcap_io.h"

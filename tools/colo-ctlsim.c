@@ -30,6 +30,7 @@
 #include "ctl_server.h"
 #include "engine.h"
 #include "frames.h"
+#include "hook.h"
 #include "mismatch_dump.h"
 #include "xen_proto.h"
 

@@ -49,8 +49,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
+		if (!strcmp(argv[1], commands[i].name)) {
+			log_set_command(commands[i].name);
 			return commands[i].fn(argc - 1, argv + 1);
+		}
 	log_err("unknown command '%s' (see 'colo-xdp --help')", argv[1]);
 	return CLI_EXIT_USAGE;
 }

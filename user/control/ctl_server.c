@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -8,127 +7,25 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "channel.h"
 #include "cli.h"
+#include "log.h"
 #include "counters.h"
 #include "ctl_server.h"
+#include "engine.h"
 #include "json.h"
 
-#define CMD "run"
 #define CTL_LISTEN_TAG UINT32_MAX
 /* Readiness events taken per ctl_server_handle() call. */
 #define CTL_EVENTS_PER_CALL 32
 /* Connections accepted per call; more wait in the backlog. */
 #define CTL_ACCEPTS_PER_CALL 16
-
-extern char **environ;
-
-bool ctl_out_put(struct ctl_out *o, const void *data, uint32_t n)
-{
-	if (n > o->cap - o->len)
-		return false;
-	if (o->head + o->len + n > o->cap) {
-		memmove(o->buf, o->buf + o->head, o->len);
-		o->head = 0;
-	}
-	memcpy(o->buf + o->head + o->len, data, n);
-	o->len += n;
-	return true;
-}
-
-int ctl_out_send(struct ctl_out *o, int fd)
-{
-	ssize_t n;
-
-	while (o->len) {
-		n = send(fd, o->buf + o->head, o->len,
-			 MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? 1 : -errno;
-		}
-		o->head += n;
-		o->len -= n;
-	}
-	o->head = 0;
-	return 0;
-}
-
-int ctl_epoll_set(int ep, int fd, uint32_t tag, uint32_t *cur, uint32_t want)
-{
-	struct epoll_event ev = { .events = want, .data.u32 = tag };
-	int op;
-
-	if (*cur == want)
-		return 0;
-	op = !*cur ? EPOLL_CTL_ADD : !want ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
-	if (epoll_ctl(ep, op, fd, &ev))
-		return -errno;
-	*cur = want;
-	return 0;
-}
-
-int ctl_listen_unix(const char *path, const char *what)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd = -1, err;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		cli_err(CMD, "%s %s: longer than %zu bytes: use a shorter path",
-			what, path, sizeof(sa.sun_path) - 1);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	if (!lstat(path, &st)) {
-		if (!S_ISSOCK(st.st_mode)) {
-			cli_err(CMD,
-				"%s %s: a file that is not a socket is there: remove it or pick another path",
-				what, path);
-			return -EEXIST;
-		}
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 &&
-		    !connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-			close(fd);
-			cli_err(CMD,
-				"%s %s: another process serves this socket: stop it or pick another path",
-				what, path);
-			return -EADDRINUSE;
-		}
-		if (fd >= 0)
-			close(fd);
-		/* nobody accepts on it: left by a process that died */
-		unlink(path);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		err = -errno;
-		goto fail;
-	}
-	/* bind() creates the file with the socket's mode: never wider */
-	if (fchmod(fd, 0600) || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(fd, SOMAXCONN)) {
-		err = -errno;
-		goto fail;
-	}
-	return fd;
-fail:
-	cli_err(CMD, "%s %s: cannot listen: %s", what, path, strerror(-err));
-	if (fd >= 0)
-		close(fd);
-	return err;
-}
 
 struct ctl_client {
 	int fd; /* -1: a free slot */
@@ -542,7 +439,7 @@ static void refuse(struct ctl_server *s, int fd, const char *why)
 	n = json_out_end(&o);
 	if (n > 0 && send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 &&
 	    cli_log_due(s->st.refused))
-		cli_err(CMD, "--control %s: cannot tell a refused client: %s",
+		log_err("--control %s: cannot tell a refused client: %s",
 			s->path, strerror(errno));
 	close(fd);
 }
@@ -565,8 +462,7 @@ static void accept_clients(struct ctl_server *s)
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
 		    cred.uid != 0) {
 			if (cli_log_due(s->st.refused + 1))
-				cli_err(CMD,
-					"--control %s: refused a client of uid %u (pid %d): root only",
+				log_err("--control %s: refused a client of uid %u (pid %d): root only",
 					s->path, cred.uid, cred.pid);
 			refuse(s, fd,
 			       "permission denied: the control socket is for root only");
@@ -744,8 +640,8 @@ int ctl_server_create(const struct ctl_server_config *cfg,
 	s->clients = calloc(s->max_clients, sizeof(*s->clients));
 	s->outbufs = calloc(s->max_clients, CTL_OUT_MAX);
 	if (!s->clients || !s->outbufs) {
-		cli_err(CMD, "--control %s: no memory for %u clients",
-			cfg->path, s->max_clients);
+		log_err("--control %s: no memory for %u clients", cfg->path,
+			s->max_clients);
 		err = -ENOMEM;
 		goto out;
 	}
@@ -763,7 +659,7 @@ int ctl_server_create(const struct ctl_server_config *cfg,
 	if (s->ep < 0 ||
 	    ctl_epoll_set(s->ep, s->lfd, CTL_LISTEN_TAG, &s->lev, EPOLLIN)) {
 		err = -errno;
-		cli_err(CMD, "--control %s: cannot create an epoll set: %s",
+		log_err("--control %s: cannot create an epoll set: %s",
 			cfg->path, strerror(errno));
 		goto out;
 	}
@@ -802,130 +698,4 @@ int ctl_server_fd(const struct ctl_server *s)
 void ctl_server_stats(const struct ctl_server *s, struct ctl_server_stats *out)
 {
 	*out = s->st;
-}
-
-struct ctl_hook {
-	char *cmd;
-	pid_t pid; /* the running command, or 0 */
-	int pidfd;
-	struct ctl_hook_stats st;
-};
-
-int ctl_hook_create(const char *cmd, struct ctl_hook **out)
-{
-	struct ctl_hook *h;
-
-	*out = NULL;
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	h->cmd = strdup(cmd);
-	if (!h->cmd) {
-		free(h);
-		return -ENOMEM;
-	}
-	h->pidfd = -1;
-	*out = h;
-	return 0;
-}
-
-void ctl_hook_destroy(struct ctl_hook *h)
-{
-	if (!h)
-		return;
-	if (h->pidfd >= 0)
-		close(h->pidfd);
-	free(h->cmd);
-	free(h);
-}
-
-static void reap(struct ctl_hook *h)
-{
-	int status;
-
-	if (!h->pid || waitpid(h->pid, &status, WNOHANG) != h->pid)
-		return;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		h->st.failed++;
-		if (WIFEXITED(status))
-			cli_err(CMD, "--on-checkpoint-request '%s' exited %d",
-				h->cmd, WEXITSTATUS(status));
-		else
-			cli_err(CMD,
-				"--on-checkpoint-request '%s' killed by signal %d",
-				h->cmd, WTERMSIG(status));
-	}
-	h->pid = 0;
-	if (h->pidfd >= 0)
-		close(h->pidfd);
-	h->pidfd = -1;
-}
-
-void ctl_hook_request(struct ctl_hook *h, enum colo_ckpt_reason reason)
-{
-	static const char var[] = "COLO_CHECKPOINT_REASON=";
-	char *argv[] = { "/bin/sh", "-c", h->cmd, NULL };
-	posix_spawnattr_t attr;
-	char value[64], **envp;
-	sigset_t none, all;
-	size_t n, i, k = 0;
-	int err;
-
-	reap(h);
-	if (h->pid) {
-		h->st.skipped++;
-		return;
-	}
-	for (n = 0; environ[n]; n++)
-		;
-	envp = malloc((n + 2) * sizeof(*envp));
-	if (!envp) {
-		h->st.failed++;
-		cli_err(CMD, "--on-checkpoint-request: %s", strerror(ENOMEM));
-		return;
-	}
-	for (i = 0; i < n; i++)
-		if (strncmp(environ[i], var, sizeof(var) - 1))
-			envp[k++] = environ[i];
-	snprintf(value, sizeof(value), "%s%s", var,
-		 colo_ckpt_reason_name(reason));
-	envp[k++] = value;
-	envp[k] = NULL;
-	/* the command starts with default signals, whatever we changed */
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	err = posix_spawn(&h->pid, "/bin/sh", NULL, &attr, argv, envp);
-	posix_spawnattr_destroy(&attr);
-	free(envp);
-	if (err) {
-		h->pid = 0;
-		h->st.failed++;
-		cli_err(CMD,
-			"--on-checkpoint-request: cannot start /bin/sh: %s",
-			strerror(err));
-		return;
-	}
-	h->st.runs++;
-	/* without a pidfd the next request reaps it with waitpid(WNOHANG) */
-	h->pidfd = syscall(SYS_pidfd_open, h->pid, 0);
-}
-
-int ctl_hook_fd(const struct ctl_hook *h)
-{
-	return h->pidfd;
-}
-
-void ctl_hook_handle(struct ctl_hook *h)
-{
-	reap(h);
-}
-
-void ctl_hook_stats(const struct ctl_hook *h, struct ctl_hook_stats *out)
-{
-	*out = h->st;
 }

@@ -18,20 +18,15 @@
  *	pfd.fd = ctl_server_fd(srv); pfd.events = POLLIN;
  *	after poll(): if (pfd.revents) ctl_server_handle(srv);
  *	once per loop iteration: ctl_server_flush(srv);
- *
- * This header also holds the plumbing the Xen notify server shares: the
- * bounded output buffer, the unix listener and the epoll interest helper;
- * and ctl_hook, which runs --on-checkpoint-request commands.
  */
 #ifndef COLO_CTL_SERVER_H
 #define COLO_CTL_SERVER_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "colo_xdp.h"
-#include "engine.h"
+#include "hook.h"
 #include "xen_proto.h"
 
 #define CTL_DEFAULT_PATH "/run/colo-xdp.sock"
@@ -43,45 +38,11 @@
 #define CTL_OUT_MAX (64 * 1024)
 #define CTL_DEFAULT_MAX_CLIENTS 128
 
-/* Bytes queued for a non-blocking stream socket, at most cap. */
-struct ctl_out {
-	char *buf;
-	uint32_t cap;
-	uint32_t head; /* first unsent byte */
-	uint32_t len; /* unsent bytes */
-};
-
-/* Queue all n bytes, or nothing when they do not fit: returns false. */
-bool ctl_out_put(struct ctl_out *o, const void *data, uint32_t n);
-/*
- * Send what is queued without blocking: 0 when all went out, 1 when the
- * socket is full and bytes remain, or a negative errno (peer gone).
- */
-int ctl_out_send(struct ctl_out *o, int fd);
-
-/*
- * Register, change or drop (want 0) fd's interest in epoll set ep, with
- * tag as its event data; *cur holds what is registered now.
- */
-int ctl_epoll_set(int ep, int fd, uint32_t tag, uint32_t *cur, uint32_t want);
-
-/*
- * Listen on a unix stream socket at path, mode 0600 from the start. A
- * stale socket file (nobody accepts on it) is replaced; a live one or
- * another kind of file is an error naming path, with what names the
- * flag. Returns the listening fd, non-blocking, or a negative errno.
- */
-int ctl_listen_unix(const char *path, const char *what);
-
 /* What the stats provider fills; the server adds its own counters. */
 struct ctl_stats {
 	struct colo_loader_stats loader; /* engine and datapath */
 	struct xen_stats xen; /* all zero without --notify */
-	struct ctl_hook_stats {
-		uint64_t runs; /* commands started */
-		uint64_t skipped; /* requests while one still ran */
-		uint64_t failed; /* could not start, or exited non-zero */
-	} hook;
+	struct ctl_hook_stats hook; /* zero without --on-checkpoint-request */
 };
 
 struct ctl_status {
@@ -122,6 +83,7 @@ struct ctl_server_config {
 };
 
 struct ctl_server;
+struct colo_mismatch;
 
 /* On error: a message on stderr naming the path and the fix. */
 int ctl_server_create(const struct ctl_server_config *cfg,
@@ -147,23 +109,5 @@ void ctl_server_event_failover(struct ctl_server *s, const char *reason);
 void ctl_server_event_degraded(struct ctl_server *s, const char *reason);
 /* A resume decided elsewhere than by the resume command. */
 void ctl_server_event_resumed(struct ctl_server *s);
-
-/*
- * --on-checkpoint-request CMD: run "/bin/sh -c CMD" per request, with the
- * reason in COLO_CHECKPOINT_REASON, at most one at a time: a request while
- * one runs is counted as skipped, not queued. The child is watched through
- * a pidfd; poll it (POLLIN) and call ctl_hook_handle() when readable:
- *	pfd.fd = ctl_hook_fd(hook); (-1 while none runs: poll skips it)
- */
-struct ctl_hook;
-
-int ctl_hook_create(const char *cmd, struct ctl_hook **out);
-/* Does not wait for a running command; it is left to finish. */
-void ctl_hook_destroy(struct ctl_hook *h);
-void ctl_hook_request(struct ctl_hook *h, enum colo_ckpt_reason reason);
-int ctl_hook_fd(const struct ctl_hook *h);
-/* Reap the command if it ended; logs a failure. */
-void ctl_hook_handle(struct ctl_hook *h);
-void ctl_hook_stats(const struct ctl_hook *h, struct ctl_hook_stats *out);
 
 #endif /* COLO_CTL_SERVER_H */

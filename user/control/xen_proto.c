@@ -12,11 +12,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "channel.h"
 #include "cli.h"
-#include "ctl_server.h"
+#include "log.h"
 #include "xen_proto.h"
 
-#define CMD "run"
 #define XEN_OUT_MAX 512
 /* Bytes read per readable event: bounds the time spent per call. */
 #define XEN_READ_MAX 4096
@@ -128,8 +128,7 @@ static void on_frame(void *ctx, const char *msg, uint32_t len)
 	if (!msg) {
 		x->st.oversized++;
 		if (cli_log_due(x->st.oversized))
-			cli_err(CMD,
-				"xen controller %s sent a %u-byte message (at most %u): skipped (%llu so far)",
+			log_err("xen controller %s sent a %u-byte message (at most %u): skipped (%llu so far)",
 				x->peer, len, XEN_MSG_MAX,
 				(unsigned long long)x->st.oversized);
 	} else if (is_msg(msg, len, XEN_MSG_INIT)) {
@@ -149,8 +148,7 @@ static void on_frame(void *ctx, const char *msg, uint32_t len)
 			text[i] = msg[i] >= 0x20 && msg[i] < 0x7f ? msg[i] :
 								    '.';
 		text[len] = 0;
-		cli_err(CMD,
-			"xen controller %s sent an unknown message '%s': ignored (%llu so far)",
+		log_err("xen controller %s sent an unknown message '%s': ignored (%llu so far)",
 			x->peer, text, (unsigned long long)x->st.unknown);
 	}
 }
@@ -162,7 +160,7 @@ static void conn_send(struct xen_server *x)
 	x->dirty = false;
 	r = ctl_out_send(&x->out, x->cfd);
 	if (r < 0) {
-		cli_err(CMD, "xen controller %s: %s: disconnected", x->peer,
+		log_err("xen controller %s: %s: disconnected", x->peer,
 			strerror(-r));
 		close_conn(x);
 		return;
@@ -182,19 +180,17 @@ static void conn_read(struct xen_server *x)
 	if (n <= 0) {
 		if (xen_framer_partial(&x->fr)) {
 			x->st.truncated++;
-			cli_err(CMD,
-				"xen controller %s closed the connection inside a message: it is dropped",
+			log_err("xen controller %s closed the connection inside a message: it is dropped",
 				x->peer);
 		} else {
-			cli_err(CMD, "xen controller %s disconnected", x->peer);
+			log_info("xen controller %s disconnected", x->peer);
 		}
 		close_conn(x);
 		return;
 	}
 	if (xen_framer_feed(&x->fr, buf, n, on_frame, x)) {
 		x->st.oversized++;
-		cli_err(CMD,
-			"xen controller %s sent a length over %u bytes: it does not speak the Xen COLO proxy protocol; closing its connection",
+		log_err("xen controller %s sent a length over %u bytes: it does not speak the Xen COLO proxy protocol; closing its connection",
 			x->peer, XEN_SKIP_MAX);
 		/* what the same read asked for (an INIT's reply) goes first */
 		ctl_out_send(&x->out, x->cfd);
@@ -233,8 +229,8 @@ static void accept_conn(struct xen_server *x)
 		return;
 	if (x->cfd >= 0) {
 		x->st.replaced++;
-		cli_err(CMD, "xen controller %s replaced by a new connection",
-			x->peer);
+		log_warn("xen controller %s replaced by a new connection",
+			 x->peer);
 		close_conn(x);
 	}
 	/* DO_CHECKPOINT is latency-critical: never wait for more to send */
@@ -244,12 +240,12 @@ static void accept_conn(struct xen_server *x)
 	x->st.connects++;
 	peer_name(fd, x->peer, sizeof(x->peer));
 	if (ctl_epoll_set(x->ep, fd, XEN_CONN_TAG, &x->cev, EPOLLIN)) {
-		cli_err(CMD, "xen controller %s: cannot watch its socket: %s",
+		log_err("xen controller %s: cannot watch its socket: %s",
 			x->peer, strerror(errno));
 		close_conn(x);
 		return;
 	}
-	cli_err(CMD, "xen controller %s connected", x->peer);
+	log_info("xen controller %s connected", x->peer);
 }
 
 void xen_server_handle(struct xen_server *x)
@@ -315,8 +311,7 @@ static int listen_tcp(struct xen_server *x, const char *spec, const char *hp)
 	port = strrchr(hp, ':');
 	if (!port || strtoul(port + 1, &end, 10) > 65535 || !port[1] || *end ||
 	    (size_t)(port - hp) >= sizeof(host)) {
-		cli_err(CMD,
-			"--notify %s: expected xen:tcp:ADDR:PORT, e.g. xen:tcp:127.0.0.1:9000",
+		log_err("--notify %s: expected xen:tcp:ADDR:PORT, e.g. xen:tcp:127.0.0.1:9000",
 			spec);
 		return -EINVAL;
 	}
@@ -329,8 +324,7 @@ static int listen_tcp(struct xen_server *x, const char *spec, const char *hp)
 	}
 	err = getaddrinfo(*host ? host : NULL, port + 1, &hints, &ai);
 	if (err) {
-		cli_err(CMD,
-			"--notify %s: '%s' is not a numeric IPv4 or [IPv6] address: %s",
+		log_err("--notify %s: '%s' is not a numeric IPv4 or [IPv6] address: %s",
 			spec, host, gai_strerror(err));
 		return -EINVAL;
 	}
@@ -338,14 +332,14 @@ static int listen_tcp(struct xen_server *x, const char *spec, const char *hp)
 		    0);
 	if (fd < 0) {
 		err = -errno;
-		cli_err(CMD, "--notify %s: cannot open a socket: %s", spec,
+		log_err("--notify %s: cannot open a socket: %s", spec,
 			strerror(errno));
 		goto out;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 4)) {
 		err = -errno;
-		cli_err(CMD, "--notify %s: cannot listen: %s%s", spec,
+		log_err("--notify %s: cannot listen: %s%s", spec,
 			strerror(errno),
 			err == -EADDRINUSE ?
 				"; another colo-xdp or QEMU listens there: pick another port" :
@@ -395,7 +389,7 @@ int xen_server_create(const char *spec, const struct xen_server_ops *ops,
 		err = listen_tcp(x, spec, spec + 8);
 	} else if (!strncmp(spec, "xen:unix:", 9) && spec[9]) {
 		if (strlen(spec + 9) >= sizeof(x->addr) - 5) {
-			cli_err(CMD, "--notify %s: the path is too long", spec);
+			log_err("--notify %s: the path is too long", spec);
 			err = -ENAMETOOLONG;
 			goto out;
 		}
@@ -407,8 +401,7 @@ int xen_server_create(const char *spec, const struct xen_server_ops *ops,
 			err = 0;
 		}
 	} else {
-		cli_err(CMD,
-			"--notify %s: expected xen:tcp:ADDR:PORT or xen:unix:PATH",
+		log_err("--notify %s: expected xen:tcp:ADDR:PORT or xen:unix:PATH",
 			spec);
 		err = -EINVAL;
 	}
@@ -418,8 +411,8 @@ int xen_server_create(const char *spec, const struct xen_server_ops *ops,
 	if (x->ep < 0 ||
 	    ctl_epoll_set(x->ep, x->lfd, XEN_LISTEN_TAG, &x->lev, EPOLLIN)) {
 		err = -errno;
-		cli_err(CMD, "--notify %s: cannot create an epoll set: %s",
-			spec, strerror(errno));
+		log_err("--notify %s: cannot create an epoll set: %s", spec,
+			strerror(errno));
 		goto out;
 	}
 	*out = x;

@@ -17,6 +17,7 @@
 #include <linux/if_xdp.h>
 
 #include "cli.h"
+#include "log.h"
 #include "xsk_dp_internal.h"
 
 struct ring_view {
@@ -197,8 +198,7 @@ int xsk_dp_recover(struct xsk_dp *dp)
 			sc.bad++;
 	}
 	if (sc.bad) {
-		cli_err("run",
-			"the dead loader's rings and ledger disagree on %u frames (on two rings, outside its UMEM, or longer than one): not taking them over",
+		log_err("the dead loader's rings and ledger disagree on %u frames (on two rings, outside its UMEM, or longer than one): not taking them over",
 			sc.bad);
 		err = -EUCLEAN;
 		goto out;
@@ -258,21 +258,18 @@ static int check_ledger(const struct xsk_dp_ledger *l,
 	if (l->magic != XSK_DP_LEDGER_MAGIC ||
 	    l->version != XSK_DP_LEDGER_VERSION ||
 	    l->ring_size != XSK_DP_RING_SIZE) {
-		cli_err("run",
-			"the dead loader's frame ledger is not this version's: its frames cannot be taken over");
+		log_err("the dead loader's frame ledger is not this version's: its frames cannot be taken over");
 		return -EPROTO;
 	}
 	if (l->nr_frames != cfg->umem_frames ||
 	    l->frame_size != cfg->frame_size) {
-		cli_err("run",
-			"the dead loader ran --umem-frames %u --frame-size %u, not %u and %u: restart with its flags to take its frames over",
+		log_err("the dead loader ran --umem-frames %u --frame-size %u, not %u and %u: restart with its flags to take its frames over",
 			l->nr_frames, l->frame_size, cfg->umem_frames,
 			cfg->frame_size);
 		return -EINVAL;
 	}
 	if (l->queue != cfg->queue) {
-		cli_err("run",
-			"the dead loader ran --queue %u, not %u: restart with its flags to take its frames over",
+		log_err("the dead loader ran --queue %u, not %u: restart with its flags to take its frames over",
 			l->queue, cfg->queue);
 		return -EINVAL;
 	}
@@ -302,7 +299,7 @@ int xsk_dp_adopt(const struct xsk_dp_config *cfg, int fds[XSK_DP_NR_FDS],
 	dp->next_seq = 1;
 	dp->busy_poll = cfg->busy_poll;
 	if (pread(dp->ledger_fd, &hdr, sizeof(hdr), 0) != sizeof(hdr)) {
-		cli_err("run", "the dead loader's frame ledger is cut short");
+		log_err("the dead loader's frame ledger is cut short");
 		err = -EPROTO;
 		goto out;
 	}
@@ -314,7 +311,7 @@ int xsk_dp_adopt(const struct xsk_dp_config *cfg, int fds[XSK_DP_NR_FDS],
 	dp->frame_shift = __builtin_ctz(hdr.frame_size);
 	err = xsk_dp_alloc(dp, dp->ledger_fd);
 	if (err) {
-		cli_err("run", "cannot map the dead loader's frame ledger: %s",
+		log_err("cannot map the dead loader's frame ledger: %s",
 			strerror(-err));
 		goto out;
 	}
@@ -323,8 +320,7 @@ int xsk_dp_adopt(const struct xsk_dp_config *cfg, int fds[XSK_DP_NR_FDS],
 		goto out;
 	umem_fd = -1; /* dp->mem's now */
 	if (dp->mem.size != (uint64_t)dp->nr_frames * hdr.frame_size) {
-		cli_err("run",
-			"the dead loader's UMEM is %llu bytes, not %u frames of %u: its frames cannot be taken over",
+		log_err("the dead loader's UMEM is %llu bytes, not %u frames of %u: its frames cannot be taken over",
 			(unsigned long long)dp->mem.size, dp->nr_frames,
 			hdr.frame_size);
 		err = -EPROTO;
@@ -333,8 +329,7 @@ int xsk_dp_adopt(const struct xsk_dp_config *cfg, int fds[XSK_DP_NR_FDS],
 	for (r = 0; r < COLO_NR_ROLES; r++) {
 		err = sock_adopt(&dp->sock[r], r, XSK_DP_RING_SIZE);
 		if (err) {
-			cli_err("run",
-				"cannot map the rings of the dead loader's socket on %s %s: %s",
+			log_err("cannot map the rings of the dead loader's socket on %s %s: %s",
 				cli_role_flag[r], cfg->ifname[r],
 				strerror(-err));
 			goto out;

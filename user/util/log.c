@@ -4,12 +4,17 @@
 
 #include "log.h"
 
-static const char *log_program;
+static const char *log_program, *log_command;
 static enum log_level log_threshold = LOG_INFO;
 
 void log_init(const char *program)
 {
 	log_program = program;
+}
+
+void log_set_command(const char *command)
+{
+	log_command = command;
 }
 
 void log_set_level(enum log_level level)
@@ -36,6 +41,8 @@ void log_vsub(enum log_level level, const char *sub, const char *fmt,
 
 	if (!log_enabled(level))
 		return;
+	if (!sub)
+		sub = log_command;
 	if (log_program && sub && strcmp(log_program, sub))
 		n = snprintf(line, sizeof(line), "%s %s: ", log_program, sub);
 	else if (log_program || sub)

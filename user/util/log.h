@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * One logger for the loader, its libraries and the tools: every message on
- * stderr as "PROGRAM: message", PROGRAM set once by the program (library
- * code names no command), shown when its level is at or below the
+ * stderr as "PROGRAM COMMAND: message", PROGRAM and the subcommand running
+ * set once by main() (library code names no command), shown when its level is at or below the
  * threshold. --verbose lowers the threshold to debug, which also shows
  * libbpf's and libxdp's own messages (log_hook_libs(), log_libs.c).
  */
@@ -22,6 +22,8 @@ enum log_level {
 /* The program's name in every message, and the level shown (LOG_INFO). */
 void log_init(const char *program);
 void log_set_level(enum log_level level);
+/* The subcommand running ("run"), named in every message; NULL: none. */
+void log_set_command(const char *command);
 /* The program's name, NULL if log_init() was not called. */
 const char *log_name(void);
 bool log_enabled(enum log_level level);

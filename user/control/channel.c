@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "log.h"
+
+bool ctl_out_put(struct ctl_out *o, const void *data, uint32_t n)
+{
+	if (n > o->cap - o->len)
+		return false;
+	if (o->head + o->len + n > o->cap) {
+		memmove(o->buf, o->buf + o->head, o->len);
+		o->head = 0;
+	}
+	memcpy(o->buf + o->head + o->len, data, n);
+	o->len += n;
+	return true;
+}
+
+int ctl_out_send(struct ctl_out *o, int fd)
+{
+	ssize_t n;
+
+	while (o->len) {
+		n = send(fd, o->buf + o->head, o->len,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 1 : -errno;
+		}
+		o->head += n;
+		o->len -= n;
+	}
+	o->head = 0;
+	return 0;
+}
+
+int ctl_epoll_set(int ep, int fd, uint32_t tag, uint32_t *cur, uint32_t want)
+{
+	struct epoll_event ev = { .events = want, .data.u32 = tag };
+	int op;
+
+	if (*cur == want)
+		return 0;
+	op = !*cur ? EPOLL_CTL_ADD : !want ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+	if (epoll_ctl(ep, op, fd, &ev))
+		return -errno;
+	*cur = want;
+	return 0;
+}
+
+int ctl_listen_unix(const char *path, const char *what)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd = -1, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_err("%s %s: longer than %zu bytes: use a shorter path",
+			what, path, sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_err("%s %s: a file that is not a socket is there: remove it or pick another path",
+				what, path);
+			return -EEXIST;
+		}
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 &&
+		    !connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+			close(fd);
+			log_err("%s %s: another process serves this socket: stop it or pick another path",
+				what, path);
+			return -EADDRINUSE;
+		}
+		if (fd >= 0)
+			close(fd);
+		/* nobody accepts on it: left by a process that died */
+		unlink(path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	/* bind() creates the file with the socket's mode: never wider */
+	if (fchmod(fd, 0600) || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(fd, SOMAXCONN)) {
+		err = -errno;
+		goto fail;
+	}
+	return fd;
+fail:
+	log_err("%s %s: cannot listen: %s", what, path, strerror(-err));
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
