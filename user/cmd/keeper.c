@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "colo_xdp.h"
 #include "commands.h"
 #include "keeper.h"
+#include "pin_dir.h"
 
 #define CMD "keep"
 /* The word that ends a keeper whose loader stops cleanly. */
@@ -216,7 +216,6 @@ void keeper_end(struct keeper *k)
 
 int cmd_keep(int argc, char **argv)
 {
-	char rec[PATH_MAX];
 	struct pollfd p;
 	unsigned int i;
 	uint32_t n;
@@ -236,7 +235,6 @@ int cmd_keep(int argc, char **argv)
 			return CLI_EXIT_USAGE;
 		}
 	close_range(KEEPER_FD_BASE + n + 1, ~0U, 0);
-	snprintf(rec, sizeof(rec), "%s/%s", argv[1], COLO_MAP_LOADER);
 	p.fd = KEEPER_FD_BASE + n;
 	p.events = POLLIN;
 	for (;;) {
@@ -249,7 +247,7 @@ int cmd_keep(int argc, char **argv)
 			p.fd = -1;
 		}
 		/* nobody will take over an instance whose pins are gone */
-		if (access(rec, F_OK) && errno == ENOENT)
+		if (pin_dir_abandoned(argv[1]))
 			return 0;
 	}
 }

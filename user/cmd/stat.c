@@ -6,17 +6,14 @@
  * datapath counters, which interfaces and which process), and whether the
  * loader is alive for colo_steer's watchdog (colo_heartbeat's age).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -27,7 +24,7 @@
 #include "counters.h"
 #include "hostmem.h"
 #include "json.h"
-#include "steer.h"
+#include "pin_dir.h"
 
 #define CMD "stat"
 
@@ -48,14 +45,18 @@ static const char *const role_key[COLO_NR_ROLES] = { "primary", "secondary",
 						     "outdev" };
 
 struct instance {
-	char path[PATH_MAX];
+	const char *path;
 	struct colo_loader rec;
 	struct colo_steer_stats steer[2]; /* primary, secondary */
 	bool have_steer[2];
-	bool running;
-	bool keeping; /* its keeper runs */
-	struct colo_if_config cfg; /* the primary's */
-	__u64 heartbeat; /* 0: none, or the watchdog settings are unknown */
+	struct pin_dir_liveness live;
+};
+
+static const char *const loader_state[] = {
+	[PIN_DIR_NOT_STARTED] = "not started",
+	[PIN_DIR_ALIVE] = "alive",
+	[PIN_DIR_DEAD] = "dead",
+	[PIN_DIR_LOST] = "lost",
 };
 
 static const char *const on_loss_name[] = {
@@ -70,74 +71,20 @@ static void on_sigint(int sig)
 	stat_stop = 1;
 }
 
-static int open_pin(const char *dir, const char *name)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return bpf_obj_get(path);
-}
-
-/* The loader's heartbeat and watchdog settings, if its pins have them. */
-static void read_heartbeat(struct instance *in)
-{
-	__u32 key = in->rec.ifindex[COLO_ROLE_PRIMARY];
-	int cfd, hfd;
-
-	in->heartbeat = 0;
-	cfd = open_pin(in->path, COLO_MAP_CONFIG);
-	hfd = open_pin(in->path, COLO_MAP_HEARTBEAT);
-	if (cfd >= 0 && hfd >= 0 && !bpf_map_lookup_elem(cfd, &key, &in->cfg) &&
-	    in->cfg.on_loss <= COLO_LOSS_HOLD) {
-		key = in->cfg.hb_slot;
-		if (bpf_map_lookup_elem(hfd, &key, &in->heartbeat))
-			in->heartbeat = 0;
-	}
-	if (cfd >= 0)
-		close(cfd);
-	if (hfd >= 0)
-		close(hfd);
-}
-
-/*
- * What colo_steer makes of the loader: "alive", "lost" (it fails open or
- * holds) or "not started" (disarmed); *age_ms is the heartbeat's age.
- */
-static const char *loader_state(const struct instance *in, __u64 *age_ms)
-{
-	__u64 age, now;
-
-	*age_ms = 0;
-	if (!in->heartbeat)
-		return "not started";
-	now = cli_now_ns();
-	age = now - in->heartbeat;
-	*age_ms = age / 1000000;
-	/* a dead process's sockets gone with it: colo_steer sees that at once */
-	if (colo_heartbeat_lost(in->heartbeat, now, in->cfg.watchdog_ms) ||
-	    (!in->running && !in->keeping))
-		return "lost";
-	/* its keeper holds the sockets: lost once the watchdog says so */
-	return in->running ? "alive" : "dead";
-}
-
-/* Fill one instance from its pins; -ENOENT if dir holds no instance. */
-static int read_instance(struct instance *in, int ncpus,
+/* Fill one instance from its pins; -ENOENT if path holds no instance. */
+static int read_instance(struct instance *in, const char *path, int ncpus,
 			 struct colo_steer_stats *percpu)
 {
-	int lfd, sfd = -1, r, c, err;
-	__u32 zero = 0, key;
+	int sfd, r, c, err;
+	__u32 key;
 	size_t f;
 
-	lfd = open_pin(in->path, COLO_MAP_LOADER);
-	if (lfd < 0)
-		return -errno;
-	err = bpf_map_lookup_elem(lfd, &zero, &in->rec);
+	in->path = path;
+	err = pin_dir_owner(path, &in->rec);
 	if (err)
-		goto out;
-	in->running = in->rec.pid && !kill(in->rec.pid, 0);
-	in->keeping = in->rec.keeper_pid && !kill(in->rec.keeper_pid, 0);
-	sfd = open_pin(in->path, COLO_MAP_STATS);
+		return err;
+	pin_dir_alive(path, &in->rec, &in->live);
+	sfd = pin_dir_open_pin(path, COLO_MAP_STATS);
 	for (r = 0; r < 2; r++) {
 		memset(&in->steer[r], 0, sizeof(in->steer[r]));
 		key = in->rec.ifindex[r];
@@ -150,12 +97,9 @@ static int read_instance(struct instance *in, int ncpus,
 					colo_counter_get(&percpu[c],
 							 &steer_fields[f]);
 	}
-	read_heartbeat(in);
-out:
 	if (sfd >= 0)
 		close(sfd);
-	close(lfd);
-	return err;
+	return 0;
 }
 
 static const char *ifname_of(__u32 ifindex, char *buf)
@@ -178,35 +122,34 @@ static void print_fields(const void *base, const struct colo_counter *f,
 
 static void print_human(const struct instance *in)
 {
+	const struct pin_dir_liveness *l = &in->live;
 	char name[IF_NAMESIZE];
-	const char *state, *note = "";
-	__u64 age_ms;
+	const char *note = "";
 	size_t f;
 	int r;
 
 	printf("%s: pid %u%s\n", in->path, in->rec.pid,
-	       in->running ?
+	       l->loader ?
 		       "" :
 		       " (not running: restart 'colo-xdp run' with the same interfaces and pin path to take over, or remove its pins with 'rm -r DIR')");
-	if (in->rec.keeper_pid && !in->keeping)
+	if (in->rec.keeper_pid && !l->keeper)
 		printf("  keeper: pid %u (gone)\n", in->rec.keeper_pid);
 	else if (in->rec.keeper_pid)
 		printf("  keeper: pid %u%s\n", in->rec.keeper_pid,
-		       in->running ?
+		       l->loader ?
 			       "" :
 			       ": the frames of the dead loader wait for its successor");
-	state = loader_state(in, &age_ms);
-	if (!strcmp(state, "lost"))
+	if (l->state == PIN_DIR_LOST)
 		note = ": colo_steer no longer waits for it";
-	else if (!strcmp(state, "dead"))
+	else if (l->state == PIN_DIR_DEAD)
 		note = ": its keeper holds the sockets until the watchdog fails colo_steer open";
-	if (!in->heartbeat)
+	if (l->state == PIN_DIR_NOT_STARTED)
 		printf("  loader: %s (no heartbeat yet: frames to compare wait for its sockets)\n",
-		       state);
+		       loader_state[l->state]);
 	else
 		printf("  loader: %s (heartbeat %llu ms ago, watchdog %u ms, on loss %s)%s\n",
-		       state, (unsigned long long)age_ms, in->cfg.watchdog_ms,
-		       on_loss_name[in->cfg.on_loss], note);
+		       loader_state[l->state], (unsigned long long)l->age_ms,
+		       l->watchdog_ms, on_loss_name[l->on_loss], note);
 	printf("  interfaces:");
 	for (r = 0; r < COLO_NR_ROLES; r++)
 		printf(" %s %s (%u)", role_key[r],
@@ -272,23 +215,22 @@ static void json_umem(const struct colo_umem_report *u)
 
 static void print_json(const struct instance *in, bool first)
 {
+	const struct pin_dir_liveness *l = &in->live;
 	char name[IF_NAMESIZE];
-	const char *state;
-	__u64 age_ms;
 	int r;
 
 	printf("%s{\"pin_path\":", first ? "" : ",");
 	json_print_str(stdout, in->path);
 	printf(",\"pid\":%u,\"running\":%s,", in->rec.pid,
-	       in->running ? "true" : "false");
+	       l->loader ? "true" : "false");
 	printf("\"keeper\":{\"pid\":%u,\"running\":%s},", in->rec.keeper_pid,
-	       in->keeping ? "true" : "false");
-	state = loader_state(in, &age_ms);
-	printf("\"loader\":{\"state\":\"%s\",\"heartbeat_age_ms\":", state);
-	if (in->heartbeat)
+	       l->keeper ? "true" : "false");
+	printf("\"loader\":{\"state\":\"%s\",\"heartbeat_age_ms\":",
+	       loader_state[l->state]);
+	if (l->state != PIN_DIR_NOT_STARTED)
 		printf("%llu,\"watchdog_ms\":%u,\"on_loss\":\"%s\"},",
-		       (unsigned long long)age_ms, in->cfg.watchdog_ms,
-		       on_loss_name[in->cfg.on_loss]);
+		       (unsigned long long)l->age_ms, l->watchdog_ms,
+		       on_loss_name[l->on_loss]);
 	else
 		printf("null},");
 	printf("\"interfaces\":{");
@@ -319,51 +261,61 @@ static void print_json(const struct instance *in, bool first)
 	putchar('}');
 }
 
+/* One round of show(): how to print, and how many were shown. */
+struct round {
+	bool json;
+	int ncpus;
+	struct colo_steer_stats *percpu;
+	int n;
+};
+
+/*
+ * An entry that holds no instance is skipped; one refused to us ends the
+ * round: without root, none can be read.
+ */
+static int show_one(const char *path, void *arg)
+{
+	struct round *rd = arg;
+	struct instance in;
+	int err;
+
+	err = read_instance(&in, path, rd->ncpus, rd->percpu);
+	if (err == -EPERM || err == -EACCES)
+		return err;
+	if (err)
+		return 0;
+	rd->json ? print_json(&in, !rd->n) : print_human(&in);
+	rd->n++;
+	return 0;
+}
+
 /* One round: every instance (or the named one). Returns instances shown. */
 static int show(const char *pin_path, bool json, int ncpus,
 		struct colo_steer_stats *percpu)
 {
+	struct round rd = { .json = json, .ncpus = ncpus, .percpu = percpu };
 	struct instance in;
-	struct dirent *de;
-	DIR *d = NULL;
-	int n = 0, err;
+	int err;
 
 	if (json)
 		printf("{\"instances\":[");
 	if (pin_path) {
-		snprintf(in.path, sizeof(in.path), "%s", pin_path);
-		err = read_instance(&in, ncpus, percpu);
+		err = read_instance(&in, pin_path, ncpus, percpu);
 		if (!err) {
 			json ? print_json(&in, true) : print_human(&in);
-			n++;
+			rd.n++;
 		} else if (err != -ENOENT) {
-			n = err;
+			rd.n = err;
 		}
-		goto out;
-	}
-	d = opendir(COLO_PIN_ROOT);
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(in.path, sizeof(in.path), "%s/%s", COLO_PIN_ROOT,
-			 de->d_name);
-		err = read_instance(&in, ncpus, percpu);
-		if (err == -EPERM || err == -EACCES) {
-			n = err;
-			goto out;
-		}
+	} else {
+		err = pin_dir_for_each(show_one, &rd);
 		if (err)
-			continue;
-		json ? print_json(&in, !n) : print_human(&in);
-		n++;
+			rd.n = err;
 	}
-out:
-	if (d)
-		closedir(d);
 	if (json)
 		printf("]}\n");
 	fflush(stdout);
-	return n;
+	return rd.n;
 }
 
 static void usage(FILE *f)

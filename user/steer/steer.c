@@ -15,20 +15,15 @@
  * colo_steer, and colo_steer_close() removes exactly those.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <net/if.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 #include <linux/ethtool.h>
@@ -42,11 +37,10 @@
 #include "caps.h"
 #include "log.h"
 #include "colo_steer.skel.h"
+#include "pin_dir.h"
 #include "steer.h"
 
 #define BPFFS "/sys/fs/bpf"
-/* A pin: its directory, '/', a map name of 15 characters at most. */
-#define PIN_PATH_MAX (PATH_MAX + 16)
 
 enum steer_map {
 	STEER_CONFIG,
@@ -75,7 +69,7 @@ struct colo_steer {
 	int fd[STEER_NR_MAPS];
 	int ifindex[COLO_NR_ROLES];
 	char ifname[COLO_NR_ROLES][IF_NAMESIZE];
-	char pin_path[PATH_MAX];
+	struct pin_dir pins;
 	__u32 xdp_flags; /* mode flags used to attach and detach */
 	__u32 queue;
 	bool attached[STEER_NR_RX];
@@ -85,9 +79,6 @@ struct colo_steer {
 	bool added_devmap;
 	bool added_xsk[STEER_NR_RX];
 	__u32 xsk_key[STEER_NR_RX];
-	bool default_path, made_dir;
-	/* the pin path's parent, locked while the directory is claimed */
-	int claim_lock;
 	/*
 	 * Taking over a dead instance's pins and running program; until it
 	 * succeeded (taken), close leaves that instance as it was found.
@@ -387,130 +378,29 @@ static int adopt_maps(struct colo_steer *s)
 	return bpf_program__set_autoload(s->skel->progs.colo_steer, false);
 }
 
-/* The colo_loader record of the instance that pinned dir (pid 0: none). */
-static void dir_owner(const char *dir, struct colo_loader *rec)
-{
-	char path[PIN_PATH_MAX];
-	__u32 zero = 0;
-	int fd;
-
-	memset(rec, 0, sizeof(*rec));
-	snprintf(path, sizeof(path), "%s/%s", dir, COLO_MAP_LOADER);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return;
-	if (bpf_map_lookup_elem(fd, &zero, rec))
-		memset(rec, 0, sizeof(*rec));
-	close(fd);
-}
-
 /*
- * A pin directory owned by another process: refused while it runs; if it
- * is gone, taken over when it served the same interfaces (s->takeover).
+ * Claim the pin directory; a takeover brings along the dead instance's
+ * keeper and what it had attached.
  */
-static int claim_pin_dir(struct colo_steer *s)
+static int claim_pins(struct colo_steer *s, const struct colo_steer_opts *opts)
 {
-	struct colo_loader rec;
-	int r;
+	struct colo_loader dead;
+	int ret;
 
-	dir_owner(s->pin_path, &rec);
-	if (rec.pid && !kill(rec.pid, 0)) {
-		log_err("pin directory %s belongs to a running colo-xdp (pid %u): stop it, or give this instance another pin path",
-			s->pin_path, rec.pid);
-		return -EBUSY;
-	}
-	if (!rec.pid) {
-		log_err("pin directory %s holds pins that are not a colo-xdp instance's: remove them with 'rm -r %s', or give this instance another pin path",
-			s->pin_path, s->pin_path);
-		return -EBUSY;
-	}
-	for (r = 0; r < COLO_NR_ROLES; r++)
-		if (rec.ifindex[r] != (__u32)s->ifindex[r]) {
-			log_err("pin directory %s holds a dead colo-xdp (pid %u) of other interfaces than %s, %s and %s: give this instance another pin path, or remove those pins with 'rm -r %s'",
-				s->pin_path, rec.pid, s->ifname[0],
-				s->ifname[1], s->ifname[2], s->pin_path);
-			return -EBUSY;
-		}
+	ret = pin_dir_claim(&s->pins, opts->pin_path, opts->ifname, s->ifindex,
+			    &dead);
+	if (ret != PIN_DIR_TAKEOVER)
+		return ret;
 	s->takeover = true;
-	s->dead_pid = rec.pid;
-	s->dead_keeper = rec.keeper_pid;
+	s->dead_pid = dead.pid;
+	s->dead_keeper = dead.keeper_pid;
 	/*
 	 * Its keeper's until ours holds the sockets: a crash in between leaves
 	 * the next loader the same keeper to claim.
 	 */
-	s->rec.keeper_pid = rec.keeper_pid;
-	s->rec.attached = rec.attached;
+	s->rec.keeper_pid = dead.keeper_pid;
+	s->rec.attached = dead.attached;
 	return 0;
-}
-
-/*
- * Two loaders started at once on one pin path (two restarts of a dead
- * instance) must not both claim it: from the look at its owner until this
- * process's pid is published there, hold a lock on the parent directory.
- */
-static int claim_lock(struct colo_steer *s)
-{
-	char parent[PATH_MAX], *slash;
-	int err;
-
-	snprintf(parent, sizeof(parent), "%s", s->pin_path);
-	slash = strrchr(parent, '/');
-	if (slash == parent)
-		slash++;
-	*slash = '\0';
-	s->claim_lock = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->claim_lock < 0 || flock(s->claim_lock, LOCK_EX)) {
-		err = -errno;
-		log_err("cannot lock %s to claim pin directory %s: %s", parent,
-			s->pin_path, strerror(-err));
-		return err;
-	}
-	return 0;
-}
-
-static void claim_unlock(struct colo_steer *s)
-{
-	if (s->claim_lock >= 0)
-		close(s->claim_lock);
-	s->claim_lock = -1;
-}
-
-static int make_pin_dir(struct colo_steer *s, const char *pin_path)
-{
-	int n, err;
-
-	if (pin_path)
-		n = snprintf(s->pin_path, sizeof(s->pin_path), "%s", pin_path);
-	else
-		n = snprintf(s->pin_path, sizeof(s->pin_path), "%s/%s",
-			     COLO_PIN_ROOT, s->ifname[COLO_ROLE_PRIMARY]);
-	if (n >= (int)sizeof(s->pin_path)) {
-		log_err("pin path %s: too long", pin_path);
-		return -ENAMETOOLONG;
-	}
-	s->default_path = !pin_path;
-	if (!pin_path && mkdir(COLO_PIN_ROOT, 0700) && errno != EEXIST)
-		goto fail;
-	err = claim_lock(s);
-	if (err)
-		return err;
-	if (!mkdir(s->pin_path, 0700)) {
-		s->made_dir = true;
-		return 0;
-	}
-	if (errno != EEXIST)
-		goto fail;
-	/* ours only if empty: rmdir would have removed an empty one */
-	if (!rmdir(s->pin_path) && !mkdir(s->pin_path, 0700)) {
-		s->made_dir = true;
-		return 0;
-	}
-	return claim_pin_dir(s);
-fail:
-	err = -errno;
-	log_err("cannot create pin directory %s: %s", s->pin_path,
-		strerror(errno));
-	return err;
 }
 
 /*
@@ -579,7 +469,7 @@ static int config_entry(struct colo_steer *s, int r, struct colo_if_config *cfg)
 	    !bpf_map_lookup_elem(s->fd[STEER_CONFIG], &key, &old)) {
 		if (old.hb_slot >= COLO_HB_SLOTS) {
 			log_err("%s: its entry in map %s has no heartbeat slot: it is not this version's; remove the pins with 'rm -r %s'",
-				s->ifname[r], COLO_MAP_CONFIG, s->pin_path);
+				s->ifname[r], COLO_MAP_CONFIG, s->pins.path);
 			return -EINVAL;
 		}
 		cfg->xsk_base = old.xsk_base;
@@ -666,7 +556,7 @@ static int attach_prog(struct colo_steer *s, int r)
 
 static int load(struct colo_steer *s, const struct colo_steer_opts *opts)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = s->pin_path);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = s->pins.path);
 	int m, err;
 
 	s->skel = colo_steer_bpf__open_opts(&oo);
@@ -721,23 +611,22 @@ static int check_takeover(struct colo_steer *s)
 	struct bpf_map_info minfo = {};
 	struct bpf_prog_info info;
 	__u32 map_ids[STEER_MAX_PROG_MAPS], len, id, i, n;
-	char path[PIN_PATH_MAX];
 	bool found;
 	int r, fd, err;
 
-	snprintf(path, sizeof(path), "%s/%s", s->pin_path, COLO_MAP_CONFIG);
-	fd = bpf_obj_get(path);
+	fd = pin_dir_open_pin(s->pins.path, COLO_MAP_CONFIG);
 	if (fd < 0) {
-		err = -errno;
+		err = fd;
 		log_err("pin directory %s has no map %s: remove what is left there with 'rm -r %s'",
-			s->pin_path, COLO_MAP_CONFIG, s->pin_path);
+			s->pins.path, COLO_MAP_CONFIG, s->pins.path);
 		return err;
 	}
 	len = sizeof(minfo);
 	err = bpf_obj_get_info_by_fd(fd, &minfo, &len);
 	close(fd);
 	if (err) {
-		log_err("%s: cannot read it: %s", path, strerror(-err));
+		log_err("%s/%s: cannot read it: %s", s->pins.path,
+			COLO_MAP_CONFIG, strerror(-err));
 		return err;
 	}
 	for (r = 0; r < STEER_NR_RX; r++) {
@@ -753,8 +642,8 @@ static int check_takeover(struct colo_steer *s)
 			if (fd >= 0)
 				close(fd);
 			log_err("pin directory %s holds the pins of a colo-xdp (pid %u) that did not exit cleanly, but %s no longer runs its %s: remove them with 'rm -r %s'",
-				s->pin_path, s->dead_pid, s->ifname[r],
-				COLO_PROG_NAME, s->pin_path);
+				s->pins.path, s->dead_pid, s->ifname[r],
+				COLO_PROG_NAME, s->pins.path);
 			return -EBUSY;
 		}
 		s->prog_fd[r] = fd;
@@ -785,7 +674,7 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 	s->watchdog_ms = opts->watchdog_ms ?: COLO_WATCHDOG_MS_DEFAULT;
 	s->on_loss = opts->loss_hold ? COLO_LOSS_HOLD : COLO_LOSS_PASS;
 	s->prog_fd[0] = s->prog_fd[1] = -1;
-	s->claim_lock = -1;
+	pin_dir_init(&s->pins);
 	s->xdp_flags = opts->skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	for (r = 0; r < COLO_NR_ROLES; r++) {
 		err = check_iface(opts->ifname[r], role_name[r],
@@ -824,7 +713,7 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 	err = ensure_bpffs();
 	if (err)
 		goto out;
-	err = make_pin_dir(s, opts->pin_path);
+	err = claim_pins(s, opts);
 	if (err)
 		goto out;
 	if (s->takeover) {
@@ -849,7 +738,7 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 	if (err)
 		goto out;
 	/* the directory names a live owner now: nobody else claims it */
-	claim_unlock(s);
+	pin_dir_unlock(&s->pins);
 	for (r = 0; s->rec.attached && r < STEER_NR_RX; r++) {
 		/* on a takeover, the dead instance attached them: ours now */
 		if (s->takeover)
@@ -860,10 +749,10 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 			goto out;
 	}
 	if (s->takeover) {
-		s->made_dir = s->taken = true;
+		s->taken = true;
 		log_info(
 			"took over the instance of colo-xdp pid %u in %s: %s stayed attached to %s and %s, failing open until this loader runs",
-			s->dead_pid, s->pin_path, COLO_PROG_NAME, s->ifname[0],
+			s->dead_pid, s->pins.path, COLO_PROG_NAME, s->ifname[0],
 			s->ifname[1]);
 	}
 	if (is_veth(s->ifname[COLO_ROLE_OUT]))
@@ -872,7 +761,7 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 			s->ifname[COLO_ROLE_OUT]);
 	log_debug("%s %s on %s and %s, outdev %s, maps pinned in %s",
 		  s->rec.attached ? "attached" : "adopted", COLO_PROG_NAME,
-		  s->ifname[0], s->ifname[1], s->ifname[2], s->pin_path);
+		  s->ifname[0], s->ifname[1], s->ifname[2], s->pins.path);
 	*out = s;
 	return 0;
 out:
@@ -988,7 +877,7 @@ int colo_steer_ifindex(const struct colo_steer *s, enum colo_role role)
 
 const char *colo_steer_pin_path(const struct colo_steer *s)
 {
-	return s->pin_path;
+	return s->pins.path;
 }
 
 int colo_steer_read_stats(const struct colo_steer *s, enum colo_role role,
@@ -1067,11 +956,7 @@ static void undo(struct colo_steer *s)
 		bpf_map_delete_elem(s->fd[STEER_DEVMAP], &key);
 	}
 	unpin(s);
-	if (s->made_dir)
-		rmdir(s->pin_path);
-	/* shared by every instance: the last one out removes it */
-	if (s->default_path)
-		rmdir(COLO_PIN_ROOT);
+	pin_dir_remove(&s->pins);
 }
 
 void colo_steer_close(struct colo_steer *s)
@@ -1082,7 +967,7 @@ void colo_steer_close(struct colo_steer *s)
 		return;
 	if (!s->takeover || s->taken)
 		undo(s);
-	claim_unlock(s);
+	pin_dir_unlock(&s->pins);
 	if (s->hb_area)
 		munmap(s->hb_area, s->hb_len);
 	/* a takeover's program fds are its own, the skeleton's are not */

@@ -13,8 +13,8 @@
 #include <sys/types.h>
 
 #include "colo_xdp.h"
+#include "pin_dir.h"
 
-#define COLO_PIN_ROOT "/sys/fs/bpf/colo-xdp"
 /* --watchdog-ms when not given (a watchdog_ms of 0 in the opts). */
 #define COLO_WATCHDOG_MS_DEFAULT 100
 
