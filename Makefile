@@ -287,7 +287,8 @@ fuzz-seeds: $(FUZZ_DIR)/mkseeds
 NUMA_BUILD := $(BUILD)/numa
 NUMA_DEPS := user/mem/hostmem.c user/util/cli.c user/util/caps.c \
 	     user/util/log.c user/mem/hostmem.h user/util/cli.h \
-	     user/util/caps.h user/util/log.h selftests/numa/hostmem_check.h
+	     user/util/caps.h user/util/log.h user/util/cli_opts.h \
+	     selftests/numa/hostmem_check.h
 $(NUMA_BUILD)/%: COMP_INC := -Iuser/mem -Iuser/util -Iselftests
 FORMAT_SRCS += $(wildcard selftests/numa/*.[ch])
 

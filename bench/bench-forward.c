@@ -24,7 +24,6 @@
 #include "xsk_dp.h"
 
 #define CMD "bench-forward"
-#define FWD_UMEM_FRAMES 16384 /* as colo-xdp run's default */
 #define FWD_POLL_MS 100
 
 static volatile sig_atomic_t stop;
@@ -91,8 +90,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct hostmem_opts mem;
 	struct xsk_dp_config dcfg = {
-		.umem_frames = FWD_UMEM_FRAMES,
-		.frame_size = 2048,
+		.umem_frames = XSK_DP_DEFAULT_FRAMES,
+		.frame_size = XSK_DP_DEFAULT_FRAME_SIZE,
 		.mem = &mem,
 		.cpu = -1,
 	};
@@ -105,7 +104,7 @@ int main(int argc, char **argv)
 	log_init(CMD);
 	/* the UMEM where colo-xdp run puts it by default */
 	hostmem_opts_init(&mem);
-	mem.size = FWD_UMEM_FRAMES * 2048ull;
+	mem.size = XSK_DP_DEFAULT_FRAMES * (uint64_t)XSK_DP_DEFAULT_FRAME_SIZE;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
 		switch (c) {

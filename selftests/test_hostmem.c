@@ -8,7 +8,6 @@
  * pages of a size, the cases that need them are skipped, saying why.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <numaif.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -19,6 +18,8 @@
 
 #include <linux/capability.h>
 
+#include "cli.h"
+#include "cli_opts.h"
 #include "hostmem.h"
 #include "numa/hostmem_check.h"
 #include "test.h"
@@ -180,13 +181,29 @@ TEST(parse_flags)
 	}
 }
 
-/* The wiring a command does: getopt_long() with HOSTMEM_LONG_OPTS. */
-TEST(getopt_wiring)
+/* The wiring a command does: HOSTMEM_CLI_OPTS in its option table. */
+struct wiring_opts {
+	uint32_t cpu;
+	struct hostmem_opts mem;
+};
+
+TEST(option_table_wiring)
 {
-	static const struct option opts[] = {
-		{ "cpu", required_argument, NULL, 'c' },
-		HOSTMEM_LONG_OPTS(256),
-		{ NULL, 0, NULL, 0 },
+	static const struct cli_opt opts[] = {
+		{ .type = CLI_OPT_U32,
+		  .name = "cpu",
+		  .arg = "N",
+		  .off = offsetof(struct wiring_opts, cpu),
+		  .max = 63,
+		  .help = "a CPU" },
+		HOSTMEM_CLI_OPTS(struct wiring_opts, mem),
+		{ .type = CLI_OPT_END },
+	};
+	static const struct cli_cmd cmd = {
+		.name = "run",
+		.usage = "[FLAGS]",
+		.about = "a test\n",
+		.opts = opts,
 	};
 	char *argv[] = { "run",	       "--numa-policy",
 			 "bind",       "--host-nodes",
@@ -196,30 +213,24 @@ TEST(getopt_wiring)
 			 "--dump",     "--hugepages=1G",
 			 "--cpu",      "1",
 			 NULL };
-	int argc = sizeof(argv) / sizeof(argv[0]) - 1, c, idx, cpu = -1;
-	struct hostmem_opts o;
+	char *bad[] = { "run", "--numa-policy", "nearest", NULL };
+	int argc = sizeof(argv) / sizeof(argv[0]) - 1;
+	struct wiring_opts o = {};
 
-	hostmem_opts_init(&o);
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, &idx)) != -1) {
-		if (c == 'c')
-			cpu = atoi(optarg);
-		else if (c == 256)
-			CHECK_EQ(hostmem_parse_flag(&o, "run", opts[idx].name,
-						    optarg),
-				 0);
-		else
-			CHECK(!"unexpected option");
-	}
-	CHECK_EQ(cpu, 1);
-	CHECK_EQ(o.policy, HOSTMEM_POLICY_BIND);
-	CHECK_EQ(o.nodes[0], 1);
-	CHECK_EQ(o.size, 64 * MIB);
-	CHECK(o.hugepages);
-	CHECK_EQ(o.hugepage_size, 1024 * MIB);
-	CHECK(o.prealloc);
-	CHECK_EQ(o.prealloc_threads, 2);
-	CHECK(o.dump);
+	hostmem_opts_init(&o.mem);
+	CHECK_EQ(cli_opts_parse(&cmd, argc, argv, &o, sizeof(o), NULL), -1);
+	CHECK_EQ(o.cpu, 1);
+	CHECK_EQ(o.mem.policy, HOSTMEM_POLICY_BIND);
+	CHECK_EQ(o.mem.nodes[0], 1);
+	CHECK_EQ(o.mem.size, 64 * MIB);
+	CHECK(o.mem.hugepages);
+	CHECK_EQ(o.mem.hugepage_size, 1024 * MIB);
+	CHECK(o.mem.prealloc);
+	CHECK_EQ(o.mem.prealloc_threads, 2);
+	CHECK(o.mem.dump);
+	/* a bad value is a usage error, named by the flag */
+	CHECK_EQ(cli_opts_parse(&cmd, 3, bad, &o, sizeof(o), NULL),
+		 CLI_EXIT_USAGE);
 }
 
 TEST(nodes_format)

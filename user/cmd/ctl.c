@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * colo-xdp ctl: one command to a running `colo-xdp run --control PATH`,
- * over its JSON-lines socket (user/ctl_server.h describes the protocol).
+ * over its JSON-lines socket (user/control/ctl_server.h describes the protocol).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "commands.h"
 #include "ctl_server.h"
 #include "json.h"
@@ -41,11 +41,37 @@ struct conn {
 	size_t used; /* of which the line last returned, newline included */
 };
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: colo-xdp ctl [--control PATH] COMMAND [--json]\n"
-		"\n"
+static const struct cli_opt ctl_opts[] = {
+	{ .type = CLI_OPT_STRING,
+	  .name = "control",
+	  .arg = "PATH",
+	  .off = offsetof(struct ctl_opts, path),
+	  .what = "a file name",
+	  .help = "the control socket" },
+	{ .type = CLI_OPT_FLAG,
+	  .name = "json",
+	  .off = offsetof(struct ctl_opts, json),
+	  .help = "print the server's JSON lines as they are" },
+	{ .type = CLI_OPT_U32,
+	  .name = "count",
+	  .arg = "N",
+	  .off = offsetof(struct ctl_opts, count),
+	  .max = UINT32_MAX,
+	  .help = "subscribe: exit after N events (0: never)" },
+	{ .type = CLI_OPT_U32,
+	  .name = "timeout",
+	  .arg = "MS",
+	  .off = offsetof(struct ctl_opts, timeout_ms),
+	  .min = 1,
+	  .max = 3600000,
+	  .help = "how long to wait for the reply" },
+	{ .type = CLI_OPT_END },
+};
+
+static const struct cli_cmd ctl_cmd = {
+	.name = CMD,
+	.usage = "[--control PATH] COMMAND [--json]",
+	.about =
 		"Send one command to a running 'colo-xdp run --control PATH'.\n"
 		"\n"
 		"commands:\n"
@@ -55,83 +81,31 @@ static void usage(FILE *f)
 		"  failover         the secondary is gone: primary frames go straight out\n"
 		"  resume           compare again (after the checkpoint that re-created the secondary)\n"
 		"  subscribe        print events as they come: checkpoint-request, mismatch,\n"
-		"                   failover, degraded, resumed\n"
-		"\n"
-		"  --control PATH   the control socket (%s)\n"
-		"  --json           print the server's JSON lines as they are\n"
-		"  --count N        subscribe: exit after N events (0: never)\n"
-		"  --timeout MS     how long to wait for the reply (5000)\n"
-		"\n"
+		"                   failover, degraded, resumed\n",
+	.opts = ctl_opts,
+	.footer =
 		"Exits 0 on success, 1 when the server refuses or cannot be reached,\n"
 		"2 on a usage error.\n",
-		CTL_DEFAULT_PATH);
-}
-
-enum {
-	OPT_CONTROL = 256,
-	OPT_JSON,
-	OPT_COUNT,
-	OPT_TIMEOUT,
-	OPT_HELP,
-};
-
-static const struct option long_opts[] = {
-	{ "control", required_argument, NULL, OPT_CONTROL },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "count", required_argument, NULL, OPT_COUNT },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
+	.max_args = 1,
 };
 
 /* Returns -1 to go on, or the exit status. */
 static int parse_args(int argc, char **argv, struct ctl_opts *o)
 {
+	int first, ret;
 	size_t i;
-	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->path = CTL_DEFAULT_PATH;
 	o->timeout_ms = 5000;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_CONTROL:
-			o->path = optarg;
-			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_COUNT:
-			if (cli_parse_u32(CMD, "--count", optarg, 0, UINT32_MAX,
-					  &o->count))
-				return CLI_EXIT_USAGE;
-			break;
-		case OPT_TIMEOUT:
-			if (cli_parse_u32(CMD, "--timeout", optarg, 1, 3600000,
-					  &o->timeout_ms))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-		case OPT_HELP:
-			usage(stdout);
-			return 0;
-		default:
-			return cli_bad_option(CMD, argv, c);
-		}
-	}
-	if (optind >= argc) {
+	ret = cli_opts_parse(&ctl_cmd, argc, argv, o, sizeof(*o), &first);
+	if (ret >= 0)
+		return ret;
+	if (first >= argc) {
 		cli_err(CMD, "which command? (see 'colo-xdp ctl --help')");
 		return CLI_EXIT_USAGE;
 	}
-	if (optind + 1 < argc) {
-		cli_err(CMD,
-			"unexpected argument '%s': one command at a time (see 'colo-xdp ctl --help')",
-			argv[optind + 1]);
-		return CLI_EXIT_USAGE;
-	}
-	o->command = argv[optind];
+	o->command = argv[first];
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(o->command, commands[i]))
 			return -1;

@@ -7,7 +7,6 @@
  * side in the high half.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,17 +14,16 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "commands.h"
 #include "counters.h"
 #include "engine.h"
+#include "engine_opts.h"
 #include "pcap_io.h"
 
 #define SUBCMD "replay"
 #define HANDLE_SIDE_SHIFT 32
 #define NS_PER_MS 1000000ull
-#define MAX_MS 86400000u /* one day */
-#define MAX_COUNT (1u << 24)
-#define MAX_QUEUE 65535u /* the engine's limit per connection and side */
 
 enum frame_state {
 	FRAME_UNSEEN = 0,
@@ -85,68 +83,66 @@ struct replay {
 
 static const char *const side_name[2] = { "primary", "secondary" };
 
-static void usage(FILE *f)
-{
-	struct colo_engine_config d;
+static const struct cli_opt replay_opts[] = {
+	{ .type = CLI_OPT_STRING,
+	  .name = "primary",
+	  .short_name = 'p',
+	  .arg = "FILE",
+	  .off = offsetof(struct replay_opts, path[COLO_PRIMARY]),
+	  .what = "a file name",
+	  .help = "frames the primary sent" },
+	{ .type = CLI_OPT_STRING,
+	  .name = "secondary",
+	  .short_name = 's',
+	  .arg = "FILE",
+	  .off = offsetof(struct replay_opts, path[COLO_SECONDARY]),
+	  .what = "a file name",
+	  .help = "frames the secondary sent" },
+	{ .type = CLI_OPT_STRING,
+	  .name = "write",
+	  .short_name = 'w',
+	  .arg = "FILE",
+	  .off = offsetof(struct replay_opts, write),
+	  .what = "a file name",
+	  .help = "write released frames, in order, to a pcap\n"
+		  "(nanosecond, stamped when released)" },
+	{ .type = CLI_OPT_FLAG,
+	  .name = "auto-checkpoint",
+	  .short_name = 'a',
+	  .off = offsetof(struct replay_opts, auto_ckpt),
+	  .help = "answer every checkpoint request at once" },
+	ENGINE_CLI_OPTS(struct replay_opts, cfg),
+	ENGINE_MAX_FRAMES_OPT(struct replay_opts, cfg),
+	{ .type = CLI_OPT_U32,
+	  .name = "failover-at",
+	  .arg = "MS",
+	  .off = offsetof(struct replay_opts, failover_ms),
+	  .seen = CLI_SEEN(struct replay_opts, failover),
+	  .max = ENGINE_OPT_MAX_MS,
+	  .no_default = true,
+	  .help = "the secondary is gone MS after the first\n"
+		  "frame (before frames of that instant)" },
+	{ .type = CLI_OPT_END },
+};
 
-	colo_engine_config_default(&d);
-	fprintf(f,
-		"usage: colo-xdp replay --primary P.pcap --secondary S.pcap "
-		"[FLAGS]\n"
-		"\n"
-		"Compare what a primary and a secondary sent, from two Ethernet "
-		"pcap\n"
-		"captures, as the comparator would have live. Frames of both "
-		"files are\n"
-		"fed in timestamp order (the primary's first on equal "
-		"timestamps); the\n"
-		"clock is the capture timestamps, ticking every scan cycle, and "
-		"runs on\n"
-		"for compare-timeout + 2 x expired-scan-cycle after the last "
-		"frame.\n"
-		"Prints one JSON object: released (primary indices, 0-based, in "
-		"the\n"
-		"order sent out), checkpoints (reason; side and index of the "
-		"frame\n"
-		"being input, or only time_ns for the clock; repeat when asked "
-		"again\n"
-		"before a checkpoint), mismatches, queued_at_end, "
-		"contract_errors and\n"
-		"counters. Times are nanoseconds since the first frame.\n"
-		"\n"
-		"  -p, --primary FILE          frames the primary sent\n"
-		"  -s, --secondary FILE        frames the secondary sent\n"
-		"  -w, --write FILE            write released frames, in order, "
-		"to a pcap\n"
-		"                              (nanosecond, stamped when "
-		"released)\n"
-		"  -a, --auto-checkpoint       answer every checkpoint request "
-		"at once\n"
-		"      --compare-timeout MS    oldest a queued frame may get "
-		"(default %u)\n"
-		"      --expired-scan-cycle MS timeout scan period (default %u)\n"
-		"      --max-queue-size N      frames per connection and side "
-		"(default %u)\n"
-		"      --max-connections N     connection table size (default "
-		"%u)\n"
-		"      --max-frames N          frames queued in all (default "
-		"%u)\n"
-		"      --idle-timeout MS       empty connection expiry (default "
-		"%u)\n"
-		"      --failover-at MS        the secondary is gone MS after "
-		"the first\n"
-		"                              frame (before frames of that "
-		"instant)\n"
-		"  -h, --help                  this text\n"
-		"\n"
-		"MS: 1 to %u (--failover-at: 0 to %u); N: 1 to %u (queue: "
-		"%u).\n"
-		"Exit status: 0 done, 2 bad flags or unusable capture, 1 "
-		"anything else.\n",
-		d.compare_timeout_ms, d.expired_scan_cycle_ms, d.max_queue_size,
-		d.max_connections, d.max_frames, d.idle_timeout_ms, MAX_MS,
-		MAX_MS, MAX_COUNT, MAX_QUEUE);
-}
+static const struct cli_cmd replay_cmd = {
+	.name = SUBCMD,
+	.usage = "--primary P.pcap --secondary S.pcap [FLAGS]",
+	.about =
+		"Compare what a primary and a secondary sent, from two Ethernet pcap\n"
+		"captures, as the comparator would have live. Frames of both files are\n"
+		"fed in timestamp order (the primary's first on equal timestamps); the\n"
+		"clock is the capture timestamps, ticking every scan cycle, and runs on\n"
+		"for compare-timeout + 2 x expired-scan-cycle after the last frame.\n"
+		"Prints one JSON object: released (primary indices, 0-based, in the\n"
+		"order sent out), checkpoints (reason; side and index of the frame\n"
+		"being input, or only time_ns for the clock; repeat when asked again\n"
+		"before a checkpoint), mismatches, queued_at_end, contract_errors and\n"
+		"counters. Times are nanoseconds since the first frame.\n",
+	.opts = replay_opts,
+	.footer =
+		"Exit status: 0 done, 2 bad flags or unusable capture, 1 anything else.\n",
+};
 
 /* Room for n + 1 elements of an array that grows by doubling. */
 static int replay_grow(void **arr, uint32_t *size, uint32_t n, size_t elem)
@@ -406,110 +402,23 @@ static void replay_print(const struct replay *r)
 	fputs("}\n", stdout);
 }
 
+/* Returns -1 to go on, or the exit status (0 after --help). */
 static int parse_opts(int argc, char **argv, struct replay_opts *o)
 {
-	enum {
-		OPT_TIMEOUT = 256,
-		OPT_SCAN,
-		OPT_QUEUE,
-		OPT_CONNS,
-		OPT_FRAMES,
-		OPT_IDLE,
-		OPT_FAILOVER,
-	};
-	static const struct option longopts[] = {
-		{ "primary", required_argument, NULL, 'p' },
-		{ "secondary", required_argument, NULL, 's' },
-		{ "write", required_argument, NULL, 'w' },
-		{ "auto-checkpoint", no_argument, NULL, 'a' },
-		{ "compare-timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "expired-scan-cycle", required_argument, NULL, OPT_SCAN },
-		{ "max-queue-size", required_argument, NULL, OPT_QUEUE },
-		{ "max-connections", required_argument, NULL, OPT_CONNS },
-		{ "max-frames", required_argument, NULL, OPT_FRAMES },
-		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
-		{ "failover-at", required_argument, NULL, OPT_FAILOVER },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	struct colo_engine_config *cfg = &o->cfg;
-	int c, ret = 0;
+	int side, ret;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":p:s:w:ah", longopts, NULL)) !=
-	       -1) {
-		switch (c) {
-		case 'p':
-			o->path[COLO_PRIMARY] = optarg;
-			break;
-		case 's':
-			o->path[COLO_SECONDARY] = optarg;
-			break;
-		case 'w':
-			o->write = optarg;
-			break;
-		case 'a':
-			o->auto_ckpt = true;
-			break;
-		case OPT_TIMEOUT:
-			ret = cli_parse_u32(SUBCMD, "--compare-timeout", optarg,
-					    1, MAX_MS,
-					    &cfg->compare_timeout_ms);
-			break;
-		case OPT_SCAN:
-			ret = cli_parse_u32(SUBCMD, "--expired-scan-cycle",
-					    optarg, 1, MAX_MS,
-					    &cfg->expired_scan_cycle_ms);
-			break;
-		case OPT_QUEUE:
-			ret = cli_parse_u32(SUBCMD, "--max-queue-size", optarg,
-					    1, MAX_QUEUE, &cfg->max_queue_size);
-			break;
-		case OPT_CONNS:
-			ret = cli_parse_u32(SUBCMD, "--max-connections", optarg,
-					    1, MAX_COUNT,
-					    &cfg->max_connections);
-			break;
-		case OPT_FRAMES:
-			ret = cli_parse_u32(SUBCMD, "--max-frames", optarg, 1,
-					    MAX_COUNT, &cfg->max_frames);
-			break;
-		case OPT_IDLE:
-			ret = cli_parse_u32(SUBCMD, "--idle-timeout", optarg, 1,
-					    MAX_MS, &cfg->idle_timeout_ms);
-			break;
-		case OPT_FAILOVER:
-			o->failover = true;
-			ret = cli_parse_u32(SUBCMD, "--failover-at", optarg, 0,
-					    MAX_MS, &o->failover_ms);
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			return -cli_bad_option(SUBCMD, argv, c);
-		}
-		if (ret)
-			return -CLI_EXIT_USAGE;
-	}
-	if (optind < argc) {
-		cli_err(SUBCMD,
-			"unexpected argument '%s' (see 'colo-xdp %s "
-			"--help')",
-			argv[optind], SUBCMD);
-		return -CLI_EXIT_USAGE;
-	}
-	for (c = COLO_PRIMARY; c <= COLO_SECONDARY; c++) {
-		if (!o->path[c]) {
+	ret = cli_opts_parse(&replay_cmd, argc, argv, o, sizeof(*o), NULL);
+	if (ret >= 0)
+		return ret;
+	for (side = COLO_PRIMARY; side <= COLO_SECONDARY; side++) {
+		if (!o->path[side]) {
 			cli_err(SUBCMD,
-				"--%s FILE is required (see 'colo-xdp %s "
-				"--help')",
-				side_name[c], SUBCMD);
-			return -CLI_EXIT_USAGE;
+				"--%s FILE is required (see 'colo-xdp %s --help')",
+				side_name[side], SUBCMD);
+			return CLI_EXIT_USAGE;
 		}
 	}
-	return 0;
+	return -1;
 }
 
 /* Load, replay, print; returns the exit status. */
@@ -571,8 +480,8 @@ int cmd_replay(int argc, char **argv)
 
 	colo_engine_config_default(&opts.cfg);
 	ret = parse_opts(argc, argv, &opts);
-	if (ret)
-		return ret > 0 ? 0 : -ret;
+	if (ret >= 0)
+		return ret;
 	ret = replay_main(&r, &opts);
 	/* left open only on an error path: the partial file is not kept */
 	if (r.out) {

@@ -7,7 +7,6 @@
  * loader is alive for colo_steer's watchdog (colo_heartbeat's age).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stddef.h>
@@ -20,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "commands.h"
 #include "counters.h"
 #include "hostmem.h"
@@ -318,71 +318,63 @@ static int show(const char *pin_path, bool json, int ncpus,
 	return rd.n;
 }
 
-static void usage(FILE *f)
+struct stat_opts {
+	const char *pin_path;
+	bool json;
+	uint32_t interval; /* 0: once */
+};
+
+/* "--watch", "--watch 2" and "--watch=2": an interval of 1 s unless told. */
+static int parse_watch(const char *cmd, const struct cli_opt *opt, void *field,
+		       const char *arg)
 {
-	fprintf(f,
-		"usage: colo-xdp stat [--pin-path DIR] [--json] [--watch [SECONDS]]\n"
-		"\n"
-		"Show the counters of every running colo-xdp instance (pinned under\n"
-		"%s/): what colo_steer did with the frames of each role,\n"
-		"and the loader's engine and datapath counters.\n"
-		"\n"
-		"  --pin-path DIR     only the instance pinned in DIR\n"
-		"  --json             one JSON object (per round with --watch)\n"
-		"  --watch [SECONDS]  repeat every SECONDS (1) until interrupted\n",
-		COLO_PIN_ROOT);
+	*(uint32_t *)field = 1;
+	return arg ? cli_parse_u32(cmd, "--watch", arg, 1, 3600, field) : 0;
 }
+
+static const struct cli_opt stat_opts[] = {
+	{ .type = CLI_OPT_STRING,
+	  .name = "pin-path",
+	  .arg = "DIR",
+	  .off = offsetof(struct stat_opts, pin_path),
+	  .what = "a directory",
+	  .help = "only the instance pinned in DIR" },
+	{ .type = CLI_OPT_FLAG,
+	  .name = "json",
+	  .off = offsetof(struct stat_opts, json),
+	  .help = "one JSON object (per round with --watch)" },
+	{ .type = CLI_OPT_FUNC,
+	  .name = "watch",
+	  .arg = "SECONDS",
+	  .arg_optional = true,
+	  .next_word = true,
+	  .off = offsetof(struct stat_opts, interval),
+	  .parse = parse_watch,
+	  .def = "1",
+	  .help = "repeat every SECONDS until interrupted" },
+	{ .type = CLI_OPT_END },
+};
+
+static const struct cli_cmd stat_cmd = {
+	.name = CMD,
+	.usage = "[--pin-path DIR] [--json] [--watch [SECONDS]]",
+	.about =
+		"Show the counters of every running colo-xdp instance (pinned under\n" COLO_PIN_ROOT
+		"/): what colo_steer did with the frames of each role,\n"
+		"and the loader's engine and datapath counters.\n",
+	.opts = stat_opts,
+};
 
 int cmd_stat(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "pin-path", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "watch", optional_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
 	struct colo_steer_stats *percpu = NULL;
-	const char *pin_path = NULL;
-	uint32_t interval = 0;
-	bool json = false;
-	int opt, ncpus, n, ret = 1;
-	const char *arg;
+	struct stat_opts o = {};
+	int ncpus, n, ret;
 
-	opterr = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'p':
-			pin_path = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'w':
-			interval = 1;
-			/* "--watch 2" as well as "--watch=2" */
-			arg = optarg;
-			if (!arg && optind < argc && argv[optind][0] >= '0' &&
-			    argv[optind][0] <= '9')
-				arg = argv[optind++];
-			if (arg && cli_parse_u32(CMD, "--watch", arg, 1, 3600,
-						 &interval))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return cli_bad_option(CMD, argv, opt);
-		}
-	}
-	if (optind < argc) {
-		cli_err(CMD,
-			"unexpected argument '%s' (see 'colo-xdp stat --help')",
-			argv[optind]);
-		return CLI_EXIT_USAGE;
-	}
+	ret = cli_opts_parse(&stat_cmd, argc, argv, &o, sizeof(o), NULL);
+	if (ret >= 0)
+		return ret;
+	ret = 1;
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0) {
 		cli_err(CMD, "cannot count the possible CPUs: %s",
@@ -395,7 +387,7 @@ int cmd_stat(int argc, char **argv)
 	signal(SIGINT, on_sigint);
 	signal(SIGTERM, on_sigint);
 	for (;;) {
-		n = show(pin_path, json, ncpus, percpu);
+		n = show(o.pin_path, o.json, ncpus, percpu);
 		if (n == -EPERM || n == -EACCES) {
 			cli_err(CMD,
 				"cannot read the pinned maps: %s: run as root",
@@ -403,21 +395,21 @@ int cmd_stat(int argc, char **argv)
 			goto out;
 		}
 		if (n < 0) {
-			cli_err(CMD, "%s: %s", pin_path, strerror(-n));
+			cli_err(CMD, "%s: %s", o.pin_path, strerror(-n));
 			goto out;
 		}
 		if (!n) {
 			cli_err(CMD,
 				"no colo-xdp instance is pinned in %s: start one with 'colo-xdp run'",
-				pin_path ? pin_path : COLO_PIN_ROOT);
+				o.pin_path ? o.pin_path : COLO_PIN_ROOT);
 			goto out;
 		}
-		if (!interval)
+		if (!o.interval)
 			break;
-		sleep(interval);
+		sleep(o.interval);
 		if (stat_stop)
 			break;
-		if (!json)
+		if (!o.json)
 			putchar('\n');
 	}
 	ret = 0;

@@ -23,6 +23,12 @@
 #define XSK_DP_RING_SIZE 2048
 /* The fill rings of P and S and the TX ring of O, all full at once. */
 #define XSK_DP_MIN_FRAMES (3 * XSK_DP_RING_SIZE)
+/*
+ * The UMEM's size and frame size unless told: eight times the minimum,
+ * room for bursts queued on every ring while the engine holds frames.
+ */
+#define XSK_DP_DEFAULT_FRAMES 16384
+#define XSK_DP_DEFAULT_FRAME_SIZE 2048
 /* Frames taken off one RX ring per call. */
 #define XSK_DP_BATCH 64
 

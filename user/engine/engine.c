@@ -25,10 +25,10 @@ static bool config_valid(const struct colo_engine_config *cfg)
 {
 	return cfg->compare_timeout_ms && cfg->expired_scan_cycle_ms &&
 	       cfg->idle_timeout_ms && cfg->max_queue_size &&
-	       cfg->max_queue_size <= ENG_MAX_QUEUE_SIZE &&
+	       cfg->max_queue_size <= COLO_ENGINE_MAX_QUEUE_SIZE &&
 	       cfg->max_connections &&
-	       cfg->max_connections <= ENG_MAX_CONNECTIONS && cfg->max_frames &&
-	       cfg->max_frames <= ENG_MAX_FRAMES;
+	       cfg->max_connections <= COLO_ENGINE_MAX_CONNECTIONS &&
+	       cfg->max_frames && cfg->max_frames <= COLO_ENGINE_MAX_FRAMES;
 }
 
 uint64_t colo_engine_memory(const struct colo_engine_config *cfg)

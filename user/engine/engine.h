@@ -30,13 +30,18 @@ enum colo_side {
 	COLO_SECONDARY = 1,
 };
 
+/* Defaults are colo_engine_config_default()'s; the largest values taken: */
+#define COLO_ENGINE_MAX_QUEUE_SIZE 65535
+#define COLO_ENGINE_MAX_CONNECTIONS (1u << 30)
+#define COLO_ENGINE_MAX_FRAMES (1u << 30)
+
 struct colo_engine_config {
-	uint32_t compare_timeout_ms; /* default 3000 */
-	uint32_t expired_scan_cycle_ms; /* default 1000 */
-	uint32_t max_queue_size; /* per connection and side, default 1024 */
-	uint32_t max_connections; /* default 65536 */
-	uint32_t max_frames; /* frame pool: all queued frames, default 65536 */
-	uint32_t idle_timeout_ms; /* empty connection expiry, default 60000 */
+	uint32_t compare_timeout_ms;
+	uint32_t expired_scan_cycle_ms;
+	uint32_t max_queue_size; /* per connection and side */
+	uint32_t max_connections;
+	uint32_t max_frames; /* frame pool: all queued frames */
+	uint32_t idle_timeout_ms; /* empty connection expiry */
 };
 
 /* Where a mismatch was found, for logs and control-plane events. */

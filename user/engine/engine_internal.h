@@ -15,10 +15,10 @@
 #include "engine.h"
 
 #define ENG_NIL UINT32_MAX
+
 /* qlen is 16 bits to keep a connection small */
-#define ENG_MAX_QUEUE_SIZE 65535
-#define ENG_MAX_CONNECTIONS (1u << 30)
-#define ENG_MAX_FRAMES (1u << 30)
+_Static_assert(COLO_ENGINE_MAX_QUEUE_SIZE <= UINT16_MAX,
+	       "a connection's queue length does not fit its counter");
 
 /* A queued frame: what the comparison needs from its parse, and links. */
 struct eng_frame {

@@ -347,6 +347,12 @@ int hostmem_parse_flag(struct hostmem_opts *o, const char *subcmd,
 	return -EINVAL;
 }
 
+int hostmem_cli_parse(const char *cmd, const struct cli_opt *opt, void *field,
+		      const char *arg)
+{
+	return hostmem_parse_flag(field, cmd, opt->name, arg);
+}
+
 /* The kernel's default huge page size, from /proc/meminfo. */
 static uint64_t default_hugepage_size(void)
 {

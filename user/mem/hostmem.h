@@ -9,10 +9,7 @@
  * that compares them when asked (--numa-policy local).
  *
  * Wiring into a command:
- *   long options:  HOSTMEM_LONG_OPTS(OPT_HOSTMEM) in the getopt_long table
- *   parsing:       case OPT_HOSTMEM:
- *                      hostmem_parse_flag(&o, CMD, long_opts[idx].name, optarg)
- *   --help:        HOSTMEM_USAGE
+ *   flags, --help: HOSTMEM_CLI_OPTS(struct opts, mem) in the option table
  *   setup:         hostmem_alloc(&o, CMD, ifnames, n, cpu, &mem), then
  *                  register mem.area / mem.size as the UMEM
  *   report:        hostmem_report() + hostmem_report_print()
@@ -26,6 +23,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli_opts.h"
 #include "colo_umem.h"
 
 #define HOSTMEM_MAX_NODES COLO_UMEM_MAX_NODES
@@ -54,33 +52,39 @@ struct hostmem_opts {
 	bool dump; /* --dump: keep the area in core dumps */
 };
 
-/*
- * Entries for a getopt_long() table, all returning val: the caller hands
- * the matched entry's name to hostmem_parse_flag().
- */
-/* clang-format off */
-#define HOSTMEM_LONG_OPTS(val)						\
-	{ "numa-policy", required_argument, NULL, (val) },		\
-	{ "host-nodes", required_argument, NULL, (val) },		\
-	{ "umem-size", required_argument, NULL, (val) },		\
-	{ "hugepages", optional_argument, NULL, (val) },		\
-	{ "prealloc", no_argument, NULL, (val) },			\
-	{ "prealloc-threads", required_argument, NULL, (val) },		\
-	{ "dump", no_argument, NULL, (val) }
+/* CLI_OPT_FUNC's parse for HOSTMEM_CLI_OPTS: field is a hostmem_opts. */
+int hostmem_cli_parse(const char *cmd, const struct cli_opt *opt, void *field,
+		      const char *arg);
 
-#define HOSTMEM_USAGE							\
-	"  --numa-policy POLICY     where the UMEM pages go: default, preferred,\n" \
-	"                           bind, interleave (on --host-nodes), or local\n" \
-	"                           (the node of the interfaces, else of --cpu)\n" \
-	"                           (default)\n"					\
-	"  --host-nodes LIST        NUMA nodes for the policy, e.g. 0-1,3\n"	\
-	"  --umem-size SIZE         UMEM size in bytes, or with a K, M, G suffix\n" \
-	"  --hugepages[=2M|1G]      back the UMEM with reserved huge pages (the\n" \
-	"                           default size; see vm.nr_hugepages)\n"	\
-	"  --prealloc               allocate every UMEM page before registering\n" \
-	"  --prealloc-threads N     threads that preallocate (1)\n"		\
-	"  --dump                   keep the UMEM (the guests' traffic) in core\n" \
-	"                           dumps (excluded by default)\n"
+/* The entries of a command's option table, for its member of otype. */
+#define HOSTMEM_OPT(otype, member, flag, value, text, ...)                  \
+	{                                                                   \
+		.type = CLI_OPT_FUNC, .name = (flag), .arg = (value),       \
+		.off = offsetof(otype, member), .parse = hostmem_cli_parse, \
+		.help = (text), __VA_ARGS__                                 \
+	}
+/* clang-format off */
+#define HOSTMEM_CLI_OPTS(otype, member)					\
+	HOSTMEM_OPT(otype, member, "numa-policy", "POLICY",		\
+		    "where the UMEM pages go: default (the kernel's\n"	\
+		    "policy, when not told), preferred, bind,\n"	\
+		    "interleave (on --host-nodes), or local (the\n"	\
+		    "node of the interfaces, else of --cpu)"),		\
+	HOSTMEM_OPT(otype, member, "host-nodes", "LIST",		\
+		    "NUMA nodes for the policy, e.g. 0-1,3"),		\
+	HOSTMEM_OPT(otype, member, "umem-size", "SIZE",			\
+		    "UMEM size in bytes, or with a K, M, G suffix"),	\
+	HOSTMEM_OPT(otype, member, "hugepages", "2M|1G",		\
+		    "back the UMEM with reserved huge pages (the\n"	\
+		    "default size; see vm.nr_hugepages)",		\
+		    .arg_optional = true),				\
+	HOSTMEM_OPT(otype, member, "prealloc", NULL,			\
+		    "allocate every UMEM page before registering"),	\
+	HOSTMEM_OPT(otype, member, "prealloc-threads", "N",		\
+		    "threads that preallocate", .def = "1"),		\
+	HOSTMEM_OPT(otype, member, "dump", NULL,			\
+		    "keep the UMEM (the guests' traffic) in core\n"	\
+		    "dumps (excluded by default)")
 /* clang-format on */
 
 /* Defaults: policy default, no nodes, normal pages, no dump. */

@@ -43,10 +43,20 @@ int cli_parse_u32(const char *subcmd, const char *flag, const char *arg,
 	return 0;
 }
 
+const char *cli_cmd_name(const char *subcmd, char *buf, size_t len)
+{
+	const char *prog = log_name();
+
+	if (!prog || !strcmp(prog, subcmd))
+		return subcmd;
+	snprintf(buf, len, "%s %s", prog, subcmd);
+	return buf;
+}
+
 int cli_bad_option(const char *subcmd, char **argv, int ret)
 {
 	const char *arg = argv[optind - 1];
-	char shortopt[3] = { '-', (char)optopt, 0 }, help[96];
+	char shortopt[3] = { '-', (char)optopt, 0 }, name[64];
 	int n = (int)strcspn(arg, "=");
 
 	/* a short flag may sit inside a "-ab" cluster: name it alone */
@@ -54,16 +64,13 @@ int cli_bad_option(const char *subcmd, char **argv, int ret)
 		arg = shortopt;
 		n = 2;
 	}
-	/* a subcommand's help is "colo-xdp run --help", a tool's its own */
-	if (log_name() && strcmp(log_name(), subcmd))
-		snprintf(help, sizeof(help), "%s %s --help", log_name(),
-			 subcmd);
-	else
-		snprintf(help, sizeof(help), "%s --help", subcmd);
+	cli_cmd_name(subcmd, name, sizeof(name));
 	if (ret == ':')
-		cli_err(subcmd, "%.*s needs a value (see '%s')", n, arg, help);
+		cli_err(subcmd, "%.*s needs a value (see '%s --help')", n, arg,
+			name);
 	else
-		cli_err(subcmd, "unknown flag '%.*s' (see '%s')", n, arg, help);
+		cli_err(subcmd, "unknown flag '%.*s' (see '%s --help')", n, arg,
+			name);
 	return CLI_EXIT_USAGE;
 }
 

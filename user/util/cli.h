@@ -7,6 +7,7 @@
 #define COLO_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -39,6 +40,12 @@ void cli_err(const char *subcmd, const char *fmt, ...)
 /* Parse a decimal number in [min, max] for --flag; prints the error. */
 int cli_parse_u32(const char *subcmd, const char *flag, const char *arg,
 		  uint32_t min, uint32_t max, uint32_t *out);
+
+/*
+ * How the user calls subcmd: "colo-xdp run" for a subcommand, the tool's
+ * own name for a tool. Returns subcmd or buf.
+ */
+const char *cli_cmd_name(const char *subcmd, char *buf, size_t len);
 
 /*
  * Report what getopt_long() rejected: ret is its return value, ':' for a

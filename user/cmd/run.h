@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * colo-xdp run's parts: its options (run_opts.c), what the COLO
+ * controller's channels ask of it (run_ctl.c), and the setup and the loop
+ * that compares (run.c). The link watch is link_watch.c's.
+ */
+#ifndef COLO_RUN_H
+#define COLO_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ctl_server.h"
+#include "engine.h"
+#include "hook.h"
+#include "hostmem.h"
+#include "keeper.h"
+#include "link_watch.h"
+#include "mismatch_dump.h"
+#include "steer.h"
+#include "xen_proto.h"
+#include "xsk_dp.h"
+
+#define RUN_CMD "run"
+
+/*
+ * A loader gap (restart, stall) is no reason the engine knows: frames went
+ * out uncompared because the comparison waited on nobody past the
+ * watchdog, which is what a timeout says to a controller.
+ */
+#define RUN_CKPT_LOADER_GAP COLO_CKPT_TIMEOUT
+
+struct run_opts {
+	struct colo_steer_opts steer;
+	struct colo_engine_config engine;
+	uint32_t umem_frames;
+	bool umem_frames_set;
+	uint32_t frame_size;
+	struct hostmem_opts mem;
+	uint32_t cpu;
+	bool pin_cpu;
+	bool busy_poll;
+	uint32_t stats_interval_s;
+	bool verbose;
+	const char *notify; /* --notify xen:... */
+	struct ctl_server_config control; /* path NULL: no --control */
+	const char *hook_cmd; /* --on-checkpoint-request */
+	const char *dump_path; /* --mismatch-dump */
+};
+
+struct run_ctx {
+	struct xsk_dp *dp;
+	struct keeper keeper;
+	struct colo_engine *engine;
+	struct colo_steer *steer;
+	struct xen_server *xen;
+	struct ctl_server *ctl;
+	struct ctl_hook *hook;
+	struct mismatch_dump *dump;
+	const char *const *ifname; /* by role, as the flags gave them */
+	bool verbose;
+	uint64_t scan_cycle_ns;
+	/* a request sent and not answered by a checkpoint yet */
+	bool ckpt_pending;
+	enum colo_ckpt_reason ckpt_reason;
+	/* our own request after a loader gap: repeated as the engine does */
+	bool gap_pending;
+	uint64_t gap_repeat_at;
+	/* colo_steer's degraded counters as last read */
+	struct colo_steer_stats degraded_seen;
+	/* run's own counters, merged into the datapath's when published */
+	struct colo_dp_stats own;
+	/* an interface deleted under us stops the run */
+	struct link_watch links;
+};
+
+/* Returns -1 to go on, or the exit status (0 after --help). */
+int run_opts_parse(int argc, char **argv, struct run_opts *o);
+
+/* Move frames from a role's RX ring into the engine; returns how many. */
+unsigned int run_take(struct run_ctx *rc, enum colo_role role, uint64_t now);
+
+/* Counters out to the pinned map 'colo-xdp stat' reads. */
+void run_publish(struct run_ctx *rc);
+
+/* The engine's callbacks for the controller, and the controller's. */
+void run_on_checkpoint(void *ctx, enum colo_ckpt_reason reason);
+void run_on_mismatch(void *ctx, const struct colo_mismatch *m);
+extern const struct xen_server_ops run_xen_ops;
+extern const struct ctl_server_ops run_ctl_ops;
+
+/* Ask every channel the controller listens on for a checkpoint. */
+void run_request_checkpoint(struct run_ctx *rc, enum colo_ckpt_reason reason);
+
+/*
+ * Compare what was read before a loader gap against what colo_steer let
+ * through since (see run_ctl.c); asks for a checkpoint if anything did.
+ */
+void run_degraded_frames(struct run_ctx *rc, struct colo_steer_stats *out);
+void run_loader_gap(struct run_ctx *rc, const char *what, bool always,
+		    uint64_t now);
+
+#endif /* COLO_RUN_H */

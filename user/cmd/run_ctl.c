@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * What colo-xdp run does for the COLO controller: checkpoint requests out
+ * to every channel, checkpoint-done, failover and resume in, the status
+ * and counters it asks for, and the checkpoint a loader gap needs.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+
+#include "cli.h"
+#include "run.h"
+
+/* To every channel the controller listens on; none of them blocks. */
+void run_request_checkpoint(struct run_ctx *rc, enum colo_ckpt_reason reason)
+{
+	rc->ckpt_pending = true;
+	rc->ckpt_reason = reason;
+	rc->own.ckpt_logged++;
+	printf("checkpoint request: %s\n", colo_ckpt_reason_name(reason));
+	fflush(stdout);
+	if (rc->xen)
+		xen_server_request_checkpoint(rc->xen);
+	if (rc->ctl)
+		ctl_server_event_checkpoint(rc->ctl, reason);
+	if (rc->hook)
+		ctl_hook_request(rc->hook, reason);
+}
+
+void run_on_checkpoint(void *ctx, enum colo_ckpt_reason reason)
+{
+	run_request_checkpoint(ctx, reason);
+}
+
+void run_on_mismatch(void *ctx, const struct colo_mismatch *m)
+{
+	const struct colo_flow_key *k = m->key;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	bool v6 = k->ipver == 6;
+	struct run_ctx *rc = ctx;
+	const void *pf, *sf;
+	uint32_t pl, sl;
+
+	if (rc->ctl)
+		ctl_server_event_mismatch(rc->ctl, m);
+	if (rc->dump) {
+		/* both frames stay queued: the mismatch holds them */
+		pf = xsk_dp_frame(rc->dp, m->primary_handle, &pl);
+		sf = xsk_dp_frame(rc->dp, m->secondary_handle, &sl);
+		mismatch_dump_pair(rc->dump, pf, pl, sf, sl);
+	}
+	if (!rc->verbose)
+		return;
+	inet_ntop(v6 ? AF_INET6 : AF_INET, k->saddr, src, sizeof(src));
+	inet_ntop(v6 ? AF_INET6 : AF_INET, k->daddr, dst, sizeof(dst));
+	printf("mismatch: proto %u %s%s%s:%u > %s%s%s:%u vlan %u at byte %u (seq %u)\n",
+	       k->proto, v6 ? "[" : "", src, v6 ? "]" : "", k->sport,
+	       v6 ? "[" : "", dst, v6 ? "]" : "", k->dport, k->vlan & 0xfff,
+	       m->offset, m->seq);
+}
+
+static void dp_stats(struct run_ctx *rc, struct colo_dp_stats *out)
+{
+	xsk_dp_stats(rc->dp, out);
+	out->ckpt_logged = rc->own.ckpt_logged;
+	out->failovers = rc->own.failovers;
+	out->resumes = rc->own.resumes;
+	out->switch_ns = rc->own.switch_ns;
+	out->loader_gaps = rc->own.loader_gaps;
+	out->mismatch_dumped = rc->dump ? mismatch_dump_pairs(rc->dump) : 0;
+}
+
+void run_publish(struct run_ctx *rc)
+{
+	struct colo_loader_stats st;
+
+	st.engine = *colo_engine_stats(rc->engine);
+	dp_stats(rc, &st.dp);
+	colo_steer_publish(rc->steer, &st);
+	mismatch_dump_flush(rc->dump);
+}
+
+/* What colo_steer did uncompared while the loader was lost. */
+void run_degraded_frames(struct run_ctx *rc, struct colo_steer_stats *out)
+{
+	struct colo_steer_stats st;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
+		if (!colo_steer_read_stats(rc->steer, r, &st)) {
+			out->degraded_passed += st.degraded_passed;
+			out->degraded_dropped += st.degraded_dropped;
+		}
+}
+
+/*
+ * The heartbeat went stale (this process took over a dead one's program,
+ * or was stopped): colo_steer let frames through uncompared, so what the
+ * replicas sent no longer lines up with what is queued. Only a checkpoint
+ * brings them back in step; ask for it until one happens. A stall that
+ * no frame crossed changed nothing and asks nothing.
+ */
+void run_loader_gap(struct run_ctx *rc, const char *what, bool always,
+		    uint64_t now)
+{
+	struct colo_steer_stats now_st, *was = &rc->degraded_seen;
+	uint64_t passed, dropped;
+	char why[160];
+
+	/* in failover colo_steer passes every frame itself: nothing missed */
+	if (colo_engine_in_failover(rc->engine))
+		return;
+
+	run_degraded_frames(rc, &now_st);
+	passed = now_st.degraded_passed - was->degraded_passed;
+	dropped = now_st.degraded_dropped - was->degraded_dropped;
+	*was = now_st;
+	if (!passed && !dropped && !always)
+		return;
+	rc->own.loader_gaps++;
+	snprintf(
+		why, sizeof(why),
+		"%s: %llu primary frames passed uncompared, %llu frames dropped",
+		what, (unsigned long long)passed, (unsigned long long)dropped);
+	printf("degraded: %s\n", why);
+	if (rc->ctl)
+		ctl_server_event_degraded(rc->ctl, why);
+	rc->gap_pending = true;
+	rc->gap_repeat_at = now + rc->scan_cycle_ns;
+	run_request_checkpoint(rc, RUN_CKPT_LOADER_GAP);
+}
+
+static void checkpoint_done(struct run_ctx *rc)
+{
+	colo_engine_checkpoint_done(rc->engine);
+	rc->ckpt_pending = false;
+	rc->gap_pending = false;
+	/* whoever looks right after the command sees what it did */
+	xsk_dp_service(rc->dp);
+	run_publish(rc);
+}
+
+static void xen_checkpoint_done(void *ctx)
+{
+	checkpoint_done(ctx);
+}
+
+static int ctl_checkpoint_done(void *ctx)
+{
+	checkpoint_done(ctx);
+	return 0;
+}
+
+static void switched(struct run_ctx *rc, const char *what, uint64_t t0)
+{
+	rc->own.switch_ns = cli_now_ns() - t0;
+	run_publish(rc);
+	printf("%s: colo_steer switched in %llu us\n", what,
+	       (unsigned long long)rc->own.switch_ns / 1000);
+	fflush(stdout);
+}
+
+/*
+ * Flush, then let the kernel send primary frames to the outdev itself.
+ * The time from the command to the switch is what the controller waits.
+ */
+static int ctl_failover(void *ctx)
+{
+	uint64_t t0 = cli_now_ns();
+	struct run_ctx *rc = ctx;
+	int err;
+
+	if (colo_engine_in_failover(rc->engine))
+		return -EALREADY;
+	colo_engine_failover(rc->engine);
+	err = colo_steer_set_state(rc->steer, COLO_STATE_PASSTHROUGH);
+	if (err) {
+		/* an interface switched before the error must not stay so */
+		colo_steer_set_state(rc->steer, COLO_STATE_COMPARE);
+		colo_engine_resume(rc->engine);
+		return err;
+	}
+	rc->own.failovers++;
+	switched(rc, "failover", t0);
+	/* flushed, and no secondary to check against: nothing to ask for */
+	rc->ckpt_pending = false;
+	rc->gap_pending = false;
+	/* what reached the sockets before the switch: passed, then sent */
+	while (run_take(rc, COLO_ROLE_PRIMARY, t0) +
+	       run_take(rc, COLO_ROLE_SECONDARY, t0))
+		;
+	xsk_dp_service(rc->dp);
+	return 0;
+}
+
+static int ctl_resume(void *ctx)
+{
+	uint64_t t0 = cli_now_ns();
+	struct run_ctx *rc = ctx;
+	int err;
+
+	if (!colo_engine_in_failover(rc->engine))
+		return -EALREADY;
+	/* nothing reaches the sockets in passthrough: the order is free */
+	err = colo_steer_set_state(rc->steer, COLO_STATE_COMPARE);
+	if (err)
+		return err;
+	colo_engine_resume(rc->engine);
+	rc->own.resumes++;
+	switched(rc, "resume", t0);
+	return 0;
+}
+
+static void ctl_stats(void *ctx, struct ctl_stats *out)
+{
+	struct run_ctx *rc = ctx;
+
+	out->loader.engine = *colo_engine_stats(rc->engine);
+	dp_stats(rc, &out->loader.dp);
+	if (rc->xen)
+		xen_server_stats(rc->xen, &out->xen);
+	if (rc->hook)
+		ctl_hook_stats(rc->hook, &out->hook);
+}
+
+static void ctl_status(void *ctx, struct ctl_status *out)
+{
+	struct run_ctx *rc = ctx;
+
+	out->failover = colo_engine_in_failover(rc->engine);
+	out->checkpoint_pending = rc->ckpt_pending;
+	out->checkpoint_reason = rc->ckpt_reason;
+	out->xen_connected = rc->xen && xen_server_connected(rc->xen);
+	out->switch_ns = rc->own.switch_ns;
+}
+
+const struct xen_server_ops run_xen_ops = {
+	.checkpoint_done = xen_checkpoint_done,
+};
+
+const struct ctl_server_ops run_ctl_ops = {
+	.checkpoint_done = ctl_checkpoint_done,
+	.failover = ctl_failover,
+	.resume = ctl_resume,
+	.stats = ctl_stats,
+	.status = ctl_status,
+};

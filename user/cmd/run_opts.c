@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* colo-xdp run's flags: the table, and the checks across flags. */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_opts.h"
+#include "engine_opts.h"
+#include "log.h"
+#include "run.h"
+
+#define CMD RUN_CMD
+#define RUN_MAX_UMEM_FRAMES (1u << 20)
+
+static const char *const frame_sizes[] = { "2048", "4096", NULL };
+static const char *const xdp_modes[] = { "native", "skb", NULL };
+static const char *const attach_modes[] = { "auto", "none", NULL };
+static const char *const loss_modes[] = { "pass", "hold", NULL };
+
+static int parse_pin_path(const char *cmd, const struct cli_opt *opt,
+			  void *field, const char *arg)
+{
+	if (arg[0] != '/') {
+		cli_err(cmd,
+			"--%s: '%s' is not an absolute path under a bpffs mount",
+			opt->name, arg);
+		return -EINVAL;
+	}
+	*(const char **)field = arg;
+	return 0;
+}
+
+#define IF_OPT(flag, role, text)                                      \
+	{                                                             \
+		.type = CLI_OPT_STRING, .name = (flag), .arg = "IF",  \
+		.off = offsetof(struct run_opts, steer.ifname[role]), \
+		.what = "an interface name", .help = (text)           \
+	}
+
+/* clang-format off */
+static const struct cli_opt run_opts[] = {
+	IF_OPT("primary-in", COLO_ROLE_PRIMARY,
+	       "interface of the primary VM (tap or NIC)"),
+	IF_OPT("secondary-in", COLO_ROLE_SECONDARY,
+	       "interface of the secondary VM"),
+	IF_OPT("outdev", COLO_ROLE_OUT, "interface towards the clients"),
+	ENGINE_CLI_OPTS(struct run_opts, engine),
+	{ .type = CLI_OPT_BOOL, .name = "xdp-mode", .arg = "native|skb",
+	  .off = offsetof(struct run_opts, steer.skb_mode),
+	  .choices = xdp_modes,
+	  .help = "XDP driver mode or generic mode" },
+	{ .type = CLI_OPT_BOOL, .name = "attach", .arg = "auto|none",
+	  .off = offsetof(struct run_opts, steer.attach),
+	  .choices = attach_modes, .true_first = true,
+	  .help = "attach the program, or adopt one that\n"
+		  "'ip link set dev IF xdp obj ...' attached" },
+	{ .type = CLI_OPT_U32, .name = "queue", .arg = "N",
+	  .off = offsetof(struct run_opts, steer.queue), .max = 4095,
+	  .help = "RX queue the sockets bind to" },
+	{ .type = CLI_OPT_U32, .name = "umem-frames", .arg = "N",
+	  .off = offsetof(struct run_opts, umem_frames),
+	  .seen = CLI_SEEN(struct run_opts, umem_frames_set),
+	  .min = 1, .max = RUN_MAX_UMEM_FRAMES, .least = XSK_DP_MIN_FRAMES,
+	  .help = "UMEM size in frames" },
+	{ .type = CLI_OPT_U32, .name = "frame-size", .arg = "2048|4096",
+	  .off = offsetof(struct run_opts, frame_size),
+	  .choices = frame_sizes, .help = "UMEM frame size" },
+	{ .type = CLI_OPT_FLAG, .name = "busy-poll",
+	  .off = offsetof(struct run_opts, busy_poll),
+	  .help = "busy-poll the RX queues instead of sleeping" },
+	{ .type = CLI_OPT_U32, .name = "cpu", .arg = "N",
+	  .off = offsetof(struct run_opts, cpu),
+	  .seen = CLI_SEEN(struct run_opts, pin_cpu), .max = CPU_SETSIZE - 1,
+	  .no_default = true, .help = "run on CPU N" },
+	{ .type = CLI_OPT_FUNC, .name = "pin-path", .arg = "DIR",
+	  .off = offsetof(struct run_opts, steer.pin_path),
+	  .parse = parse_pin_path, .def = COLO_PIN_ROOT "/<primary-in>",
+	  .help = "where to pin maps" },
+	{ .type = CLI_OPT_U32, .name = "stats-interval", .arg = "S",
+	  .off = offsetof(struct run_opts, stats_interval_s), .min = 1,
+	  .max = 3600,
+	  .help = "publish counters for 'colo-xdp stat' every S s" },
+	{ .type = CLI_OPT_FLAG, .name = "verbose",
+	  .off = offsetof(struct run_opts, verbose),
+	  .help = "log every mismatch, the setup steps and\n"
+		  "libbpf's and libxdp's messages" },
+	CLI_SECTION("The COLO controller (checkpoint requests go to every channel given):"),
+	{ .type = CLI_OPT_STRING, .name = "notify",
+	  .arg = "xen:tcp:ADDR:PORT|xen:unix:PATH",
+	  .off = offsetof(struct run_opts, notify), .what = "an address",
+	  .help = "serve the Xen COLO proxy protocol (libxl):\n"
+		  "DO_CHECKPOINT per request, COLO_CHECKPOINT flushes" },
+	{ .type = CLI_OPT_STRING, .name = "control", .arg = "PATH",
+	  .off = offsetof(struct run_opts, control.path), .what = "a file name",
+	  .help = "JSON control socket for 'colo-xdp ctl' (root only):\n"
+		  "checkpoint-done, failover, resume, stats, status,\n"
+		  "subscribe" },
+	{ .type = CLI_OPT_STRING, .name = "on-checkpoint-request",
+	  .arg = "CMD", .off = offsetof(struct run_opts, hook_cmd),
+	  .what = "a shell command",
+	  .help = "run '/bin/sh -c CMD' per request, the reason in\n"
+		  "$COLO_CHECKPOINT_REASON" },
+	{ .type = CLI_OPT_STRING, .name = "mismatch-dump", .arg = "FILE",
+	  .off = offsetof(struct run_opts, dump_path), .what = "a file name",
+	  .help = "write both frames of each mismatch to a pcap file" },
+	CLI_SECTION("When this process is gone (killed, crashed, stopped) for longer than\n"
+		    "--watchdog-ms, colo_steer stops waiting for it:"),
+	{ .type = CLI_OPT_U32, .name = "watchdog-ms", .arg = "N",
+	  .off = offsetof(struct run_opts, steer.watchdog_ms), .min = 10,
+	  .max = 60000, .help = "heartbeat age that counts as gone" },
+	{ .type = CLI_OPT_BOOL, .name = "on-loader-loss", .arg = "pass|hold",
+	  .off = offsetof(struct run_opts, steer.loss_hold),
+	  .choices = loss_modes,
+	  .help = "primary frames go straight out, counted (pass),\n"
+		  "or are dropped, counted (hold)" },
+	CLI_SECTION("Started again with the same interfaces and pin path, it adopts the running\n"
+		    "program without a gap and asks for a checkpoint before comparing.\n"
+		    "\n"
+		    "Where the UMEM lives (as QEMU's host memory backends place guest RAM):"),
+	HOSTMEM_CLI_OPTS(struct run_opts, mem),
+	CLI_SECTION("  (--umem-size is --umem-frames x --frame-size when not given)"),
+	{ .type = CLI_OPT_END },
+};
+/* clang-format on */
+
+static const struct cli_cmd run_cmd = {
+	.name = CMD,
+	.usage = "--primary-in P --secondary-in S --outdev O [FLAGS]",
+	.about =
+		"Compare the frames the primary sends on P with those the secondary sends\n"
+		"on S; a primary frame leaves on O once the secondary sent the same one.\n",
+	.opts = run_opts,
+	.footer =
+		"Stops on SIGINT or SIGTERM: queued primary frames are sent, and what\n"
+		"was attached and pinned is removed. SIGKILL leaves it all in place for\n"
+		"the next 'colo-xdp run' to adopt, and loses no frame: a keeper process\n"
+		"('colo-xdp keep') holds the sockets and UMEM until the next run takes\n"
+		"them over, with the flags --umem-frames, --frame-size and --queue the\n"
+		"dead one had.\n",
+};
+
+/* --umem-size and --umem-frames x --frame-size name one size: agree them. */
+static int umem_size(struct run_opts *o)
+{
+	uint64_t frames;
+
+	if (!o->mem.size) {
+		o->mem.size = (uint64_t)o->umem_frames * o->frame_size;
+		return 0;
+	}
+	frames = o->mem.size / o->frame_size;
+	if (o->mem.size % o->frame_size || frames > RUN_MAX_UMEM_FRAMES) {
+		cli_err(CMD,
+			"--umem-size %llu is not a multiple of --frame-size %u up to %u frames",
+			(unsigned long long)o->mem.size, o->frame_size,
+			RUN_MAX_UMEM_FRAMES);
+		return -EINVAL;
+	}
+	if (o->umem_frames_set && frames != o->umem_frames) {
+		cli_err(CMD,
+			"--umem-size %llu is %llu frames of %u bytes, but --umem-frames says %u: give one of them",
+			(unsigned long long)o->mem.size,
+			(unsigned long long)frames, o->frame_size,
+			o->umem_frames);
+		return -EINVAL;
+	}
+	o->umem_frames = (uint32_t)frames;
+	return 0;
+}
+
+/* What no single flag can check: the flags against each other. */
+static int check(struct run_opts *o)
+{
+	int r, q;
+
+	for (r = 0; r < COLO_NR_ROLES; r++) {
+		if (!o->steer.ifname[r]) {
+			cli_err(CMD,
+				"%s is required (see 'colo-xdp run --help')",
+				cli_role_flag[r]);
+			return -EINVAL;
+		}
+		for (q = 0; q < r; q++)
+			if (!strcmp(o->steer.ifname[r], o->steer.ifname[q])) {
+				cli_err(CMD,
+					"%s and %s are both %s: give three different interfaces",
+					cli_role_flag[q], cli_role_flag[r],
+					o->steer.ifname[r]);
+				return -EINVAL;
+			}
+	}
+	if (o->pin_cpu && o->cpu >= (uint32_t)sysconf(_SC_NPROCESSORS_CONF)) {
+		cli_err(CMD, "--cpu %u: this machine has CPUs 0 to %ld", o->cpu,
+			sysconf(_SC_NPROCESSORS_CONF) - 1);
+		return -EINVAL;
+	}
+	if (umem_size(o))
+		return -EINVAL;
+	if (o->umem_frames < XSK_DP_MIN_FRAMES) {
+		cli_err(CMD,
+			"--umem-frames %u is too small for the rings: the fill rings of %s and %s and the TX ring of %s hold %u frames; use --umem-frames %u or more",
+			o->umem_frames, o->steer.ifname[COLO_ROLE_PRIMARY],
+			o->steer.ifname[COLO_ROLE_SECONDARY],
+			o->steer.ifname[COLO_ROLE_OUT], XSK_DP_MIN_FRAMES,
+			XSK_DP_MIN_FRAMES);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int run_opts_parse(int argc, char **argv, struct run_opts *o)
+{
+	int ret;
+
+	memset(o, 0, sizeof(*o));
+	hostmem_opts_init(&o->mem);
+	colo_engine_config_default(&o->engine);
+	o->steer.attach = true;
+	o->steer.watchdog_ms = COLO_WATCHDOG_MS_DEFAULT;
+	o->umem_frames = XSK_DP_DEFAULT_FRAMES;
+	o->frame_size = XSK_DP_DEFAULT_FRAME_SIZE;
+	o->stats_interval_s = 1;
+	ret = cli_opts_parse(&run_cmd, argc, argv, o, sizeof(*o), NULL);
+	if (ret >= 0)
+		return ret;
+	if (check(o))
+		return CLI_EXIT_USAGE;
+	if (o->verbose)
+		log_set_level(LOG_DEBUG);
+	/* The engine can then never run out of descriptors before the UMEM. */
+	o->engine.max_frames = o->umem_frames;
+	return -1;
+}
