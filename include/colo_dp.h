@@ -9,6 +9,10 @@
 
 struct colo_dp_stats {
 	__u64 rx[2]; /* frames taken off the primary and secondary sockets */
+	/* gauge: taken, refused by a full engine, to be offered again */
+	__u64 rx_waiting[2];
+	/* gauge: delivered to the RX ring, not taken yet */
+	__u64 rx_on_ring[2];
 	__u64 tx; /* primary frames put on the outdev's TX ring */
 	__u64 tx_completed; /* returned by the outdev's completion ring */
 	__u64 tx_kicks; /* sendto() calls that pushed the TX ring */

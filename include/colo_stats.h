@@ -20,12 +20,15 @@ enum colo_ckpt_reason {
 	COLO_CKPT_REASON_MAX,
 };
 
-/* Why a frame was dropped; every drop is counted under one of these. */
-enum colo_drop_reason {
-	COLO_DROP_QUEUE_FULL = 0, /* secondary: its connection queue was full */
-	COLO_DROP_TABLE_FULL, /* secondary: no connection slot */
-	COLO_DROP_NO_BUFFERS, /* either side: frame pool exhausted */
-	COLO_DROP_REASON_MAX,
+/*
+ * Why the engine had no room for a frame: it refused it, and the driver
+ * offers it again once matches of the other side made room.
+ */
+enum colo_full {
+	COLO_FULL_QUEUE = 0, /* its connection's queue on its side */
+	COLO_FULL_TABLE, /* no connection slot */
+	COLO_FULL_POOL, /* its side's share of the frame pool */
+	COLO_FULL_MAX,
 };
 
 struct colo_engine_stats {
@@ -39,8 +42,7 @@ struct colo_engine_stats {
 	__u64 failover_passed; /* primary passed while in failover */
 	__u64 retransmissions; /* TCP segments wholly below the cursor */
 	__u64 mismatches;
-	__u64 held; /* primary frames held for a checkpoint uncompared */
-	__u64 dropped[COLO_DROP_REASON_MAX];
+	__u64 refused[COLO_FULL_MAX]; /* refusals, each offered again */
 	__u64 ckpt_requests[COLO_CKPT_REASON_MAX]; /* new requests */
 	__u64 ckpt_coalesced; /* requests folded into an outstanding one */
 	__u64 ckpt_repeats; /* re-sent each scan cycle while unanswered */

@@ -120,8 +120,10 @@ static void in_at(uint64_t h, const struct frame_spec *s, uint64_t t_ms)
 
 	if (len < 0 || h >= NBUF)
 		abort();
-	colo_engine_input(eng, h < 100 ? COLO_PRIMARY : COLO_SECONDARY, h,
-			  bufs[h], len, t_ms * MS);
+	/* a refusal leaves the frame ours, unanswered: logged as X<h> */
+	if (colo_engine_input(eng, h < 100 ? COLO_PRIMARY : COLO_SECONDARY, h,
+			      bufs[h], len, t_ms * MS) == -EAGAIN)
+		logevent("X%llu", (unsigned long long)h);
 }
 
 static void in(uint64_t h, const struct frame_spec *s)
@@ -1000,7 +1002,7 @@ TEST(idle_connection_expires)
 	CHECK_EQ(st()->conns_expired_idle, 1);
 }
 
-TEST(queue_full_primary_held_secondary_dropped)
+TEST(queue_full_refuses_either_side)
 {
 	struct frame_spec a = udp("a");
 	struct colo_engine_config cfg;
@@ -1011,79 +1013,69 @@ TEST(queue_full_primary_held_secondary_dropped)
 	in(1, &a);
 	in(2, &a);
 	CHECK_LOG("");
+	/* refused, not held: the driver keeps it and offers it again */
 	in(3, &a);
-	CHECK_LOG("C:queue-full");
-	CHECK_EQ(st()->held, 1);
-	in(4, &a); /* behind a held frame: held too, order kept */
-	CHECK_EQ(st()->held, 2);
+	CHECK_LOG("C:queue-full X3");
+	CHECK_EQ(st()->frames_in[COLO_PRIMARY], 2);
+	/* the secondary's matches make room; the refused frame fits then */
 	in(101, &a);
+	CHECK_LOG("R1 F101");
+	in(3, &a);
+	in(4, &a);
+	CHECK_LOG("X4");
 	in(102, &a);
-	CHECK_LOG("R1 F101 R2 F102");
+	in(4, &a);
 	in(103, &a);
 	in(104, &a);
-	CHECK_LOG("");
+	CHECK_LOG("R2 F102 R3 F103 R4 F104");
+	/* the secondary ahead: its own queue refuses it, the same way */
 	in(105, &a);
-	CHECK_LOG("F105");
-	CHECK_EQ(st()->dropped[COLO_DROP_QUEUE_FULL], 1);
-	CHECK_EQ(st()->ckpt_requests[COLO_CKPT_QUEUE_FULL], 1);
-	CHECK_EQ(st()->ckpt_coalesced, 1);
-	colo_engine_checkpoint_done(eng);
-	CHECK_LOG("R3 R4 F103 F104");
-	CHECK_EQ(st()->released_flush, 2);
-	CHECK_EQ(st()->pool_in_use, 0);
-	/* back to comparing */
-	in(5, &a);
 	in(106, &a);
-	CHECK_LOG("R5 F106");
+	in(107, &a);
+	CHECK_LOG("X107");
+	CHECK_EQ(st()->refused[COLO_FULL_QUEUE], 3);
+	CHECK_EQ(st()->ckpt_requests[COLO_CKPT_QUEUE_FULL], 1);
+	CHECK_EQ(st()->ckpt_coalesced, 2);
+	/* a checkpoint empties the queues as well */
+	colo_engine_checkpoint_done(eng);
+	CHECK_LOG("F105 F106");
+	in(107, &a);
+	in(5, &a);
+	CHECK_LOG("R5 F107");
+	CHECK_EQ(st()->pool_in_use, 0);
+	CHECK_EQ(st()->released, 5);
+	CHECK_EQ(st()->frames_in[COLO_SECONDARY], 7);
 }
 
-TEST(table_full_requests_checkpoint)
+TEST(table_full_refuses)
 {
-	struct frame_spec f[4];
+	struct frame_spec f[3];
 	struct colo_engine_config cfg;
 	int i;
 
 	colo_engine_config_default(&cfg);
 	cfg.max_connections = 2;
 	start_cfg(&cfg);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 3; i++) {
 		f[i] = udp("t");
 		f[i].sport = 100 + i;
 	}
 	in(1, &f[0]);
 	in(2, &f[1]);
 	in(3, &f[2]);
-	CHECK_LOG("C:table-full");
-	in(4, &f[3]);
-	in(5, &f[2]);
+	CHECK_LOG("C:table-full X3");
 	in(103, &f[2]);
-	CHECK_LOG("F103");
-	CHECK_EQ(st()->held, 3);
-	CHECK_EQ(st()->dropped[COLO_DROP_TABLE_FULL], 1);
-	CHECK_EQ(st()->ckpt_coalesced, 3);
+	CHECK_LOG("X103");
+	CHECK_EQ(st()->refused[COLO_FULL_TABLE], 2);
+	/* A empties: its slot is reclaimed for C */
 	in(101, &f[0]);
 	CHECK_LOG("R1 F101");
-	/*
-	 * A's slot is free to reclaim now, but flow C has frames held for
-	 * want of one: its next frame is held behind them, not compared.
-	 */
-	in(7, &f[2]);
-	in(107, &f[2]);
-	CHECK_LOG("");
+	in(3, &f[2]);
+	in(103, &f[2]);
+	CHECK_LOG("R3 F103");
 	CHECK_EQ(st()->conns_expired_idle, 1);
-	CHECK_EQ(st()->held, 4);
-	colo_engine_checkpoint_done(eng);
-	CHECK_LOG("R2 R3 R4 R5 R7 F107");
-	CHECK_EQ(st()->released_flush, 5);
-	CHECK_EQ(st()->conns_active, 2);
-	/* both connections are empty now: the oldest (B) is reclaimed */
-	in(6, &f[3]);
-	CHECK_EQ(st()->conns_expired_idle, 2);
-	in(106, &f[3]);
-	CHECK_LOG("R6 F106");
-	in(8, &f[2]);
-	in(108, &f[2]);
-	CHECK_LOG("R8 F108");
+	in(102, &f[1]);
+	CHECK_LOG("R2 F102");
 	CHECK_EQ(st()->ckpt_requests[COLO_CKPT_TABLE_FULL], 1);
 }
 
@@ -1101,37 +1093,52 @@ TEST(tcp_queue_full)
 	in(1, &d[0]);
 	in(2, &d[1]);
 	in(3, &d[2]);
-	CHECK_LOG("C:queue-full");
-	in(4, &d[3]);
+	CHECK_LOG("C:queue-full X3");
 	in(101, &d[0]);
 	in(102, &d[1]);
 	CHECK_LOG("F101 R1 F102 R2");
-	/* the held segments wait for the checkpoint even once matched */
+	/* offered again, in order: compared, not held */
+	in(3, &d[2]);
+	in(4, &d[3]);
 	in(103, &d[2]);
-	CHECK_LOG("");
-	CHECK_EQ(st()->held, 2);
-	colo_engine_checkpoint_done(eng);
-	CHECK_LOG("R3 R4 F103");
+	in(104, &d[3]);
+	CHECK_LOG("F103 R3 F104 R4");
+	CHECK_EQ(st()->released_flush, 0);
 }
 
-TEST(pool_exhausted)
+TEST(pool_share_refuses)
 {
-	struct frame_spec a = udp("a");
+	struct frame_spec f[9];
 	struct colo_engine_config cfg;
+	int i;
 
 	colo_engine_config_default(&cfg);
-	cfg.max_frames = 2;
+	cfg.max_frames = 8;
 	start_cfg(&cfg);
-	in(1, &a);
-	in(2, &a);
-	in(3, &a);
-	CHECK_LOG("F3 C:no-buffers");
-	in(103, &a);
-	CHECK_LOG("F103");
-	CHECK_EQ(st()->dropped[COLO_DROP_NO_BUFFERS], 2);
+	for (i = 0; i < 9; i++) {
+		f[i] = udp("p");
+		f[i].sport = 100 + i;
+	}
+	/* one side may fill 7 of 8: the last is the other side's */
+	CHECK_EQ(colo_engine_room(eng, COLO_PRIMARY), 7);
+	for (i = 1; i <= 7; i++)
+		in(i, &f[i]);
+	CHECK_LOG("");
+	CHECK_EQ(colo_engine_room(eng, COLO_PRIMARY), 0);
+	CHECK_EQ(colo_engine_room(eng, COLO_SECONDARY), 1);
+	in(8, &f[8]);
+	CHECK_LOG("C:no-buffers X8");
+	/* the reserved frame lets the secondary match, which frees two */
+	in(101, &f[1]);
+	CHECK_LOG("R1 F101");
+	CHECK_EQ(colo_engine_room(eng, COLO_PRIMARY), 1);
+	in(8, &f[8]);
+	CHECK_LOG("");
+	CHECK_EQ(st()->refused[COLO_FULL_POOL], 1);
 	CHECK_EQ(st()->ckpt_requests[COLO_CKPT_NO_BUFFERS], 1);
 	colo_engine_checkpoint_done(eng);
-	CHECK_LOG("R1 R2");
+	CHECK_LOG("R2 R3 R4 R5 R6 R7 R8");
+	CHECK_EQ(st()->pool_in_use, 0);
 }
 
 TEST(config_rejected)
@@ -1152,8 +1159,7 @@ TEST(config_rejected)
 	CHECK(colo_engine_memory(&cfg) > 0);
 	CHECK(!strcmp(colo_ckpt_reason_name(COLO_CKPT_TABLE_FULL),
 		      "table-full"));
-	CHECK(!strcmp(colo_drop_reason_name(COLO_DROP_NO_BUFFERS),
-		      "no-buffers"));
+	CHECK(!strcmp(colo_full_name(COLO_FULL_POOL), "no-buffers"));
 }
 
 __attribute__((destructor)) static void cleanup(void)

@@ -73,6 +73,7 @@ struct replay {
 	bool failover_pending;
 	/* the frame being input, for checkpoint requests it causes */
 	bool in_frame;
+	bool answered; /* the engine answered a frame: it may have room */
 	enum colo_side cur_side;
 	uint32_t cur_index;
 	bool outstanding; /* a request no checkpoint has answered yet */
@@ -137,8 +138,10 @@ static const struct cli_cmd replay_cmd = {
 		"Prints one JSON object: released (primary indices, 0-based, in the\n"
 		"order sent out), checkpoints (reason; side and index of the frame\n"
 		"being input, or only time_ns for the clock; repeat when asked again\n"
-		"before a checkpoint), mismatches, queued_at_end, contract_errors and\n"
-		"counters. Times are nanoseconds since the first frame.\n",
+		"before a checkpoint), mismatches, queued_at_end, unread_at_end (frames\n"
+		"a full engine never took), contract_errors and counters. Times are\n"
+		"nanoseconds since the first frame. A side the engine has no room for\n"
+		"waits while the other goes on, as a live comparator's would.\n",
 	.opts = replay_opts,
 	.footer =
 		"Exit status: 0 done, 2 bad flags or unusable capture, 1 anything else.\n",
@@ -176,6 +179,7 @@ static bool replay_answer(struct replay *r, uint64_t handle, const char *how)
 		return false;
 	}
 	r->state[side][index] = FRAME_ANSWERED;
+	r->answered = true;
 	return true;
 }
 
@@ -291,20 +295,78 @@ static void replay_clock(struct replay *r, uint64_t to)
 	} while (t != to);
 }
 
-static void replay_input(struct replay *r, enum colo_side side, uint32_t i)
+/* 0, or -EAGAIN: the engine had no room and the frame stays unread. */
+static int replay_input(struct replay *r, enum colo_side side, uint32_t i)
 {
 	const struct pcap_io_frame *f = &r->cap[side].frames[i];
+	int err;
 
 	replay_clock(r, f->ts_ns > r->now ? f->ts_ns : r->now);
 	r->in_frame = true;
 	r->cur_side = side;
 	r->cur_index = i;
 	r->state[side][i] = FRAME_QUEUED;
-	colo_engine_input(r->engine, side,
-			  (uint64_t)side << HANDLE_SIDE_SHIFT | i,
-			  pcap_io_data(&r->cap[side], i), f->len, r->now);
+	err = colo_engine_input(r->engine, side,
+				(uint64_t)side << HANDLE_SIDE_SHIFT | i,
+				pcap_io_data(&r->cap[side], i), f->len, r->now);
+	if (err)
+		r->state[side][i] = FRAME_UNSEEN;
 	r->in_frame = false;
 	replay_settle(r);
+	return err;
+}
+
+/*
+ * Feed both captures in timestamp order, as the wire delivered them, but
+ * as a live driver does when the engine is full: a side it refused waits
+ * (its frames stay in the capture) while the other side goes on, until
+ * the engine answers a frame. When both wait, only the clock can help
+ * (a timeout's checkpoint); if no answer comes within a compare timeout
+ * and two scan cycles, none will, and the rest stays unread.
+ */
+static void replay_feed(struct replay *r)
+{
+	const struct colo_engine_config *cfg = &r->opts->cfg;
+	const struct pcap_io_capture *cap = r->cap;
+	uint32_t next[2] = { 0, 0 };
+	bool wait[2] = { false, false };
+	uint64_t give_up = 0;
+	int side;
+
+	for (;;) {
+		uint64_t ts[2] = { UINT64_MAX, UINT64_MAX };
+
+		for (side = COLO_PRIMARY; side <= COLO_SECONDARY; side++)
+			if (next[side] < cap[side].count && !wait[side])
+				ts[side] = cap[side].frames[next[side]].ts_ns;
+		if (ts[COLO_PRIMARY] == UINT64_MAX &&
+		    ts[COLO_SECONDARY] == UINT64_MAX) {
+			if (!wait[COLO_PRIMARY] && !wait[COLO_SECONDARY])
+				return;
+			if (!give_up)
+				give_up = r->now +
+					  cfg->compare_timeout_ms * NS_PER_MS +
+					  2 * r->cycle_ns;
+			if (r->now >= give_up)
+				return;
+			r->answered = false;
+			replay_clock(r, r->next_tick);
+		} else {
+			/* the primary's first on equal timestamps */
+			side = ts[COLO_PRIMARY] <= ts[COLO_SECONDARY] ?
+				       COLO_PRIMARY :
+				       COLO_SECONDARY;
+			r->answered = false;
+			if (replay_input(r, side, next[side]))
+				wait[side] = true;
+			else
+				next[side]++;
+		}
+		if (r->answered) {
+			wait[COLO_PRIMARY] = wait[COLO_SECONDARY] = false;
+			give_up = 0;
+		}
+	}
 }
 
 static void replay_run(struct replay *r)
@@ -312,7 +374,6 @@ static void replay_run(struct replay *r)
 	const struct colo_engine_config *cfg = &r->opts->cfg;
 	const struct pcap_io_capture *p = &r->cap[COLO_PRIMARY];
 	const struct pcap_io_capture *s = &r->cap[COLO_SECONDARY];
-	uint32_t i = 0, j = 0;
 	uint64_t end;
 
 	if (p->count && (!s->count || p->frames[0].ts_ns <= s->frames[0].ts_ns))
@@ -325,32 +386,41 @@ static void replay_run(struct replay *r)
 	r->failover_pending = r->opts->failover;
 	r->failover_ns = r->t0 + r->opts->failover_ms * NS_PER_MS;
 
-	while (i < p->count || j < s->count) {
-		if (j == s->count ||
-		    (i < p->count && p->frames[i].ts_ns <= s->frames[j].ts_ns))
-			replay_input(r, COLO_PRIMARY, i++);
-		else
-			replay_input(r, COLO_SECONDARY, j++);
-	}
+	replay_feed(r);
 	end = r->now + cfg->compare_timeout_ms * NS_PER_MS + 2 * r->cycle_ns;
 	if (r->failover_pending && r->failover_ns > end)
 		end = r->failover_ns;
 	replay_clock(r, end);
 }
 
-static void print_side_list(const struct replay *r, enum colo_side side)
+static void print_side_list(const struct replay *r, enum colo_side side,
+			    enum frame_state state)
 {
 	const char *sep = "";
 	uint32_t i;
 
 	fprintf(stdout, "\"%s\":[", side_name[side]);
 	for (i = 0; i < r->cap[side].count; i++) {
-		if (r->state[side][i] != FRAME_QUEUED)
+		if (r->state[side][i] != state)
 			continue;
 		fprintf(stdout, "%s%u", sep, i);
 		sep = ",";
 	}
 	fputc(']', stdout);
+}
+
+/* "name":{"primary":[...],"secondary":[...]}: the frames in state. */
+static void print_state_lists(const struct replay *r, const char *name,
+			      enum frame_state state)
+{
+	int side;
+
+	fprintf(stdout, "\"%s\":{", name);
+	for (side = COLO_PRIMARY; side <= COLO_SECONDARY; side++) {
+		fputs(side ? "," : "", stdout);
+		print_side_list(r, side, state);
+	}
+	fputc('}', stdout);
 }
 
 /* The engine's counters by the names `colo-xdp stat` uses. */
@@ -393,11 +463,12 @@ static void replay_print(const struct replay *r)
 			i ? "," : "", m->primary, m->secondary, m->offset,
 			m->seq);
 	}
-	fputs("],\"queued_at_end\":{", stdout);
-	print_side_list(r, COLO_PRIMARY);
+	fputs("],", stdout);
+	print_state_lists(r, "queued_at_end", FRAME_QUEUED);
 	fputc(',', stdout);
-	print_side_list(r, COLO_SECONDARY);
-	fprintf(stdout, "},\"contract_errors\":%u,", r->contract_errors);
+	/* refused by a full engine that never made room again */
+	print_state_lists(r, "unread_at_end", FRAME_UNSEEN);
+	fprintf(stdout, ",\"contract_errors\":%u,", r->contract_errors);
 	replay_print_counters(colo_engine_stats(r->engine));
 	fputs("}\n", stdout);
 }

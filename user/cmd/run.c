@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -101,11 +102,17 @@ static int check_af_xdp(void)
 	return 0;
 }
 
+void run_room_changed(struct run_ctx *rc)
+{
+	rc->retry[COLO_PRIMARY] = rc->retry[COLO_SECONDARY] = true;
+}
+
 static void on_release(void *ctx, uint64_t handle, uint32_t len)
 {
 	struct run_ctx *rc = ctx;
 
 	xsk_dp_tx(rc->dp, handle, len);
+	run_room_changed(rc);
 }
 
 static void on_free(void *ctx, uint64_t handle)
@@ -113,20 +120,78 @@ static void on_free(void *ctx, uint64_t handle)
 	struct run_ctx *rc = ctx;
 
 	xsk_dp_free(rc->dp, handle);
+	run_room_changed(rc);
+}
+
+static void wait_push(struct run_wait *w, const struct xsk_dp_frame *f)
+{
+	unsigned int tail = w->head + w->len;
+
+	w->f[tail >= w->cap ? tail - w->cap : tail] = *f;
+	w->len++;
+}
+
+/* Offer one frame; a refused one waits, and so does all after it. */
+static bool offer(struct run_ctx *rc, enum colo_side side,
+		  const struct xsk_dp_frame *f, uint64_t now)
+{
+	if (!rc->wait[side].len &&
+	    !colo_engine_input(rc->engine, side, f->addr, f->data, f->len, now))
+		return true;
+	wait_push(&rc->wait[side], f);
+	rc->retry[side] = false;
+	return false;
+}
+
+/* The frames that waited, in order, until the engine refuses one again. */
+static unsigned int offer_waiting(struct run_ctx *rc, enum colo_side side,
+				  uint64_t now)
+{
+	struct run_wait *w = &rc->wait[side];
+	unsigned int n = 0;
+	struct xsk_dp_frame *f;
+
+	rc->retry[side] = false;
+	while (w->len) {
+		f = &w->f[w->head];
+		if (colo_engine_input(rc->engine, side, f->addr, f->data,
+				      f->len, now))
+			break;
+		if (++w->head == w->cap)
+			w->head = 0;
+		w->len--;
+		n++;
+	}
+	return n;
 }
 
 unsigned int run_take(struct run_ctx *rc, enum colo_role role, uint64_t now)
 {
+	enum colo_side side = role == COLO_ROLE_PRIMARY ? COLO_PRIMARY :
+							  COLO_SECONDARY;
 	struct xsk_dp_frame f[XSK_DP_BATCH];
-	unsigned int n, i;
+	unsigned int n = 0, i, room;
 
-	n = xsk_dp_rx(rc->dp, role, f);
-	for (i = 0; i < n; i++)
-		colo_engine_input(rc->engine,
-				  role == COLO_ROLE_PRIMARY ? COLO_PRIMARY :
-							      COLO_SECONDARY,
-				  f[i].addr, f[i].data, f[i].len, now);
+	if (rc->wait[side].len) {
+		/* nothing answered since the refusal: no room yet */
+		if (!rc->retry[side])
+			return 0;
+		n = offer_waiting(rc, side, now);
+		if (rc->wait[side].len)
+			return n;
+	}
+	room = colo_engine_room(rc->engine, side);
+	room = room < XSK_DP_BATCH ? room : XSK_DP_BATCH;
+	room = xsk_dp_rx(rc->dp, role, f, room);
+	for (i = 0; i < room; i++)
+		n += offer(rc, side, &f[i], now);
 	return n;
+}
+
+/* Waiting frames of a side: its socket is not polled, the ring buffers. */
+static bool waiting(const struct run_ctx *rc, enum colo_side side)
+{
+	return rc->wait[side].len && !rc->retry[side];
 }
 
 /*
@@ -183,24 +248,36 @@ out:
  * arrived: compared again, or released by the checkpoint the takeover
  * asks for.
  */
-static void take_adopted(struct run_ctx *rc)
+static int take_adopted(struct run_ctx *rc)
 {
 	const struct xsk_dp_held *h;
 	unsigned int n, i, primary = 0;
 	uint64_t now = cli_now_ns();
+	int side;
 
 	n = xsk_dp_adopted(rc->dp, &h);
+	/* room to wait for all of them, and for a batch of each side's */
+	for (side = COLO_PRIMARY; side <= COLO_SECONDARY; side++) {
+		rc->wait[side].cap = XSK_DP_BATCH + n;
+		rc->wait[side].f =
+			calloc(rc->wait[side].cap, sizeof(*rc->wait[side].f));
+		if (!rc->wait[side].f) {
+			cli_err(CMD, "no memory for %u frames waiting",
+				rc->wait[side].cap);
+			return -ENOMEM;
+		}
+	}
 	for (i = 0; i < n; i++) {
 		primary += h[i].role == COLO_ROLE_PRIMARY;
-		colo_engine_input(rc->engine,
-				  h[i].role == COLO_ROLE_PRIMARY ?
-					  COLO_PRIMARY :
-					  COLO_SECONDARY,
-				  h[i].f.addr, h[i].f.data, h[i].f.len, now);
+		offer(rc,
+		      h[i].role == COLO_ROLE_PRIMARY ? COLO_PRIMARY :
+						       COLO_SECONDARY,
+		      &h[i].f, now);
 	}
 	if (n)
 		printf("took over %u frames the dead loader held (%u primary, %u secondary)\n",
 		       n, primary, n - primary);
+	return 0;
 }
 
 /* Our keeper died (killed, OOM): without one, a crash would lose frames. */
@@ -320,6 +397,13 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 		control(rc, pfd, ready > 0);
 		/* a command may have started or reaped the hook's child */
 		pfd[PFD_HOOK].fd = rc->hook ? ctl_hook_fd(rc->hook) : -1;
+		/* a side that waits for room is woken by answers, not its ring */
+		pfd[PFD_P].fd = waiting(rc, COLO_PRIMARY) ?
+					-1 :
+					xsk_dp_fd(rc->dp, COLO_ROLE_PRIMARY);
+		pfd[PFD_S].fd = waiting(rc, COLO_SECONDARY) ?
+					-1 :
+					xsk_dp_fd(rc->dp, COLO_ROLE_SECONDARY);
 		pfd[PFD_KEEPER].fd = keeper_fd(&rc->keeper);
 	}
 }
@@ -340,6 +424,11 @@ static void drain(struct run_ctx *rc)
 		n += run_take(rc, COLO_ROLE_SECONDARY, now);
 		taken += n;
 	} while (n && taken < 2 * XSK_DP_RING_SIZE);
+	/* what waited for room gets it from the flush, and leaves by another */
+	colo_engine_checkpoint_done(rc->engine);
+	run_room_changed(rc);
+	run_take(rc, COLO_ROLE_PRIMARY, now);
+	run_take(rc, COLO_ROLE_SECONDARY, now);
 	colo_engine_checkpoint_done(rc->engine);
 	for (;;) {
 		/* colo_steer must not fail open while the last frames leave */
@@ -463,7 +552,8 @@ int cmd_run(int argc, char **argv)
 		if (err)
 			goto out;
 	}
-	take_adopted(&rc);
+	if (take_adopted(&rc))
+		goto out;
 
 	printf("comparing %s (primary) with %s (secondary), out on %s: queue %u, %u frames of %u bytes\n",
 	       o.steer.ifname[COLO_ROLE_PRIMARY],
@@ -509,6 +599,8 @@ out:
 	if (rc.steer)
 		colo_steer_close(rc.steer);
 	xsk_dp_destroy(rc.dp);
+	free(rc.wait[COLO_PRIMARY].f);
+	free(rc.wait[COLO_SECONDARY].f);
 	if (rc.engine)
 		colo_engine_destroy(rc.engine);
 	fflush(stdout);

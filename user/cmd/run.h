@@ -73,13 +73,28 @@ struct run_ctx {
 	struct colo_dp_stats own;
 	/* an interface deleted under us stops the run */
 	struct link_watch links;
+	/*
+	 * By side: frames taken off a ring that the engine refused, in
+	 * order, offered again first once it answered a frame (retry).
+	 */
+	struct run_wait {
+		struct xsk_dp_frame *f;
+		unsigned int head, len, cap;
+	} wait[2];
+	bool retry[2];
 };
 
 /* Returns -1 to go on, or the exit status (0 after --help). */
 int run_opts_parse(int argc, char **argv, struct run_opts *o);
 
-/* Move frames from a role's RX ring into the engine; returns how many. */
+/*
+ * Move frames from a role's RX ring into the engine, those that waited
+ * first; returns how many it took.
+ */
 unsigned int run_take(struct run_ctx *rc, enum colo_role role, uint64_t now);
+
+/* The engine may have room again (a checkpoint, a failover). */
+void run_room_changed(struct run_ctx *rc);
 
 /* Counters out to the pinned map 'colo-xdp stat' reads. */
 void run_publish(struct run_ctx *rc);

@@ -70,6 +70,8 @@ static void dp_stats(struct run_ctx *rc, struct colo_dp_stats *out)
 	out->switch_ns = rc->own.switch_ns;
 	out->loader_gaps = rc->own.loader_gaps;
 	out->mismatch_dumped = rc->dump ? mismatch_dump_pairs(rc->dump) : 0;
+	out->rx_waiting[COLO_PRIMARY] = rc->wait[COLO_PRIMARY].len;
+	out->rx_waiting[COLO_SECONDARY] = rc->wait[COLO_SECONDARY].len;
 }
 
 void run_publish(struct run_ctx *rc)
@@ -136,6 +138,7 @@ void run_loader_gap(struct run_ctx *rc, const char *what, bool always,
 static void checkpoint_done(struct run_ctx *rc)
 {
 	colo_engine_checkpoint_done(rc->engine);
+	run_room_changed(rc);
 	rc->ckpt_pending = false;
 	rc->gap_pending = false;
 	/* whoever looks right after the command sees what it did */
@@ -176,6 +179,7 @@ static int ctl_failover(void *ctx)
 	if (colo_engine_in_failover(rc->engine))
 		return -EALREADY;
 	colo_engine_failover(rc->engine);
+	run_room_changed(rc);
 	err = colo_steer_set_state(rc->steer, COLO_STATE_PASSTHROUGH);
 	if (err) {
 		/* an interface switched before the error must not stay so */

@@ -287,13 +287,13 @@ void xsk_dp_fds(const struct xsk_dp *dp, int fds[XSK_DP_NR_FDS])
 }
 
 unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
-		       struct xsk_dp_frame *frames)
+		       struct xsk_dp_frame *frames, unsigned int max)
 {
 	struct xsk_dp_sock *s = &dp->sock[role];
 	unsigned int n, i;
 	uint32_t idx;
 
-	n = xsk_ring_cons__peek(&s->rx, XSK_DP_BATCH, &idx);
+	n = xsk_ring_cons__peek(&s->rx, max, &idx);
 	for (i = 0; i < n; i++) {
 		const struct xdp_desc *d =
 			xsk_ring_cons__rx_desc(&s->rx, idx++);
@@ -443,8 +443,12 @@ void xsk_dp_service(struct xsk_dp *dp)
 	tx_push(dp);
 	tx_kick(dp);
 	comp_reap(dp);
-	fill_refill(dp, COLO_ROLE_PRIMARY);
+	/*
+	 * The secondary's ring first: when a primary running ahead holds
+	 * most of the UMEM, the secondary's frames are what free it.
+	 */
 	fill_refill(dp, COLO_ROLE_SECONDARY);
+	fill_refill(dp, COLO_ROLE_PRIMARY);
 }
 
 bool xsk_dp_tx_busy(struct xsk_dp *dp)
@@ -479,6 +483,9 @@ void xsk_dp_stats(struct xsk_dp *dp, struct colo_dp_stats *out)
 		dp->stats.rx_dropped[r] = xs.rx_dropped + xs.rx_invalid_descs;
 		dp->stats.rx_ring_full[r] = xs.rx_ring_full;
 		dp->stats.fill_ring_empty[r] = xs.rx_fill_ring_empty_descs;
+		/* the kernel's buffer while the engine has no room */
+		dp->stats.rx_on_ring[r] =
+			xsk_cons_nb_avail(&dp->sock[r].rx, XSK_DP_RING_SIZE);
 	}
 	dp->stats.tx_pending = dp->pending_len;
 	dp->stats.pool_free = dp->pool_len;

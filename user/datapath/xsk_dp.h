@@ -109,9 +109,12 @@ void xsk_dp_fds(const struct xsk_dp *dp, int fds[XSK_DP_NR_FDS]);
 /* The socket of a role, for colo_steer_add_xsk() and poll(). */
 int xsk_dp_fd(const struct xsk_dp *dp, enum colo_role role);
 
-/* Take up to XSK_DP_BATCH frames off the RX ring of P or S. */
+/*
+ * Take up to max (at most XSK_DP_BATCH) frames off the RX ring of P or S;
+ * what is left stays on the ring, the kernel's buffer.
+ */
 unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
-		       struct xsk_dp_frame *frames);
+		       struct xsk_dp_frame *frames, unsigned int max);
 
 /*
  * The bytes and length of a frame taken off an RX ring and not yet given

@@ -85,24 +85,29 @@ void eng_request(struct colo_engine *e, enum colo_ckpt_reason reason)
 }
 
 /*
- * No room for a frame on its connection (c) or in the table (c NULL): a
- * secondary frame is dropped, a primary one waits on the held list for the
- * checkpoint this requests.
+ * No room for a frame: it stays its driver's, who offers it again once
+ * matches of the other side made room, or the checkpoint asked for here
+ * emptied the queues.
  */
-void eng_refuse(struct colo_engine *e, struct eng_conn *c, struct eng_frame *f,
-		enum colo_ckpt_reason reason)
+static int refuse(struct colo_engine *e, enum colo_full why)
 {
-	if (f->side == COLO_SECONDARY) {
-		e->st.dropped[reason == COLO_CKPT_TABLE_FULL ?
-				      COLO_DROP_TABLE_FULL :
-				      COLO_DROP_QUEUE_FULL]++;
-		eng_answer(e, f, false);
-	} else {
-		if (!c)
-			e->table_held = true;
-		eng_hold(e, c, f);
-	}
-	eng_request(e, reason);
+	static const enum colo_ckpt_reason ckpt[COLO_FULL_MAX] = {
+		[COLO_FULL_QUEUE] = COLO_CKPT_QUEUE_FULL,
+		[COLO_FULL_TABLE] = COLO_CKPT_TABLE_FULL,
+		[COLO_FULL_POOL] = COLO_CKPT_NO_BUFFERS,
+	};
+
+	e->st.refused[why]++;
+	eng_request(e, ckpt[why]);
+	return -EAGAIN;
+}
+
+uint32_t colo_engine_room(const struct colo_engine *e, enum colo_side side)
+{
+	uint32_t free = e->cfg.max_frames - (uint32_t)e->st.pool_in_use;
+	uint32_t share = e->side_max - e->side_in_use[side];
+
+	return free < share ? free : share;
 }
 
 /* Answer a frame that is not compared: release a primary, free the other. */
@@ -139,21 +144,21 @@ static void frame_fill(struct eng_frame *f, enum colo_side side,
 	f->span = payload + !!(pkt->tcp_flags & (COLO_TCP_FIN | COLO_TCP_RST));
 }
 
-void colo_engine_input(struct colo_engine *e, enum colo_side side,
-		       uint64_t handle, const void *data, uint32_t len,
-		       uint64_t now_ns)
+int colo_engine_input(struct colo_engine *e, enum colo_side side,
+		      uint64_t handle, const void *data, uint32_t len,
+		      uint64_t now_ns)
 {
 	struct eng_frame *f;
 	struct eng_conn *c;
 	struct colo_pkt pkt;
 
 	e->now_ns = now_ns;
-	e->st.frames_in[side]++;
 	if (e->failover) {
+		e->st.frames_in[side]++;
 		if (side == COLO_PRIMARY)
 			e->st.failover_passed++;
 		answer_uncompared(e, side, handle, len);
-		return;
+		return 0;
 	}
 	colo_parse(data, (const uint8_t *)data + len, len, &pkt);
 	/* the parser's 16-bit offsets cannot describe a frame over 64 KiB */
@@ -161,31 +166,32 @@ void colo_engine_input(struct colo_engine *e, enum colo_side side,
 	    (len > UINT16_MAX || pkt.ip_end < pkt.data_off))
 		pkt.cls = COLO_CLASS_MALFORMED;
 	if (pkt.cls != COLO_CLASS_COMPARE) {
+		e->st.frames_in[side]++;
 		if (pkt.cls == COLO_CLASS_MALFORMED)
 			e->st.malformed[side]++;
 		if (side == COLO_PRIMARY)
 			e->st.passed++;
 		answer_uncompared(e, side, handle, len);
-		return;
+		return 0;
 	}
-	f = eng_frame_get(e);
-	if (!f) {
-		e->st.dropped[COLO_DROP_NO_BUFFERS]++;
-		e->ops.free(e->ctx, handle);
-		eng_request(e, COLO_CKPT_NO_BUFFERS);
-		return;
-	}
-	frame_fill(f, side, handle, data, len, now_ns, &pkt);
+	/* every refusal before the frame touches any state: none to undo */
+	if (!colo_engine_room(e, side))
+		return refuse(e, COLO_FULL_POOL);
 	c = eng_conn_get(e, &pkt.key, pkt.cmp == COLO_CMP_TCP);
-	if (!c) {
-		eng_refuse(e, NULL, f, COLO_CKPT_TABLE_FULL);
-		return;
+	if (!c)
+		return refuse(e, COLO_FULL_TABLE);
+	if (c->qlen[side] >= e->cfg.max_queue_size) {
+		/* a slot just taken for it must not stay off the LRU */
+		eng_conn_settle(e, c);
+		return refuse(e, COLO_FULL_QUEUE);
 	}
-	if (side == COLO_PRIMARY && (c->flags & ENG_C_HELD))
-		eng_hold(e, c, f); /* behind its held elder: keeps the order */
-	else
-		eng_cmp_input(e, c, f);
+	e->st.frames_in[side]++;
+	f = eng_frame_get(e);
+	frame_fill(f, side, handle, data, len, now_ns, &pkt);
+	e->side_in_use[side]++;
+	eng_cmp_input(e, c, f);
 	eng_conn_settle(e, c);
+	return 0;
 }
 
 void colo_engine_tick(struct colo_engine *e, uint64_t now_ns)
@@ -231,24 +237,10 @@ static void flush_side(struct colo_engine *e, int side)
 
 static void flush(struct colo_engine *e)
 {
-	struct eng_frame *f;
-	struct eng_conn *c;
-
-	/* a new epoch: cursors, ACK marks, mismatch and held marks reset */
+	/* a new epoch: cursors, ACK marks and mismatch marks reset */
 	e->epoch++;
 	e->outstanding = false;
-	e->table_held = false;
 	flush_side(e, COLO_PRIMARY);
-	while ((f = eng_frame(e, e->held_head))) {
-		e->held_head = f->next;
-		c = f->conn != ENG_NIL ? &e->conns[f->conn] : NULL;
-		eng_answer(e, f, true);
-		if (c && !--c->nheld) {
-			eng_conn_sync(e, c);
-			eng_conn_settle(e, c);
-		}
-	}
-	e->held_tail = ENG_NIL;
 	flush_side(e, COLO_SECONDARY);
 }
 
@@ -294,15 +286,15 @@ const char *colo_ckpt_reason_name(enum colo_ckpt_reason reason)
 	return names[reason];
 }
 
-const char *colo_drop_reason_name(enum colo_drop_reason reason)
+const char *colo_full_name(enum colo_full reason)
 {
 	static const char *const names[] = {
-		[COLO_DROP_QUEUE_FULL] = "queue-full",
-		[COLO_DROP_TABLE_FULL] = "table-full",
-		[COLO_DROP_NO_BUFFERS] = "no-buffers",
+		[COLO_FULL_QUEUE] = "queue-full",
+		[COLO_FULL_TABLE] = "table-full",
+		[COLO_FULL_POOL] = "no-buffers",
 	};
 
-	if ((unsigned int)reason >= COLO_DROP_REASON_MAX)
+	if ((unsigned int)reason >= COLO_FULL_MAX)
 		return "unknown";
 	return names[reason];
 }

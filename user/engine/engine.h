@@ -6,7 +6,7 @@
  * callbacks. It never copies frame bytes and never allocates after
  * colo_engine_create(): every pool is sized from the configuration.
  *
- * Ownership: every frame given to colo_engine_input() is answered exactly
+ * Ownership: every frame colo_engine_input() takes is answered exactly
  * once, by ops->release (primary frames only) or ops->free, either from
  * inside that call or from a later call into the engine. The bytes must
  * stay valid and unchanged until then.
@@ -79,12 +79,25 @@ int colo_engine_create(const struct colo_engine_config *cfg,
 void colo_engine_destroy(struct colo_engine *e);
 
 /*
- * Take one frame. now_ns is the arrival time on the driver's monotonic
- * clock; it never goes backwards between calls.
+ * Take one frame: 0, or -EAGAIN when there is no room for it (its
+ * connection's queue on its side, the connection table, or its side's
+ * share of the frame pool is full). A refused frame is still the
+ * driver's, unanswered; a checkpoint is requested (or the request
+ * coalesced) as for any full queue. The driver then stops taking frames
+ * of that side, keeps feeding the other one, whose matches make room,
+ * and offers the refused frame again, first. now_ns is the arrival time
+ * on the driver's monotonic clock; it never goes backwards between calls.
  */
-void colo_engine_input(struct colo_engine *e, enum colo_side side,
-		       uint64_t handle, const void *data, uint32_t len,
-		       uint64_t now_ns);
+int colo_engine_input(struct colo_engine *e, enum colo_side side,
+		      uint64_t handle, const void *data, uint32_t len,
+		      uint64_t now_ns);
+
+/*
+ * Frames of side the pool has room for now: a driver that takes frames
+ * in batches takes no more, so that a refusal can only come from a full
+ * connection queue or table.
+ */
+uint32_t colo_engine_room(const struct colo_engine *e, enum colo_side side);
 
 /*
  * Run timers: timeout scan, repeated requests, idle expiry. They run when
@@ -105,6 +118,6 @@ bool colo_engine_in_failover(const struct colo_engine *e);
 const struct colo_engine_stats *colo_engine_stats(const struct colo_engine *e);
 
 const char *colo_ckpt_reason_name(enum colo_ckpt_reason reason);
-const char *colo_drop_reason_name(enum colo_drop_reason reason);
+const char *colo_full_name(enum colo_full reason);
 
 #endif /* COLO_ENGINE_H */

@@ -80,10 +80,6 @@ static bool pair_equal(struct colo_engine *e, struct eng_conn *c,
 static void pairs_input(struct colo_engine *e, struct eng_conn *c,
 			struct eng_frame *f)
 {
-	if (c->qlen[f->side] >= e->cfg.max_queue_size) {
-		eng_refuse(e, c, f, COLO_CKPT_QUEUE_FULL);
-		return;
-	}
 	eng_queue_append(e, c, f);
 	if (c->flags & ENG_C_MISMATCH)
 		return;
@@ -232,10 +228,7 @@ static void tcp_input(struct colo_engine *e, struct eng_conn *c,
 		if (f->span && (c->flags & ENG_C_CURSOR) &&
 		    eng_seq_le(tcp_end(f), c->cursor))
 			e->st.retransmissions++;
-		if (c->qlen[f->side] >= e->cfg.max_queue_size)
-			eng_refuse(e, c, f, COLO_CKPT_QUEUE_FULL);
-		else
-			eng_queue_insert_seq(e, c, f);
+		eng_queue_insert_seq(e, c, f);
 	}
 	tcp_run(e, c);
 }

@@ -26,8 +26,8 @@ struct eng_frame {
 	const uint8_t *data;
 	uint64_t t_ns; /* arrival */
 	uint32_t len;
-	uint32_t conn; /* ENG_NIL: held without a connection slot */
-	uint32_t next; /* connection queue, held list or free list */
+	uint32_t conn; /* its connection; ENG_NIL until queued */
+	uint32_t next; /* connection queue or free list */
 	uint32_t gprev, gnext; /* per-side arrival list of queued frames */
 	uint32_t start; /* TCP: first stream position (seq + SYN) */
 	uint32_t ack; /* TCP */
@@ -51,11 +51,9 @@ enum eng_conn_flag {
 	ENG_C_CURSOR = 1 << 5, /* cursor is set */
 	ENG_C_SEC_ACK = 1 << 6, /* sec_ack is set */
 	ENG_C_MISMATCH = 1 << 7, /* nothing compared until the flush */
-	ENG_C_HELD = 1 << 8, /* primaries go to the held list until flush */
 };
 
-#define ENG_C_EPOCH_FLAGS \
-	(ENG_C_CURSOR | ENG_C_SEC_ACK | ENG_C_MISMATCH | ENG_C_HELD)
+#define ENG_C_EPOCH_FLAGS (ENG_C_CURSOR | ENG_C_SEC_ACK | ENG_C_MISMATCH)
 
 struct eng_conn {
 	struct colo_flow_key key;
@@ -66,7 +64,6 @@ struct eng_conn {
 	uint32_t sec_ack; /* TCP: highest ACK the secondary sent */
 	uint32_t epoch; /* checkpoint epoch the flags above belong to */
 	uint32_t idle_ms; /* when it became empty, for idle expiry */
-	uint32_t nheld; /* its primaries on the held list */
 	uint16_t qlen[2];
 	uint16_t flags; /* enum eng_conn_flag */
 };
@@ -81,15 +78,17 @@ struct colo_engine {
 	uint32_t bucket_mask;
 	uint32_t free_frame, free_conn;
 	uint32_t ghead[2], gtail[2]; /* queued frames by arrival, per side */
-	uint32_t held_head, held_tail;
 	uint32_t lru_head, lru_tail;
 	uint32_t epoch;
 	uint64_t now_ns;
 	uint64_t last_scan_ns;
 	bool failover;
 	bool outstanding; /* a checkpoint request is unanswered */
-	/* a frame found no slot: every untracked primary is held */
-	bool table_held;
+	/*
+	 * Frames of each side in the pool, and the most one side may have:
+	 * the rest is the other side's, whose matches make room again.
+	 */
+	uint32_t side_in_use[2], side_max;
 	enum colo_ckpt_reason reason;
 	struct colo_engine_stats st;
 };
@@ -135,7 +134,6 @@ void eng_queue_append(struct colo_engine *e, struct eng_conn *c,
 		      struct eng_frame *f);
 void eng_queue_insert_seq(struct colo_engine *e, struct eng_conn *c,
 			  struct eng_frame *f);
-void eng_hold(struct colo_engine *e, struct eng_conn *c, struct eng_frame *f);
 void eng_answer(struct colo_engine *e, struct eng_frame *f, bool flush);
 void eng_answer_head(struct colo_engine *e, struct eng_conn *c, int side,
 		     bool flush);
@@ -146,7 +144,5 @@ void eng_cmp_input(struct colo_engine *e, struct eng_conn *c,
 
 /* engine.c */
 void eng_request(struct colo_engine *e, enum colo_ckpt_reason reason);
-void eng_refuse(struct colo_engine *e, struct eng_conn *c, struct eng_frame *f,
-		enum colo_ckpt_reason reason);
 
 #endif /* COLO_ENGINE_INTERNAL_H */

@@ -2,7 +2,7 @@
 /*
  * Pools and lists of the engine: frame descriptors, the connection table
  * (a chained hash over preallocated slots), the per-side arrival lists the
- * timeout scan reads, the held list and the LRU of empty connections.
+ * timeout scan reads and the LRU of empty connections.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -69,8 +69,13 @@ int eng_table_init(struct colo_engine *e)
 								     ENG_NIL;
 	e->free_frame = 0;
 	e->free_conn = 0;
+	/*
+	 * An eighth of the pool is always the other side's: a side that runs
+	 * ahead (a primary whose secondary lags) cannot take the frames its
+	 * own matches would need.
+	 */
+	e->side_max = e->cfg.max_frames - e->cfg.max_frames / 8;
 	e->ghead[0] = e->ghead[1] = e->gtail[0] = e->gtail[1] = ENG_NIL;
-	e->held_head = e->held_tail = ENG_NIL;
 	e->lru_head = e->lru_tail = ENG_NIL;
 	return 0;
 }
@@ -101,6 +106,7 @@ struct eng_frame *eng_frame_get(struct colo_engine *e)
 
 static void frame_put(struct colo_engine *e, struct eng_frame *f)
 {
+	e->side_in_use[f->side]--;
 	f->next = e->free_frame;
 	e->free_frame = eng_frame_idx(e, f);
 	e->st.pool_in_use--;
@@ -189,12 +195,6 @@ struct eng_conn *eng_conn_get(struct colo_engine *e,
 	c->flags = mode;
 	c->epoch = e->epoch;
 	c->qhead[0] = c->qhead[1] = c->qtail[0] = c->qtail[1] = ENG_NIL;
-	/*
-	 * An earlier primary of this flow may sit on the held list for want
-	 * of a slot: keep the flow's order by holding its later ones too.
-	 */
-	if (e->table_held)
-		c->flags |= ENG_C_HELD;
 	c->hnext = e->buckets[b];
 	e->buckets[b] = i;
 	e->st.conns_created++;
@@ -205,11 +205,11 @@ struct eng_conn *eng_conn_get(struct colo_engine *e,
 /*
  * After a connection's queues changed: an empty one expires if it is
  * closed, otherwise waits on the LRU for idle expiry or reclaim; one that
- * holds frames, or whose primaries are held, leaves the LRU.
+ * holds frames leaves the LRU.
  */
 void eng_conn_settle(struct colo_engine *e, struct eng_conn *c)
 {
-	if (c->qlen[0] || c->qlen[1] || c->nheld) {
+	if (c->qlen[0] || c->qlen[1]) {
 		if (c->flags & ENG_C_IN_LRU)
 			lru_unlink(e, c);
 		return;
@@ -307,25 +307,6 @@ void eng_queue_insert_seq(struct colo_engine *e, struct eng_conn *c,
 	*p = eng_frame_idx(e, f);
 	c->qlen[f->side]++;
 	arrival_append(e, f);
-}
-
-/* Park a primary frame until the next flush, in arrival order. */
-void eng_hold(struct colo_engine *e, struct eng_conn *c, struct eng_frame *f)
-{
-	uint32_t i = eng_frame_idx(e, f);
-
-	if (c) {
-		c->flags |= ENG_C_HELD;
-		c->nheld++;
-		f->conn = eng_conn_idx(e, c);
-	}
-	f->next = ENG_NIL;
-	if (e->held_tail != ENG_NIL)
-		e->frames[e->held_tail].next = i;
-	else
-		e->held_head = i;
-	e->held_tail = i;
-	e->st.held++;
 }
 
 /* Answer a frame, release or free, and return its descriptor. */
