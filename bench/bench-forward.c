@@ -8,7 +8,6 @@
  * the comparison's cost.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "hostmem.h"
 #include "log.h"
 #include "steer.h"
@@ -33,23 +33,43 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: bench-forward --primary-in P --secondary-in S --outdev O [--cpu N]\n"
-		"\n"
+struct fwd_opts {
+	struct colo_steer_opts steer;
+	uint32_t cpu;
+	bool pin_cpu;
+};
+
+/* colo-xdp run's flags for the same things */
+#define IF_OPT(flag, role, text)                                              \
+	{                                                                     \
+		.type = CLI_OPT_STRING, .name = (flag), .arg = "IF",          \
+		.off = offsetof(struct fwd_opts, steer.ifname[role]),         \
+		.what = "an interface name", .required = true, .help = (text) \
+	}
+
+/* clang-format off */
+static const struct cli_opt fwd_opts[] = {
+	IF_OPT("primary-in", COLO_ROLE_PRIMARY,
+	       "interface of the primary VM (tap or NIC)"),
+	IF_OPT("secondary-in", COLO_ROLE_SECONDARY,
+	       "interface of the secondary VM"),
+	IF_OPT("outdev", COLO_ROLE_OUT, "interface towards the clients"),
+	{ .type = CLI_OPT_U32, .name = "cpu", .arg = "N",
+	  .off = offsetof(struct fwd_opts, cpu),
+	  .seen = CLI_SEEN(struct fwd_opts, pin_cpu), .max = CPU_SETSIZE - 1,
+	  .no_default = true, .help = "run on CPU N" },
+	{ .type = CLI_OPT_END },
+};
+/* clang-format on */
+
+static const struct cli_cmd fwd_cmd = {
+	.name = CMD,
+	.usage = "--primary-in P --secondary-in S --outdev O [--cpu N]",
+	.about =
 		"Send every primary frame out of O from the UMEM it arrived in and drop\n"
 		"every secondary frame, through the datapath of 'colo-xdp run', with no\n"
-		"comparison. Stops on SIGINT or SIGTERM.\n");
-}
-
-static const struct option long_opts[] = {
-	{ "primary-in", required_argument, NULL, 'p' },
-	{ "secondary-in", required_argument, NULL, 's' },
-	{ "outdev", required_argument, NULL, 'o' },
-	{ "cpu", required_argument, NULL, 'c' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+		"comparison. Stops on SIGINT or SIGTERM.\n",
+	.opts = fwd_opts,
 };
 
 /*
@@ -86,7 +106,7 @@ static void loop(struct xsk_dp *dp, struct colo_steer *steer)
 
 int main(int argc, char **argv)
 {
-	struct colo_steer_opts so = { .attach = true };
+	struct fwd_opts o = { .steer.attach = true };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct hostmem_opts mem;
 	struct xsk_dp_config dcfg = {
@@ -97,51 +117,28 @@ int main(int argc, char **argv)
 	};
 	struct colo_steer *steer = NULL;
 	struct xsk_dp *dp = NULL;
-	uint32_t cpu = 0;
-	bool pin = false;
-	int c, r, err, ret = 1;
+	int r, err, ret;
 
 	log_init(CMD);
 	/* the UMEM where colo-xdp run puts it by default */
 	hostmem_opts_init(&mem);
 	mem.size = XSK_DP_DEFAULT_FRAMES * (uint64_t)XSK_DP_DEFAULT_FRAME_SIZE;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-		case 's':
-		case 'o':
-			r = c == 'p' ? COLO_ROLE_PRIMARY :
-			    c == 's' ? COLO_ROLE_SECONDARY :
-				       COLO_ROLE_OUT;
-			so.ifname[r] = dcfg.ifname[r] = optarg;
-			break;
-		case 'c':
-			if (cli_parse_u32(CMD, "--cpu", optarg, 0,
-					  CPU_SETSIZE - 1, &cpu))
-				return CLI_EXIT_USAGE;
-			pin = true;
-			dcfg.cpu = cpu;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return cli_bad_option(CMD, argv, c);
-		}
+	ret = cli_opts_parse(&fwd_cmd, argc, argv, &o, sizeof(o), NULL);
+	if (ret >= 0)
+		return ret;
+	ret = 1;
+	for (r = 0; r < COLO_NR_ROLES; r++)
+		dcfg.ifname[r] = o.steer.ifname[r];
+	if (o.pin_cpu) {
+		dcfg.cpu = (int)o.cpu;
+		if (cli_pin_cpu(CMD, o.cpu))
+			goto out;
 	}
-	if (optind < argc || !so.ifname[COLO_ROLE_PRIMARY] ||
-	    !so.ifname[COLO_ROLE_SECONDARY] || !so.ifname[COLO_ROLE_OUT]) {
-		usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
-	if (pin && cli_pin_cpu(CMD, cpu))
-		goto out;
 	sigemptyset(&sa.sa_mask);
 	/* no SA_RESTART: poll() returns at once on a signal */
 	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
 		goto out;
-	err = colo_steer_open(&so, &steer);
+	err = colo_steer_open(&o.steer, &steer);
 	if (err)
 		goto out;
 	err = xsk_dp_create(&dcfg, &dp);
@@ -153,8 +150,8 @@ int main(int argc, char **argv)
 			goto out;
 	}
 	printf("forwarding %s to %s, dropping %s\n",
-	       so.ifname[COLO_ROLE_PRIMARY], so.ifname[COLO_ROLE_OUT],
-	       so.ifname[COLO_ROLE_SECONDARY]);
+	       o.steer.ifname[COLO_ROLE_PRIMARY], o.steer.ifname[COLO_ROLE_OUT],
+	       o.steer.ifname[COLO_ROLE_SECONDARY]);
 	fflush(stdout);
 	loop(dp, steer);
 	ret = 0;

@@ -13,7 +13,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -30,9 +29,11 @@
 
 #include "bench_load.h"
 #include "cli.h"
+#include "cli_opts.h"
 #include "colo_parse.h"
 #include "xen_proto.h"
 #include "frames.h"
+#include "log.h"
 
 #define CMD "bench-qemu"
 #define QB_BATCH 32 /* pairs per write() on each channel */
@@ -86,148 +87,75 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: bench-qemu --primary PATH --secondary PATH --outdev PATH --notify PATH [FLAGS]\n"
-		"\n"
-		"  --primary PATH       colo-compare's primary_in chardev (unix socket)\n"
-		"  --secondary PATH     its secondary_in chardev\n"
-		"  --outdev PATH        its outdev chardev\n"
-		"  --notify PATH        its notify_dev chardev: this is the controller\n"
-		"  --proto udp|tcp      (udp)\n"
-		"  --frame-len N        UDP: frame length without FCS (64)\n"
-		"  --segment N          TCP: payload bytes per segment (1448)\n"
-		"  --conns N            connections, visited round robin (1)\n"
-		"  --warmup MS          run before measuring (300)\n"
-		"  --time MS            measure this long (1000)\n"
-		"  --window N           at most N pairs in flight (192)\n"
-		"  --rate N             open loop: N pairs per second; reports loss and\n"
-		"                       CPU time\n"
-		"  --cmp-pid PID        --rate: QEMU's process, whose CPU time is reported\n"
-		"  --cmp-cpu N          --rate: QEMU's CPU, whose softirq time is reported\n"
-		"  --cpu N              run on CPU N\n");
-}
+static const char *const protos[] = { "udp", "tcp", NULL };
 
-static const struct option long_opts[] = {
-	{ "primary", required_argument, NULL, 'p' },
-	{ "secondary", required_argument, NULL, 's' },
-	{ "outdev", required_argument, NULL, 'o' },
-	{ "notify", required_argument, NULL, 'n' },
-	{ "proto", required_argument, NULL, 'P' },
-	{ "frame-len", required_argument, NULL, 'l' },
-	{ "segment", required_argument, NULL, 'g' },
-	{ "conns", required_argument, NULL, 'c' },
-	{ "warmup", required_argument, NULL, 'w' },
-	{ "time", required_argument, NULL, 't' },
-	{ "window", required_argument, NULL, 'W' },
-	{ "rate", required_argument, NULL, 'r' },
-	{ "cmp-pid", required_argument, NULL, 'm' },
-	{ "cmp-cpu", required_argument, NULL, 'M' },
-	{ "cpu", required_argument, NULL, 'C' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+#define PATH_OPT(flag, ch, text)                                          \
+	{                                                                 \
+		.type = CLI_OPT_STRING, .name = (flag), .arg = "PATH",    \
+		.off = offsetof(struct opts, path[ch]), .what = "a path", \
+		.required = true, .help = (text)                          \
+	}
+
+/* clang-format off */
+static const struct cli_opt qemu_opts[] = {
+	PATH_OPT("primary", CH_PRI,
+		 "colo-compare's primary_in chardev (unix socket)"),
+	PATH_OPT("secondary", CH_SEC, "its secondary_in chardev"),
+	PATH_OPT("outdev", CH_OUT, "its outdev chardev"),
+	PATH_OPT("notify", CH_NOTIFY,
+		 "its notify_dev chardev: this is the controller"),
+	{ .type = CLI_OPT_BOOL, .name = "proto", .arg = "udp|tcp",
+	  .off = offsetof(struct opts, tcp), .choices = protos,
+	  .help = "UDP datagrams or TCP segments" },
+	{ .type = CLI_OPT_U32, .name = "frame-len", .arg = "N",
+	  .off = offsetof(struct opts, frame_len), .min = 50, .max = 1514,
+	  .help = "UDP: frame length without FCS" },
+	{ .type = CLI_OPT_U32, .name = "segment", .arg = "N",
+	  .off = offsetof(struct opts, segment), .min = 8, .max = 1460,
+	  .help = "TCP: payload bytes per segment" },
+	/* colo-compare's table holds 16384 */
+	{ .type = CLI_OPT_U32, .name = "conns", .arg = "N",
+	  .off = offsetof(struct opts, conns), .min = 1, .max = 16384,
+	  .help = "connections, visited round robin" },
+	{ .type = CLI_OPT_U32, .name = "warmup", .arg = "MS",
+	  .off = offsetof(struct opts, warmup_ms), .max = 60000,
+	  .help = "run before measuring" },
+	{ .type = CLI_OPT_U32, .name = "time", .arg = "MS",
+	  .off = offsetof(struct opts, run_ms), .min = 1, .max = 600000,
+	  .help = "measure this long" },
+	{ .type = CLI_OPT_U32, .name = "window", .arg = "N",
+	  .off = offsetof(struct opts, window), .min = 1, .max = 1u << 20,
+	  .help = "at most N pairs in flight" },
+	{ .type = CLI_OPT_U32, .name = "rate", .arg = "N",
+	  .off = offsetof(struct opts, rate), .min = 1, .max = 10000000,
+	  .no_default = true,
+	  .help = "open loop: N pairs per second; reports loss and\n"
+		  "CPU time" },
+	{ .type = CLI_OPT_U32, .name = "cmp-pid", .arg = "PID",
+	  .off = offsetof(struct opts, cmp_pid), .min = 1, .max = INT_MAX,
+	  .no_default = true,
+	  .help = "--rate: QEMU's process, whose CPU time is reported" },
+	{ .type = CLI_OPT_U32, .name = "cmp-cpu", .arg = "N",
+	  .off = offsetof(struct opts, cmp_cpu),
+	  .seen = CLI_SEEN(struct opts, has_cmp_cpu), .max = CPU_SETSIZE - 1,
+	  .no_default = true,
+	  .help = "--rate: QEMU's CPU, whose softirq time is reported" },
+	{ .type = CLI_OPT_U32, .name = "cpu", .arg = "N",
+	  .off = offsetof(struct opts, cpu),
+	  .seen = CLI_SEEN(struct opts, pin_cpu), .max = CPU_SETSIZE - 1,
+	  .no_default = true, .help = "run on CPU N" },
+	{ .type = CLI_OPT_END },
 };
+/* clang-format on */
 
-/* Returns -1 to go on, or the exit status. */
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-	int c, err, i;
-
-	memset(o, 0, sizeof(*o));
-	o->frame_len = 64;
-	o->segment = 1448;
-	o->conns = 1;
-	o->warmup_ms = 300;
-	o->run_ms = 1000;
-	o->window = 192;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
-		err = 0;
-		switch (c) {
-		case 'p':
-			o->path[CH_PRI] = optarg;
-			break;
-		case 's':
-			o->path[CH_SEC] = optarg;
-			break;
-		case 'o':
-			o->path[CH_OUT] = optarg;
-			break;
-		case 'n':
-			o->path[CH_NOTIFY] = optarg;
-			break;
-		case 'P':
-			if (!strcmp(optarg, "tcp")) {
-				o->tcp = true;
-			} else if (strcmp(optarg, "udp")) {
-				cli_err(CMD,
-					"--proto: '%s' is neither udp nor tcp",
-					optarg);
-				err = -EINVAL;
-			}
-			break;
-		case 'l':
-			err = cli_parse_u32(CMD, "--frame-len", optarg, 50,
-					    1514, &o->frame_len);
-			break;
-		case 'g':
-			err = cli_parse_u32(CMD, "--segment", optarg, 8, 1460,
-					    &o->segment);
-			break;
-		case 'c':
-			/* colo-compare's table holds 16384 */
-			err = cli_parse_u32(CMD, "--conns", optarg, 1, 16384,
-					    &o->conns);
-			break;
-		case 'w':
-			err = cli_parse_u32(CMD, "--warmup", optarg, 0, 60000,
-					    &o->warmup_ms);
-			break;
-		case 't':
-			err = cli_parse_u32(CMD, "--time", optarg, 1, 600000,
-					    &o->run_ms);
-			break;
-		case 'W':
-			err = cli_parse_u32(CMD, "--window", optarg, 1,
-					    1u << 20, &o->window);
-			break;
-		case 'r':
-			err = cli_parse_u32(CMD, "--rate", optarg, 1, 10000000,
-					    &o->rate);
-			break;
-		case 'm':
-			err = cli_parse_u32(CMD, "--cmp-pid", optarg, 1,
-					    INT_MAX, &o->cmp_pid);
-			break;
-		case 'M':
-			err = cli_parse_u32(CMD, "--cmp-cpu", optarg, 0,
-					    CPU_SETSIZE - 1, &o->cmp_cpu);
-			o->has_cmp_cpu = true;
-			break;
-		case 'C':
-			err = cli_parse_u32(CMD, "--cpu", optarg, 0,
-					    CPU_SETSIZE - 1, &o->cpu);
-			o->pin_cpu = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return cli_bad_option(CMD, argv, c);
-		}
-		if (err)
-			return CLI_EXIT_USAGE;
-	}
-	for (i = 0; i < NR_CH; i++)
-		if (!o->path[i])
-			break;
-	if (optind < argc || i < NR_CH) {
-		usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
-	return -1;
-}
+static const struct cli_cmd qemu_cmd = {
+	.name = CMD,
+	.usage =
+		"--primary PATH --secondary PATH --outdev PATH --notify PATH [FLAGS]",
+	.about =
+		"Feed QEMU's colo-compare pairs of frames and be its COLO controller.\n",
+	.opts = qemu_opts,
+};
 
 static int connect_unix(const char *path, int *out)
 {
@@ -548,10 +476,18 @@ int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct feeder f = { .fd = { -1, -1, -1, -1 } };
-	struct opts o;
+	struct opts o = {
+		.frame_len = 64,
+		.segment = 1448,
+		.conns = 1,
+		.warmup_ms = 300,
+		.run_ms = 1000,
+		.window = 192,
+	};
 	int ret, i, len;
 
-	ret = parse_args(argc, argv, &o);
+	log_init(CMD);
+	ret = cli_opts_parse(&qemu_cmd, argc, argv, &o, sizeof(o), NULL);
 	if (ret >= 0)
 		return ret;
 	ret = 1;

@@ -24,7 +24,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
@@ -47,9 +46,11 @@
 
 #include "bench_xdp.skel.h"
 #include "cli.h"
+#include "cli_opts.h"
 #include "colo_parse.h"
 #include "bench_load.h"
 #include "frames.h"
+#include "log.h"
 #include "tap.h"
 
 #define CMD "bench-traffic"
@@ -69,10 +70,15 @@
 #define BENCH_NAPI_PRIO 20 /* SCHED_FIFO, above the comparator's 10 */
 #define BENCH_FRAME_MAX 1600
 
+/* --count-on's names, copied: each ends where a comma stands in argv */
+struct count_on {
+	char ifname[BENCH_MAX_COUNT][IF_NAMESIZE];
+	unsigned int n;
+};
+
 struct opts {
 	const char *tap[2]; /* P, S */
-	const char *count_on[BENCH_MAX_COUNT];
-	unsigned int nr_count;
+	struct count_on count_on;
 	const char *forward_to;
 	bool tcp;
 	uint32_t frame_len; /* UDP: Ethernet frame without FCS */
@@ -84,9 +90,12 @@ struct opts {
 	uint32_t rate; /* pairs per second: open loop when set */
 	const char *samples;
 	uint32_t cmp_pid;
-	int cmp_cpu; /* -1: none given */
-	int cpu; /* -1: not pinned */
-	int napi_cpu; /* -1: leave the sink's NAPI alone */
+	uint32_t cmp_cpu;
+	bool has_cmp_cpu;
+	uint32_t cpu;
+	bool pin_cpu;
+	uint32_t napi_cpu;
+	bool move_napi; /* else leave the sink's NAPI alone */
 };
 
 struct bench {
@@ -114,211 +123,127 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void usage(FILE *f)
+static int parse_count_on(const char *cmd, const struct cli_opt *opt,
+			  void *field, const char *arg)
 {
-	fprintf(f,
-		"usage: bench-traffic --primary-tap IF --secondary-tap IF --count-on IF[,IF] [FLAGS]\n"
-		"\n"
-		"  --primary-tap IF     tap device P: each pair's first frame is written\n"
-		"                       into it, as a VM's output\n"
-		"  --secondary-tap IF   tap device S: each pair's second frame\n"
-		"  --count-on IF[,IF]   count (and drop) the frames arriving there; two\n"
-		"                       interfaces count each pair twice (P and S: the\n"
-		"                       source alone)\n"
-		"  --forward-to IF      baseline: redirect P's frames to IF in the\n"
-		"                       kernel and drop S's (no comparator)\n"
-		"  --proto udp|tcp      UDP datagrams or TCP segments (udp)\n"
-		"  --frame-len N        UDP: frame length without FCS (64)\n"
-		"  --segment N          TCP: payload bytes per segment (1448)\n"
-		"  --conns N            connections, visited round robin (1)\n"
-		"  --warmup MS          run before measuring (300)\n"
-		"  --time MS            measure this long (1000)\n"
-		"  --window N           closed loop: at most N pairs in flight (0: no\n"
-		"                       limit)\n"
-		"  --rate N             open loop: N pairs per second; reports loss, CPU\n"
-		"                       time and latency\n"
-		"  --samples FILE       --rate: every latency sample, in us, sorted\n"
-		"  --cmp-pid PID        --rate: the comparator, whose CPU time is reported\n"
-		"  --cmp-cpu N          --rate: the comparator's CPU, whose softirq time\n"
-		"                       is reported\n"
-		"  --cpu N              write on CPU N (the kernel's RX work for P and S\n"
-		"                       follows it)\n"
-		"  --napi-cpu N         the counted veths' receive work in a NAPI thread\n"
-		"                       on CPU N\n");
-}
+	struct count_on *c = field;
+	size_t len;
 
-enum {
-	OPT_TAP_P = 256,
-	OPT_TAP_S,
-	OPT_COUNT_ON,
-	OPT_FORWARD_TO,
-	OPT_PROTO,
-	OPT_FRAME_LEN,
-	OPT_SEGMENT,
-	OPT_CONNS,
-	OPT_WARMUP,
-	OPT_TIME,
-	OPT_WINDOW,
-	OPT_RATE,
-	OPT_SAMPLES,
-	OPT_CMP_PID,
-	OPT_CMP_CPU,
-	OPT_CPU,
-	OPT_NAPI_CPU,
-	OPT_HELP,
-};
-
-static const struct option long_opts[] = {
-	{ "primary-tap", required_argument, NULL, OPT_TAP_P },
-	{ "secondary-tap", required_argument, NULL, OPT_TAP_S },
-	{ "count-on", required_argument, NULL, OPT_COUNT_ON },
-	{ "forward-to", required_argument, NULL, OPT_FORWARD_TO },
-	{ "proto", required_argument, NULL, OPT_PROTO },
-	{ "frame-len", required_argument, NULL, OPT_FRAME_LEN },
-	{ "segment", required_argument, NULL, OPT_SEGMENT },
-	{ "conns", required_argument, NULL, OPT_CONNS },
-	{ "warmup", required_argument, NULL, OPT_WARMUP },
-	{ "time", required_argument, NULL, OPT_TIME },
-	{ "window", required_argument, NULL, OPT_WINDOW },
-	{ "rate", required_argument, NULL, OPT_RATE },
-	{ "samples", required_argument, NULL, OPT_SAMPLES },
-	{ "cmp-pid", required_argument, NULL, OPT_CMP_PID },
-	{ "cmp-cpu", required_argument, NULL, OPT_CMP_CPU },
-	{ "cpu", required_argument, NULL, OPT_CPU },
-	{ "napi-cpu", required_argument, NULL, OPT_NAPI_CPU },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int split_count_on(char *arg, struct opts *o)
-{
-	char *save = NULL, *tok;
-
-	o->nr_count = 0;
-	for (tok = strtok_r(arg, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (o->nr_count == BENCH_MAX_COUNT) {
-			cli_err(CMD, "--count-on: at most %d interfaces",
+	c->n = 0;
+	for (; *arg; arg += len + (arg[len] == ',')) {
+		len = strcspn(arg, ",");
+		if (!len)
+			continue;
+		if (c->n == BENCH_MAX_COUNT) {
+			cli_err(cmd, "--%s: at most %d interfaces", opt->name,
 				BENCH_MAX_COUNT);
 			return -EINVAL;
 		}
-		o->count_on[o->nr_count++] = tok;
-	}
-	return o->nr_count ? 0 : -EINVAL;
-}
-
-static int parse_cpu(const char *flag, const char *arg, int *cpu)
-{
-	uint32_t v;
-	int err = cli_parse_u32(CMD, flag, arg, 0, CPU_SETSIZE - 1, &v);
-
-	if (!err)
-		*cpu = (int)v;
-	return err;
-}
-
-/* Returns -1 to go on, or the exit status. */
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-	int c;
-
-	memset(o, 0, sizeof(*o));
-	o->frame_len = 64;
-	o->segment = 1448;
-	o->conns = 1;
-	o->warmup_ms = 300;
-	o->run_ms = 1000;
-	o->cmp_cpu = o->cpu = o->napi_cpu = -1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", long_opts, NULL)) != -1) {
-		int err = 0;
-
-		switch (c) {
-		case OPT_TAP_P:
-		case OPT_TAP_S:
-			o->tap[c - OPT_TAP_P] = optarg;
-			break;
-		case OPT_COUNT_ON:
-			err = split_count_on(optarg, o);
-			break;
-		case OPT_FORWARD_TO:
-			o->forward_to = optarg;
-			break;
-		case OPT_PROTO:
-			if (!strcmp(optarg, "tcp")) {
-				o->tcp = true;
-			} else if (strcmp(optarg, "udp")) {
-				cli_err(CMD,
-					"--proto: '%s' is neither udp nor tcp",
-					optarg);
-				err = -EINVAL;
-			}
-			break;
-		case OPT_FRAME_LEN:
-			/* 8 payload bytes for the pair number */
-			err = cli_parse_u32(CMD, "--frame-len", optarg, 50,
-					    1514, &o->frame_len);
-			break;
-		case OPT_SEGMENT:
-			err = cli_parse_u32(CMD, "--segment", optarg, 8, 1460,
-					    &o->segment);
-			break;
-		case OPT_CONNS:
-			err = cli_parse_u32(CMD, "--conns", optarg, 1,
-					    1024 * 1024, &o->conns);
-			break;
-		case OPT_WARMUP:
-			err = cli_parse_u32(CMD, "--warmup", optarg, 0, 60000,
-					    &o->warmup_ms);
-			break;
-		case OPT_TIME:
-			err = cli_parse_u32(CMD, "--time", optarg, 1, 600000,
-					    &o->run_ms);
-			break;
-		case OPT_WINDOW:
-			err = cli_parse_u32(CMD, "--window", optarg, 0,
-					    1u << 20, &o->window);
-			break;
-		case OPT_RATE:
-			err = cli_parse_u32(CMD, "--rate", optarg, 1, 10000000,
-					    &o->rate);
-			break;
-		case OPT_SAMPLES:
-			o->samples = optarg;
-			break;
-		case OPT_CMP_PID:
-			err = cli_parse_u32(CMD, "--cmp-pid", optarg, 1,
-					    INT_MAX, &o->cmp_pid);
-			break;
-		case OPT_CMP_CPU:
-			err = parse_cpu("--cmp-cpu", optarg, &o->cmp_cpu);
-			break;
-		case OPT_CPU:
-			err = parse_cpu("--cpu", optarg, &o->cpu);
-			break;
-		case OPT_NAPI_CPU:
-			err = parse_cpu("--napi-cpu", optarg, &o->napi_cpu);
-			break;
-		case 'h':
-		case OPT_HELP:
-			usage(stdout);
-			return 0;
-		default:
-			return cli_bad_option(CMD, argv, c);
+		if (len >= IF_NAMESIZE) {
+			cli_err(cmd,
+				"--%s: '%.*s' is too long for an interface name",
+				opt->name, (int)len, arg);
+			return -EINVAL;
 		}
-		if (err)
-			return CLI_EXIT_USAGE;
+		memcpy(c->ifname[c->n], arg, len);
+		c->ifname[c->n++][len] = '\0';
 	}
-	if (optind < argc || !o->tap[0] || !o->tap[1] || !o->nr_count) {
-		usage(stderr);
-		return CLI_EXIT_USAGE;
+	if (!c->n) {
+		cli_err(cmd, "--%s needs an interface name", opt->name);
+		return -EINVAL;
 	}
-	if (o->rate && o->window) {
-		cli_err(CMD, "--rate and --window: choose one loop");
-		return CLI_EXIT_USAGE;
-	}
-	return -1;
+	return 0;
 }
+
+static const char *const protos[] = { "udp", "tcp", NULL };
+
+#define CPU_OPT(flag, field, given, text)                                     \
+	{                                                                     \
+		.type = CLI_OPT_U32, .name = (flag), .arg = "N",              \
+		.off = offsetof(struct opts, field),                          \
+		.seen = CLI_SEEN(struct opts, given), .max = CPU_SETSIZE - 1, \
+		.no_default = true, .help = (text)                            \
+	}
+
+/* clang-format off */
+static const struct cli_opt traffic_opts[] = {
+	{ .type = CLI_OPT_STRING, .name = "primary-tap", .arg = "IF",
+	  .off = offsetof(struct opts, tap[0]), .what = "an interface name",
+	  .required = true,
+	  .help = "tap device P: each pair's first frame is written\n"
+		  "into it, as a VM's output" },
+	{ .type = CLI_OPT_STRING, .name = "secondary-tap", .arg = "IF",
+	  .off = offsetof(struct opts, tap[1]), .what = "an interface name",
+	  .required = true,
+	  .help = "tap device S: each pair's second frame" },
+	{ .type = CLI_OPT_FUNC, .name = "count-on", .arg = "IF[,IF]",
+	  .off = offsetof(struct opts, count_on), .parse = parse_count_on,
+	  .required = true,
+	  .help = "count (and drop) the frames arriving there; two\n"
+		  "interfaces count each pair twice (P and S: the\n"
+		  "source alone)" },
+	{ .type = CLI_OPT_STRING, .name = "forward-to", .arg = "IF",
+	  .off = offsetof(struct opts, forward_to),
+	  .what = "an interface name",
+	  .help = "baseline: redirect P's frames to IF in the\n"
+		  "kernel and drop S's (no comparator)" },
+	{ .type = CLI_OPT_BOOL, .name = "proto", .arg = "udp|tcp",
+	  .off = offsetof(struct opts, tcp), .choices = protos,
+	  .help = "UDP datagrams or TCP segments" },
+	/* 8 payload bytes for the pair number */
+	{ .type = CLI_OPT_U32, .name = "frame-len", .arg = "N",
+	  .off = offsetof(struct opts, frame_len), .min = 50, .max = 1514,
+	  .help = "UDP: frame length without FCS" },
+	{ .type = CLI_OPT_U32, .name = "segment", .arg = "N",
+	  .off = offsetof(struct opts, segment), .min = 8, .max = 1460,
+	  .help = "TCP: payload bytes per segment" },
+	{ .type = CLI_OPT_U32, .name = "conns", .arg = "N",
+	  .off = offsetof(struct opts, conns), .min = 1, .max = 1024 * 1024,
+	  .help = "connections, visited round robin" },
+	{ .type = CLI_OPT_U32, .name = "warmup", .arg = "MS",
+	  .off = offsetof(struct opts, warmup_ms), .max = 60000,
+	  .help = "run before measuring" },
+	{ .type = CLI_OPT_U32, .name = "time", .arg = "MS",
+	  .off = offsetof(struct opts, run_ms), .min = 1, .max = 600000,
+	  .help = "measure this long" },
+	{ .type = CLI_OPT_U32, .name = "window", .arg = "N",
+	  .off = offsetof(struct opts, window), .max = 1u << 20,
+	  .help = "closed loop: at most N pairs in flight; 0: no\n"
+		  "limit" },
+	{ .type = CLI_OPT_U32, .name = "rate", .arg = "N",
+	  .off = offsetof(struct opts, rate), .min = 1, .max = 10000000,
+	  .no_default = true,
+	  .help = "open loop: N pairs per second; reports loss, CPU\n"
+		  "time and latency" },
+	{ .type = CLI_OPT_STRING, .name = "samples", .arg = "FILE",
+	  .off = offsetof(struct opts, samples), .what = "a file name",
+	  .help = "--rate: every latency sample, in us, sorted" },
+	{ .type = CLI_OPT_U32, .name = "cmp-pid", .arg = "PID",
+	  .off = offsetof(struct opts, cmp_pid), .min = 1, .max = INT_MAX,
+	  .no_default = true,
+	  .help = "--rate: the comparator, whose CPU time is reported" },
+	CPU_OPT("cmp-cpu", cmp_cpu, has_cmp_cpu,
+		"--rate: the comparator's CPU, whose softirq time\n"
+		"is reported"),
+	CPU_OPT("cpu", cpu, pin_cpu,
+		"write on CPU N (the kernel's RX work for P and S\n"
+		"follows it)"),
+	CPU_OPT("napi-cpu", napi_cpu, move_napi,
+		"the counted veths' receive work in a NAPI thread\n"
+		"on CPU N"),
+	{ .type = CLI_OPT_END },
+};
+/* clang-format on */
+
+static const struct cli_cmd traffic_cmd = {
+	.name = CMD,
+	.usage =
+		"--primary-tap IF --secondary-tap IF --count-on IF[,IF] [FLAGS]",
+	.about =
+		"Write pairs of frames into two taps, as two VMs, and count them where\n"
+		"they come out.\n",
+	.opts = traffic_opts,
+};
 
 /*
  * The running kernel's release, for the messages that say a kernel
@@ -482,11 +407,12 @@ static int setup(struct bench *b)
 				return err;
 		}
 	}
-	for (i = 0; i < o->nr_count; i++) {
-		err = attach(b, "--count-on", o->count_on[i],
+	for (i = 0; i < o->count_on.n; i++) {
+		err = attach(b, "--count-on", o->count_on.ifname[i],
 			     skel->progs.bench_count);
-		if (!err && o->napi_cpu >= 0)
-			err = napi_to_cpu(o->count_on[i], o->napi_cpu,
+		if (!err && o->move_napi)
+			err = napi_to_cpu(o->count_on.ifname[i],
+					  (int)o->napi_cpu,
 					  o->rate ? BENCH_NAPI_PRIO : 0);
 		if (err)
 			return err;
@@ -522,7 +448,7 @@ static uint64_t counted(const struct bench *b)
 
 static uint64_t pairs_counted(const struct bench *b)
 {
-	return counted(b) / b->o->nr_count;
+	return counted(b) / b->o->count_on.n;
 }
 
 /*
@@ -730,6 +656,7 @@ static int run(struct bench *b)
 	uint64_t t_warm = t_start + o->warmup_ms * 1000000ull;
 	uint64_t t_end = t_warm + o->run_ms * 1000000ull;
 	uint64_t last_c = 0, last_move = t_start, t, c, stalls = 0;
+	int cmp_cpu = o->has_cmp_cpu ? (int)o->cmp_cpu : -1;
 	struct bench_cpu s0 = {}, s1 = {};
 	int64_t inflight;
 	bool measuring = false;
@@ -755,9 +682,8 @@ static int run(struct bench *b)
 		if (!measuring && t >= t_warm) {
 			/* the samples of the warm-up are not the run's */
 			memset(bss->lat_ns, 0, sizeof(bss->lat_ns));
-			if (o->rate &&
-			    (err = bench_cpu_sample(CMD, o->cmp_pid, o->cmp_cpu,
-						    &s0)))
+			if (o->rate && (err = bench_cpu_sample(CMD, o->cmp_pid,
+							       cmp_cpu, &s0)))
 				break;
 			c0 = pairs_counted(b);
 			m0 = b->made;
@@ -784,7 +710,7 @@ static int run(struct bench *b)
 	c1 = pairs_counted(b);
 	m1 = b->made;
 	if (!err && o->rate)
-		err = bench_cpu_sample(CMD, o->cmp_pid, o->cmp_cpu, &s1);
+		err = bench_cpu_sample(CMD, o->cmp_pid, cmp_cpu, &s1);
 	err = stop_source(b, th) ?: err;
 	if (err || !measuring)
 		return err ?: -EINTR;
@@ -793,7 +719,8 @@ static int run(struct bench *b)
 		cli_err(CMD,
 			"none of %" PRIu64
 			" pairs came out on %s: is the comparator between P and S and %s running?",
-			(uint64_t)b->made, o->count_on[0], o->count_on[0]);
+			(uint64_t)b->made, o->count_on.ifname[0],
+			o->count_on.ifname[0]);
 		return -EIO;
 	}
 	printf("{\"mode\": \"%s\", \"pairs_per_s\": %.0f, "
@@ -822,12 +749,23 @@ int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct bench b = { .tap_fd = { -1, -1 } };
-	struct opts o;
+	struct opts o = {
+		.frame_len = 64,
+		.segment = 1448,
+		.conns = 1,
+		.warmup_ms = 300,
+		.run_ms = 1000,
+	};
 	int ret, len, i;
 
-	ret = parse_args(argc, argv, &o);
+	log_init(CMD);
+	ret = cli_opts_parse(&traffic_cmd, argc, argv, &o, sizeof(o), NULL);
 	if (ret >= 0)
 		return ret;
+	if (o.rate && o.window) {
+		cli_err(CMD, "--rate and --window: choose one loop");
+		return CLI_EXIT_USAGE;
+	}
 	ret = 1;
 	b.o = &o;
 	sigemptyset(&sa.sa_mask);
@@ -837,7 +775,7 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	/* the open loop sleeps between due times: to the microsecond */
 	prctl(PR_SET_TIMERSLACK, 1000UL);
-	if (o.cpu >= 0 && cli_pin_cpu(CMD, (uint32_t)o.cpu))
+	if (o.pin_cpu && cli_pin_cpu(CMD, o.cpu))
 		goto out;
 	len = frame_build_bench(o.tcp, o.frame_len, o.segment, b.frame[0],
 				sizeof(b.frame[0]));

@@ -10,7 +10,6 @@
  * unless it names them); selftests/replay.sh checks exactly that.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,10 +17,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
+#include "cli_opts.h"
 #include "colo_parse.h"
 #include "engine.h"
 #include "frames.h"
+#include "log.h"
 #include "pcap_io.h"
+
+#define CMD "colo-capgen"
 
 #define GEN_FRAME_MAX 2200
 #define GEN_BASE_NS (1700000000ull * 1000000000ull)
@@ -599,8 +603,8 @@ static const struct scenario {
 	{ "queue-full", sc_queue_full,
 	  "--max-queue-size 4 -a: queue-full at primary 4, released [0..5]" },
 	{ "table-full", sc_table_full,
-	  "--max-connections 2 -a: table-full at primary 2, released "
-	  "[0,1,2]" },
+	  "--max-connections 2 -a: table-full at primary 2, which waits "
+	  "for a slot, then timeout; released [0,1,2]" },
 	{ "ipv6", sc_ipv6, "released [0,1,2], 3 compared, no checkpoint" },
 	{ "vlan", sc_vlan, "released [0,1,2], 3 compared, no checkpoint" },
 	{ "vlan-differs", sc_vlan_differs,
@@ -618,19 +622,42 @@ static const struct scenario {
 
 #define NR_SCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: colo-capgen SCENARIO DIR [--order "
-		"alternate|primary-first]\n"
-		"       colo-capgen --list\n"
-		"\n"
-		"Write DIR/primary.pcap and DIR/secondary.pcap for a "
-		"scenario, for\n"
-		"'colo-xdp replay'. alternate (the default): P0, S0, P1, S1, "
-		"...;\n"
-		"primary-first: every primary frame first; 1 ms apart.\n");
-}
+struct capgen_opts {
+	bool alternate;
+	bool list;
+};
+
+static const char *const orders[] = { "alternate", "primary-first", NULL };
+
+static const struct cli_opt capgen_opts[] = {
+	{ .type = CLI_OPT_BOOL,
+	  .name = "order",
+	  .short_name = 'o',
+	  .arg = "alternate|primary-first",
+	  .off = offsetof(struct capgen_opts, alternate),
+	  .choices = orders,
+	  .true_first = true,
+	  .help = "alternate: P0, S0, P1, S1, ...;\n"
+		  "primary-first: every primary frame first" },
+	{ .type = CLI_OPT_FLAG,
+	  .name = "list",
+	  .short_name = 'l',
+	  .off = offsetof(struct capgen_opts, list),
+	  .help = "list the scenarios, each with what replay must\n"
+		  "answer" },
+	{ .type = CLI_OPT_END },
+};
+
+static const struct cli_cmd capgen_cmd = {
+	.name = CMD,
+	.usage = "SCENARIO DIR [--order alternate|primary-first]\n"
+		 "       " CMD " --list",
+	.about =
+		"Write DIR/primary.pcap and DIR/secondary.pcap for a scenario, for\n"
+		"'colo-xdp replay', the frames 1 ms apart in the order --order says.\n",
+	.opts = capgen_opts,
+	.max_args = 2,
+};
 
 /* Timestamps by order, then both files. */
 static int gen_write(const struct gen *g, const char *dir, bool alternate)
@@ -680,67 +707,41 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "order", required_argument, NULL, 'o' },
-		{ "list", no_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	struct capgen_opts o = { .alternate = true };
 	const struct scenario *sc = NULL;
-	bool alternate = true, list = false;
 	struct gen g = {};
+	const char *dir;
 	size_t i;
-	int c, ret = 2;
+	int first, ret;
 
-	while ((c = getopt_long(argc, argv, "o:lh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			if (!strcmp(optarg, "alternate")) {
-				alternate = true;
-			} else if (!strcmp(optarg, "primary-first")) {
-				alternate = false;
-			} else {
-				fprintf(stderr,
-					"colo-capgen: --order: '%s' is not "
-					"alternate or primary-first\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'l':
-			list = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (list) {
+	log_init(CMD);
+	ret = cli_opts_parse(&capgen_cmd, argc, argv, &o, sizeof(o), &first);
+	if (ret >= 0)
+		return ret;
+	if (o.list) {
 		for (i = 0; i < NR_SCENARIOS; i++)
 			printf("%s\t%s\n", scenarios[i].name,
 			       scenarios[i].answer);
 		return 0;
 	}
-	if (argc - optind != 2) {
-		usage(stderr);
-		return 2;
+	if (argc - first != 2) {
+		cli_err(CMD, "which scenario, into which DIR? (see '" CMD
+			     " --help')");
+		return CLI_EXIT_USAGE;
 	}
+	dir = argv[first + 1];
 	for (i = 0; i < NR_SCENARIOS; i++)
-		if (!strcmp(argv[optind], scenarios[i].name))
+		if (!strcmp(argv[first], scenarios[i].name))
 			sc = &scenarios[i];
 	if (!sc) {
 		fprintf(stderr,
 			"colo-capgen: no scenario '%s' (see colo-capgen "
 			"--list)\n",
-			argv[optind]);
+			argv[first]);
 		return 2;
 	}
-	if (mkdir(argv[optind + 1], 0755) && errno != EEXIST) {
-		fprintf(stderr, "colo-capgen: %s: %s\n", argv[optind + 1],
-			strerror(errno));
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		fprintf(stderr, "colo-capgen: %s: %s\n", dir, strerror(errno));
 		return 2;
 	}
 	for (i = 0; i < sizeof(stream); i++)
@@ -752,7 +753,7 @@ int main(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
-	ret = gen_write(&g, argv[optind + 1], alternate) ? 1 : 0;
+	ret = gen_write(&g, dir, o.alternate) ? 1 : 0;
 out:
 	free(g.frames[COLO_PRIMARY]);
 	free(g.frames[COLO_SECONDARY]);

@@ -16,7 +16,6 @@
  * run, and "done COMMAND" once each stdin command is processed.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,14 +26,16 @@
 #include <netinet/in.h>
 
 #include "cli.h"
+#include "cli_opts.h"
 #include "ctl_server.h"
 #include "engine.h"
 #include "frames.h"
 #include "hook.h"
+#include "log.h"
 #include "mismatch_dump.h"
 #include "xen_proto.h"
 
-#define CMD "ctlsim"
+#define CMD "colo-ctlsim"
 
 struct sim {
 	struct ctl_server *ctl;
@@ -258,24 +259,45 @@ static void loop(struct sim *s)
 	}
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: colo-ctlsim [--control PATH] [--notify xen:...] [--on-checkpoint-request CMD] [--mismatch-dump FILE]\n"
-		"\n"
-		"colo-xdp's control plane against a fake engine, driven on stdin (for tests).\n");
-}
+/* colo-xdp run's control-plane flags, named alike: a test drives both so. */
+struct ctlsim_opts {
+	struct ctl_server_config ctl;
+	const char *notify;
+	const char *hook;
+	const char *dump;
+};
+
+/* clang-format off */
+static const struct cli_opt ctlsim_opts[] = {
+	{ .type = CLI_OPT_STRING, .name = "control", .arg = "PATH",
+	  .off = offsetof(struct ctlsim_opts, ctl.path), .what = "a file name",
+	  .help = "JSON control socket, as 'colo-xdp ctl' talks to" },
+	{ .type = CLI_OPT_STRING, .name = "notify",
+	  .arg = "xen:tcp:ADDR:PORT|xen:unix:PATH",
+	  .off = offsetof(struct ctlsim_opts, notify), .what = "an address",
+	  .help = "serve the Xen COLO proxy protocol (libxl)" },
+	{ .type = CLI_OPT_STRING, .name = "on-checkpoint-request",
+	  .arg = "CMD", .off = offsetof(struct ctlsim_opts, hook),
+	  .what = "a shell command",
+	  .help = "run '/bin/sh -c CMD' per request, the reason in\n"
+		  "$COLO_CHECKPOINT_REASON" },
+	{ .type = CLI_OPT_STRING, .name = "mismatch-dump", .arg = "FILE",
+	  .off = offsetof(struct ctlsim_opts, dump), .what = "a file name",
+	  .help = "write both frames of each mismatch to a pcap file" },
+	{ .type = CLI_OPT_END },
+};
+/* clang-format on */
+
+static const struct cli_cmd ctlsim_cmd = {
+	.name = CMD,
+	.usage = "[FLAGS]",
+	.about =
+		"colo-xdp's control plane against a fake engine, driven on stdin (for tests).\n",
+	.opts = ctlsim_opts,
+};
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "control", required_argument, NULL, 'c' },
-		{ "notify", required_argument, NULL, 'n' },
-		{ "on-checkpoint-request", required_argument, NULL, 'o' },
-		{ "mismatch-dump", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const struct xen_server_ops xops = {
 		.checkpoint_done = xen_checkpoint_done,
 	};
@@ -286,51 +308,33 @@ int main(int argc, char **argv)
 		.stats = ctl_stats,
 		.status = ctl_status,
 	};
-	struct ctl_server_config ccfg = {};
-	const char *notify = NULL, *hook = NULL, *dump = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct ctlsim_opts o = {};
 	struct sim s = {};
-	int c, ret = 1;
+	int ret;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			ccfg.path = optarg;
-			break;
-		case 'n':
-			notify = optarg;
-			break;
-		case 'o':
-			hook = optarg;
-			break;
-		case 'd':
-			dump = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			return cli_bad_option(CMD, argv, c);
-		}
-	}
+	log_init(CMD);
+	ret = cli_opts_parse(&ctlsim_cmd, argc, argv, &o, sizeof(o), NULL);
+	if (ret >= 0)
+		return ret;
+	ret = 1;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (notify && xen_server_create(notify, &xops, &s, &s.xen))
+	if (o.notify && xen_server_create(o.notify, &xops, &s, &s.xen))
 		goto out;
-	if (ccfg.path && ctl_server_create(&ccfg, &cops, &s, &s.ctl))
+	if (o.ctl.path && ctl_server_create(&o.ctl, &cops, &s, &s.ctl))
 		goto out;
-	if (hook && ctl_hook_create(hook, &s.hook)) {
+	if (o.hook && ctl_hook_create(o.hook, &s.hook)) {
 		cli_err(CMD, "--on-checkpoint-request: out of memory");
 		goto out;
 	}
-	if (dump && mismatch_dump_open(dump, &s.dump))
+	if (o.dump && mismatch_dump_open(o.dump, &s.dump))
 		goto out;
 	if (s.xen)
 		printf("xen %s\n", xen_server_address(s.xen));
 	if (s.ctl)
-		printf("control %s\n", ccfg.path);
+		printf("control %s\n", o.ctl.path);
 	printf("ready\n");
 	fflush(stdout);
 	loop(&s);

@@ -9,12 +9,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -23,10 +21,15 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 
+#include "cli.h"
+#include "cli_opts.h"
 #include "colo_parse.h"
 #include "frames.h"
+#include "log.h"
 #include "pcap_io.h"
 #include "tap.h"
+
+#define CMD "colo-vmsend"
 
 #define FRAME_MAX 1514
 /* The host side of a veth queues 256 frames: let it drain every so often. */
@@ -35,35 +38,23 @@
 /* A full device queue: retry every 100 us, for up to 10 s. */
 #define BUSY_NS 100000
 #define BUSY_TRIES 100000
+/* parsed into the options before the flags, and shown by --help */
+#define DEFAULT_SRC_MAC "02:00:00:00:00:01"
+#define DEFAULT_DST_MAC "02:00:00:00:00:02"
+#define DEFAULT_SRC "10.0.0.1"
+#define DEFAULT_DST "10.0.0.2"
 
 enum proto { P_UDP, P_TCP, P_ICMP, P_ARP };
 
 struct opts {
 	const char *tap, *dev, *write;
-	enum proto proto;
+	unsigned int proto; /* enum proto */
 	uint32_t count, size, ip_id, differ_at, seq;
-	uint16_t sport, dport;
+	uint32_t sport, dport;
 	uint8_t src_mac[6], dst_mac[6];
 	struct in_addr src, dst;
 	bool differ;
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: colo-vmsend (--tap IF | --dev IF) [FLAGS]\n"
-		"  --tap IF            write frames into tap device IF (as a VM)\n"
-		"  --dev IF            send frames out of IF (packet socket)\n"
-		"  --proto P           udp, tcp, icmp or arp (udp)\n"
-		"  --count N           frames to send (10)\n"
-		"  --size N            payload bytes per frame (100)\n"
-		"  --src-mac M --dst-mac M --src IP --dst IP\n"
-		"  --sport N --dport N ports; ICMP: the echo id is --sport\n"
-		"  --seq N             TCP: first sequence number (1000)\n"
-		"  --ip-id N           IPv4 ID of the first frame (1)\n"
-		"  --differ-at K       flip the first payload byte of frame K (0-based)\n"
-		"  --write FILE        also write the frames sent to a pcap file\n");
-}
 
 /* Frame i of the stream, from the shared frame builder; returns its length. */
 static int build(const struct opts *o, uint32_t i, uint8_t *f)
@@ -155,28 +146,100 @@ static int parse_mac(const char *s, uint8_t *mac)
 		       -1;
 }
 
+static int parse_mac_opt(const char *cmd, const struct cli_opt *opt,
+			 void *field, const char *arg)
+{
+	if (!parse_mac(arg, field))
+		return 0;
+	cli_err(cmd, "--%s: '%s' is not a MAC address", opt->name, arg);
+	return -EINVAL;
+}
+
+static int parse_ipv4_opt(const char *cmd, const struct cli_opt *opt,
+			  void *field, const char *arg)
+{
+	if (inet_pton(AF_INET, arg, field) == 1)
+		return 0;
+	cli_err(cmd, "--%s: '%s' is not an IPv4 address", opt->name, arg);
+	return -EINVAL;
+}
+
+static const char *const protos[] = {
+	[P_UDP] = "udp",
+	[P_TCP] = "tcp",
+	[P_ICMP] = "icmp",
+	[P_ARP] = "arp",
+	NULL,
+};
+
+/* clang-format off */
+static const struct cli_opt vmsend_opts[] = {
+	{ .type = CLI_OPT_STRING, .name = "tap", .arg = "IF",
+	  .off = offsetof(struct opts, tap), .what = "an interface name",
+	  .help = "write frames into tap device IF (as a VM)" },
+	{ .type = CLI_OPT_STRING, .name = "dev", .arg = "IF",
+	  .off = offsetof(struct opts, dev), .what = "an interface name",
+	  .help = "send frames out of IF (packet socket)" },
+	{ .type = CLI_OPT_ENUM, .name = "proto", .arg = "udp|tcp|icmp|arp",
+	  .off = offsetof(struct opts, proto), .choices = protos,
+	  .help = "what the frames carry" },
+	{ .type = CLI_OPT_U32, .name = "count", .arg = "N",
+	  .off = offsetof(struct opts, count), .max = UINT32_MAX,
+	  .help = "frames to send" },
+	{ .type = CLI_OPT_U32, .name = "size", .arg = "N",
+	  .off = offsetof(struct opts, size),
+	  .max = FRAME_MAX - ETH_HLEN - 40,
+	  .help = "payload bytes per frame" },
+	{ .type = CLI_OPT_FUNC, .name = "src-mac", .arg = "M",
+	  .off = offsetof(struct opts, src_mac), .parse = parse_mac_opt,
+	  .def = DEFAULT_SRC_MAC, .help = "source MAC address" },
+	{ .type = CLI_OPT_FUNC, .name = "dst-mac", .arg = "M",
+	  .off = offsetof(struct opts, dst_mac), .parse = parse_mac_opt,
+	  .def = DEFAULT_DST_MAC,
+	  .help = "destination MAC address (ARP: broadcast)" },
+	{ .type = CLI_OPT_FUNC, .name = "src", .arg = "IP",
+	  .off = offsetof(struct opts, src), .parse = parse_ipv4_opt,
+	  .def = DEFAULT_SRC, .help = "source IPv4 address" },
+	{ .type = CLI_OPT_FUNC, .name = "dst", .arg = "IP",
+	  .off = offsetof(struct opts, dst), .parse = parse_ipv4_opt,
+	  .def = DEFAULT_DST, .help = "destination IPv4 address" },
+	{ .type = CLI_OPT_U32, .name = "sport", .arg = "N",
+	  .off = offsetof(struct opts, sport), .max = UINT16_MAX,
+	  .help = "source port; ICMP: the echo id" },
+	{ .type = CLI_OPT_U32, .name = "dport", .arg = "N",
+	  .off = offsetof(struct opts, dport), .max = UINT16_MAX,
+	  .help = "destination port" },
+	{ .type = CLI_OPT_U32, .name = "seq", .arg = "N",
+	  .off = offsetof(struct opts, seq), .max = UINT32_MAX,
+	  .help = "TCP: first sequence number" },
+	{ .type = CLI_OPT_U32, .name = "ip-id", .arg = "N",
+	  .off = offsetof(struct opts, ip_id), .max = UINT32_MAX,
+	  .help = "IPv4 ID of the first frame" },
+	{ .type = CLI_OPT_U32, .name = "differ-at", .arg = "K",
+	  .off = offsetof(struct opts, differ_at),
+	  .seen = CLI_SEEN(struct opts, differ), .max = UINT32_MAX,
+	  .no_default = true,
+	  .help = "flip the last payload byte of frame K (0-based)" },
+	{ .type = CLI_OPT_STRING, .name = "write", .arg = "FILE",
+	  .off = offsetof(struct opts, write), .what = "a file name",
+	  .help = "also write the frames sent to a pcap file" },
+	{ .type = CLI_OPT_END },
+};
+/* clang-format on */
+
+static const struct cli_cmd vmsend_cmd = {
+	.name = CMD,
+	.usage = "(--tap IF | --dev IF) [FLAGS]",
+	.about =
+		"Play a VM's network output: write a stream of frames into a tap device,\n"
+		"as QEMU does with a guest's, or send it out of an interface.\n",
+	.opts = vmsend_opts,
+};
+
+/* Returns -1 to go on, or the exit status. */
 static int parse(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {
-		{ "tap", required_argument, NULL, 't' },
-		{ "dev", required_argument, NULL, 'd' },
-		{ "proto", required_argument, NULL, 'p' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "size", required_argument, NULL, 'z' },
-		{ "src-mac", required_argument, NULL, 'M' },
-		{ "dst-mac", required_argument, NULL, 'm' },
-		{ "src", required_argument, NULL, 'S' },
-		{ "dst", required_argument, NULL, 'D' },
-		{ "sport", required_argument, NULL, 's' },
-		{ "dport", required_argument, NULL, 'P' },
-		{ "seq", required_argument, NULL, 'q' },
-		{ "ip-id", required_argument, NULL, 'i' },
-		{ "differ-at", required_argument, NULL, 'k' },
-		{ "write", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c, bad = 0;
+	int ret;
 
 	*o = (struct opts){ .count = 10,
 			    .size = 100,
@@ -184,80 +247,19 @@ static int parse(int argc, char **argv, struct opts *o)
 			    .seq = 1000,
 			    .sport = 4000,
 			    .dport = 5000 };
-	parse_mac("02:00:00:00:00:01", o->src_mac);
-	parse_mac("02:00:00:00:00:02", o->dst_mac);
-	inet_pton(AF_INET, "10.0.0.1", &o->src);
-	inet_pton(AF_INET, "10.0.0.2", &o->dst);
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			o->tap = optarg;
-			break;
-		case 'd':
-			o->dev = optarg;
-			break;
-		case 'p':
-			if (!strcmp(optarg, "udp"))
-				o->proto = P_UDP;
-			else if (!strcmp(optarg, "tcp"))
-				o->proto = P_TCP;
-			else if (!strcmp(optarg, "icmp"))
-				o->proto = P_ICMP;
-			else if (!strcmp(optarg, "arp"))
-				o->proto = P_ARP;
-			else
-				bad = 1;
-			break;
-		case 'c':
-			o->count = strtoul(optarg, NULL, 0);
-			break;
-		case 'z':
-			o->size = strtoul(optarg, NULL, 0);
-			bad |= o->size > FRAME_MAX - ETH_HLEN - 40;
-			break;
-		case 'M':
-			bad |= parse_mac(optarg, o->src_mac);
-			break;
-		case 'm':
-			bad |= parse_mac(optarg, o->dst_mac);
-			break;
-		case 'S':
-			bad |= inet_pton(AF_INET, optarg, &o->src) != 1;
-			break;
-		case 'D':
-			bad |= inet_pton(AF_INET, optarg, &o->dst) != 1;
-			break;
-		case 's':
-			o->sport = (uint16_t)strtoul(optarg, NULL, 0);
-			break;
-		case 'P':
-			o->dport = (uint16_t)strtoul(optarg, NULL, 0);
-			break;
-		case 'q':
-			o->seq = strtoul(optarg, NULL, 0);
-			break;
-		case 'i':
-			o->ip_id = strtoul(optarg, NULL, 0);
-			break;
-		case 'k':
-			o->differ_at = strtoul(optarg, NULL, 0);
-			o->differ = true;
-			break;
-		case 'w':
-			o->write = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			bad = 1;
-		}
+	parse_mac(DEFAULT_SRC_MAC, o->src_mac);
+	parse_mac(DEFAULT_DST_MAC, o->dst_mac);
+	inet_pton(AF_INET, DEFAULT_SRC, &o->src);
+	inet_pton(AF_INET, DEFAULT_DST, &o->dst);
+	ret = cli_opts_parse(&vmsend_cmd, argc, argv, o, sizeof(*o), NULL);
+	if (ret >= 0)
+		return ret;
+	if (!o->tap == !o->dev) {
+		cli_err(CMD,
+			"give one of --tap and --dev (see '" CMD " --help')");
+		return CLI_EXIT_USAGE;
 	}
-	if (bad || !o->tap == !o->dev || optind != argc) {
-		usage(stderr);
-		return -1;
-	}
-	return 0;
+	return -1;
 }
 
 /*
@@ -298,12 +300,15 @@ int main(int argc, char **argv)
 	uint8_t frame[FRAME_MAX];
 	uint64_t refused = 0;
 	struct opts o;
-	int fd, ret = 1;
+	int fd, ret;
 	uint32_t i;
 	int len;
 
-	if (parse(argc, argv, &o))
-		return 2;
+	log_init(CMD);
+	ret = parse(argc, argv, &o);
+	if (ret >= 0)
+		return ret;
+	ret = 1;
 	if (o.write && pcap_io_create(o.write, true, &w, err, sizeof(err))) {
 		fprintf(stderr, "colo-vmsend: %s\n", err);
 		return 1;

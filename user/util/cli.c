@@ -57,6 +57,7 @@ int cli_bad_option(const char *subcmd, char **argv, int ret)
 {
 	const char *arg = argv[optind - 1];
 	char shortopt[3] = { '-', (char)optopt, 0 }, name[64];
+	const char *help;
 	int n = (int)strcspn(arg, "=");
 
 	/* a short flag may sit inside a "-ab" cluster: name it alone */
@@ -64,13 +65,13 @@ int cli_bad_option(const char *subcmd, char **argv, int ret)
 		arg = shortopt;
 		n = 2;
 	}
-	cli_cmd_name(subcmd, name, sizeof(name));
+	help = cli_cmd_name(subcmd, name, sizeof(name));
 	if (ret == ':')
 		cli_err(subcmd, "%.*s needs a value (see '%s --help')", n, arg,
-			name);
+			help);
 	else
 		cli_err(subcmd, "unknown flag '%.*s' (see '%s --help')", n, arg,
-			name);
+			help);
 	return CLI_EXIT_USAGE;
 }
 

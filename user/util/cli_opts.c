@@ -162,12 +162,17 @@ int cli_opts_parse(const struct cli_cmd *cmd, int argc, char **argv, void *opts,
 	const struct cli_opt *o;
 	char *shorts = NULL, name[64];
 	void *defaults;
+	bool *given;
+	size_t n = 0;
 	int c, idx, ret = CLI_EXIT_USAGE;
 	const char *arg;
 
+	while (cmd->opts[n].type != CLI_OPT_END)
+		n++;
+	given = calloc(n + 1, sizeof(*given));
 	/* --help shows the defaults, not what the flags before it set */
 	defaults = malloc(size);
-	if (!defaults || getopt_tables(cmd->opts, &longs, &shorts)) {
+	if (!given || !defaults || getopt_tables(cmd->opts, &longs, &shorts)) {
 		cli_err(cmd->name, "out of memory");
 		goto out;
 	}
@@ -194,6 +199,7 @@ int cli_opts_parse(const struct cli_cmd *cmd, int argc, char **argv, void *opts,
 			arg = argv[optind++];
 		if (apply(cmd->name, o, opts, arg))
 			goto out;
+		given[o - cmd->opts] = true;
 	}
 	if (argc - optind > (int)cmd->max_args) {
 		cli_err(cmd->name, "unexpected argument '%s' (see '%s --help')",
@@ -201,6 +207,13 @@ int cli_opts_parse(const struct cli_cmd *cmd, int argc, char **argv, void *opts,
 			cli_cmd_name(cmd->name, name, sizeof(name)));
 		goto out;
 	}
+	for (o = cmd->opts; o->type != CLI_OPT_END; o++)
+		if (o->required && !given[o - cmd->opts]) {
+			cli_err(cmd->name, "--%s is required (see '%s --help')",
+				o->name,
+				cli_cmd_name(cmd->name, name, sizeof(name)));
+			goto out;
+		}
 	if (first_arg)
 		*first_arg = optind;
 	ret = -1;
@@ -208,6 +221,7 @@ out:
 	free(longs);
 	free(shorts);
 	free(defaults);
+	free(given);
 	return ret;
 }
 
