@@ -87,8 +87,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static const char *const protos[] = { "udp", "tcp", NULL };
-
 #define PATH_OPT(flag, ch, text)                                          \
 	{                                                                 \
 		.type = CLI_OPT_STRING, .name = (flag), .arg = "PATH",    \
@@ -104,25 +102,8 @@ static const struct cli_opt qemu_opts[] = {
 	PATH_OPT("outdev", CH_OUT, "its outdev chardev"),
 	PATH_OPT("notify", CH_NOTIFY,
 		 "its notify_dev chardev: this is the controller"),
-	{ .type = CLI_OPT_BOOL, .name = "proto", .arg = "udp|tcp",
-	  .off = offsetof(struct opts, tcp), .choices = protos,
-	  .help = "UDP datagrams or TCP segments" },
-	{ .type = CLI_OPT_U32, .name = "frame-len", .arg = "N",
-	  .off = offsetof(struct opts, frame_len), .min = 50, .max = 1514,
-	  .help = "UDP: frame length without FCS" },
-	{ .type = CLI_OPT_U32, .name = "segment", .arg = "N",
-	  .off = offsetof(struct opts, segment), .min = 8, .max = 1460,
-	  .help = "TCP: payload bytes per segment" },
 	/* colo-compare's table holds 16384 */
-	{ .type = CLI_OPT_U32, .name = "conns", .arg = "N",
-	  .off = offsetof(struct opts, conns), .min = 1, .max = 16384,
-	  .help = "connections, visited round robin" },
-	{ .type = CLI_OPT_U32, .name = "warmup", .arg = "MS",
-	  .off = offsetof(struct opts, warmup_ms), .max = 60000,
-	  .help = "run before measuring" },
-	{ .type = CLI_OPT_U32, .name = "time", .arg = "MS",
-	  .off = offsetof(struct opts, run_ms), .min = 1, .max = 600000,
-	  .help = "measure this long" },
+	BENCH_LOAD_OPTS(struct opts, 16384),
 	{ .type = CLI_OPT_U32, .name = "window", .arg = "N",
 	  .off = offsetof(struct opts, window), .min = 1, .max = 1u << 20,
 	  .help = "at most N pairs in flight" },

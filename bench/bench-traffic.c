@@ -155,8 +155,6 @@ static int parse_count_on(const char *cmd, const struct cli_opt *opt,
 	return 0;
 }
 
-static const char *const protos[] = { "udp", "tcp", NULL };
-
 #define CPU_OPT(flag, field, given, text)                                     \
 	{                                                                     \
 		.type = CLI_OPT_U32, .name = (flag), .arg = "N",              \
@@ -187,25 +185,7 @@ static const struct cli_opt traffic_opts[] = {
 	  .what = "an interface name",
 	  .help = "baseline: redirect P's frames to IF in the\n"
 		  "kernel and drop S's (no comparator)" },
-	{ .type = CLI_OPT_BOOL, .name = "proto", .arg = "udp|tcp",
-	  .off = offsetof(struct opts, tcp), .choices = protos,
-	  .help = "UDP datagrams or TCP segments" },
-	/* 8 payload bytes for the pair number */
-	{ .type = CLI_OPT_U32, .name = "frame-len", .arg = "N",
-	  .off = offsetof(struct opts, frame_len), .min = 50, .max = 1514,
-	  .help = "UDP: frame length without FCS" },
-	{ .type = CLI_OPT_U32, .name = "segment", .arg = "N",
-	  .off = offsetof(struct opts, segment), .min = 8, .max = 1460,
-	  .help = "TCP: payload bytes per segment" },
-	{ .type = CLI_OPT_U32, .name = "conns", .arg = "N",
-	  .off = offsetof(struct opts, conns), .min = 1, .max = 1024 * 1024,
-	  .help = "connections, visited round robin" },
-	{ .type = CLI_OPT_U32, .name = "warmup", .arg = "MS",
-	  .off = offsetof(struct opts, warmup_ms), .max = 60000,
-	  .help = "run before measuring" },
-	{ .type = CLI_OPT_U32, .name = "time", .arg = "MS",
-	  .off = offsetof(struct opts, run_ms), .min = 1, .max = 600000,
-	  .help = "measure this long" },
+	BENCH_LOAD_OPTS(struct opts, 1024 * 1024),
 	{ .type = CLI_OPT_U32, .name = "window", .arg = "N",
 	  .off = offsetof(struct opts, window), .max = 1u << 20,
 	  .help = "closed loop: at most N pairs in flight; 0: no\n"

@@ -8,6 +8,8 @@
 
 #include "bench_load.h"
 
+const char *const bench_load_protos[] = { "udp", "tcp", NULL };
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;

@@ -7,8 +7,41 @@
 #ifndef COLO_BENCH_LOAD_H
 #define COLO_BENCH_LOAD_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "cli_opts.h"
+
+/* --proto's words: the load is UDP datagrams (false) or TCP (true). */
+extern const char *const bench_load_protos[];
+
+/*
+ * The flags that shape a load, the same in both sources: otype has bool
+ * tcp and uint32_t frame_len, segment, conns, warmup_ms and run_ms.
+ */
+/* clang-format off */
+#define BENCH_LOAD_OPTS(otype, max_conns)				\
+	{ .type = CLI_OPT_BOOL, .name = "proto", .arg = "udp|tcp",	\
+	  .off = offsetof(otype, tcp), .choices = bench_load_protos,	\
+	  .help = "UDP datagrams or TCP segments" },			\
+	/* 8 payload bytes for the pair number */			\
+	{ .type = CLI_OPT_U32, .name = "frame-len", .arg = "N",		\
+	  .off = offsetof(otype, frame_len), .min = 50, .max = 1514,	\
+	  .help = "UDP: frame length without FCS" },			\
+	{ .type = CLI_OPT_U32, .name = "segment", .arg = "N",		\
+	  .off = offsetof(otype, segment), .min = 8, .max = 1460,	\
+	  .help = "TCP: payload bytes per segment" },			\
+	{ .type = CLI_OPT_U32, .name = "conns", .arg = "N",		\
+	  .off = offsetof(otype, conns), .min = 1, .max = (max_conns),	\
+	  .help = "connections, visited round robin" },		\
+	{ .type = CLI_OPT_U32, .name = "warmup", .arg = "MS",		\
+	  .off = offsetof(otype, warmup_ms), .max = 60000,		\
+	  .help = "run before measuring" },				\
+	{ .type = CLI_OPT_U32, .name = "time", .arg = "MS",		\
+	  .off = offsetof(otype, run_ms), .min = 1, .max = 600000,	\
+	  .help = "measure this long" }
+/* clang-format on */
 
 struct bench_pace {
 	double ns_per_pair;
