@@ -33,6 +33,12 @@ struct colo_dp_stats {
 	__u64 mismatch_dumped; /* frame pairs written to --mismatch-dump */
 	/* frames a killed loader's engine held, taken over at the restart */
 	__u64 adopted;
+	/*
+	 * colo_steer's degraded counters (both roles) up to the last loader
+	 * gap this loader reported: a successor reports only what came after
+	 */
+	__u64 degraded_seen_passed;
+	__u64 degraded_seen_dropped;
 };
 
 #endif /* COLO_DP_H */

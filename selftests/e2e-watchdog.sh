@@ -241,6 +241,18 @@ prog=$(ip -d link show dev "$CN_P" | grep -o "prog/xdp id [0-9]*")
 start_sender "$CASE"
 t_check "$CASE: frames go to the loader" \
 	wait_until at_least primary to_socket 200
+# a stall first, which the loader reports and publishes: the successor
+# must report only what passed after it, not since the program attached
+kill -STOP "$RUN"
+wait_until at_least primary degraded_passed 50
+kill -CONT "$RUN"
+seen_stall() {
+	STALL=$(steer primary degraded_passed) &&
+		((STALL > 0 &&
+			$(stat_json 'i["datapath"]["degraded_seen_passed"]') == STALL))
+}
+t_check "$CASE: a stall before the kill, reported and published" \
+	wait_until seen_stall
 kill -KILL "$RUN"
 wait "$RUN" 2>/dev/null
 # batches started from here on went out with no loader at all
@@ -277,6 +289,10 @@ cat "$T_TMP/$CASE.before" "$T_TMP/$CASE.after" >"$T_TMP/$CASE.all"
 t_check "$CASE: colo_steer gave each of the $N primary frames to a loader or passed it degraded" \
 	wait_until xdp_saw_all "$N"
 DEGRADED=$(steer primary degraded_passed)
+GAP=$(sed -n 's/^degraded: adopted after a restart: \([0-9]*\) primary.*/\1/p' \
+	"$T_TMP/$CASE-restart.log")
+t_check "$CASE: the restart reports this gap's $GAP frames, not the stall's $STALL before it" \
+	test "${GAP:-0}" -gt 0 -a "${GAP:-0}" -le $((DEGRADED - STALL))
 # what was on the killed loader's rings is the new one's to take as well
 took_rest() {
 	local now rx

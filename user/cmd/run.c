@@ -351,6 +351,7 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 	uint64_t now = cli_now_ns(), next_stats = now, next_ctl = now;
 	/* what a previous loader left running went on without comparing */
 	bool adopted = colo_steer_adopted_running(rc->steer);
+	const struct colo_loader_stats *dead = colo_steer_dead_stats(rc->steer);
 	int timeout = RUN_POLL_MAX_MS, ready;
 	unsigned int n;
 
@@ -358,8 +359,18 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 		timeout = o->engine.expired_scan_cycle_ms;
 	if (o->steer.watchdog_ms / RUN_BEATS_PER_WATCHDOG < (uint32_t)timeout)
 		timeout = o->steer.watchdog_ms / RUN_BEATS_PER_WATCHDOG;
-	if (!adopted)
+	/*
+	 * The gap to report starts where the dead loader left off (what it
+	 * reported itself is not this gap's), or now for a new instance.
+	 */
+	if (dead) {
+		rc->degraded_seen.degraded_passed =
+			dead->dp.degraded_seen_passed;
+		rc->degraded_seen.degraded_dropped =
+			dead->dp.degraded_seen_dropped;
+	} else {
 		run_degraded_frames(rc, &rc->degraded_seen);
+	}
 	while (!run_stop) {
 		now = cli_now_ns();
 		if (colo_steer_heartbeat(rc->steer, now) > 0 || adopted) {

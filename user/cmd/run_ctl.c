@@ -70,6 +70,8 @@ static void dp_stats(struct run_ctx *rc, struct colo_dp_stats *out)
 	out->switch_ns = rc->own.switch_ns;
 	out->loader_gaps = rc->own.loader_gaps;
 	out->mismatch_dumped = rc->dump ? mismatch_dump_pairs(rc->dump) : 0;
+	out->degraded_seen_passed = rc->degraded_seen.degraded_passed;
+	out->degraded_seen_dropped = rc->degraded_seen.degraded_dropped;
 	out->rx_waiting[COLO_PRIMARY] = rc->wait[COLO_PRIMARY].len;
 	out->rx_waiting[COLO_SECONDARY] = rc->wait[COLO_SECONDARY].len;
 }

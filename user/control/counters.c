@@ -67,6 +67,8 @@ const struct colo_counter colo_counters[] = {
 	DP("loader_gaps", loader_gaps),
 	DP("mismatch_dumped", mismatch_dumped),
 	DP("adopted", adopted),
+	DP("degraded_seen_passed", degraded_seen_passed),
+	DP("degraded_seen_dropped", degraded_seen_dropped),
 };
 /* clang-format on */
 

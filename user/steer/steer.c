@@ -85,6 +85,8 @@ struct colo_steer {
 	 */
 	bool takeover, taken;
 	__u32 dead_pid; /* the process that instance belonged to */
+	/* what that process last published */
+	struct colo_loader_stats dead_stats;
 	__u32 dead_keeper; /* and its keeper */
 	bool failed_over; /* and it had failed over */
 	__u32 watchdog_ms, on_loss;
@@ -394,6 +396,7 @@ static int claim_pins(struct colo_steer *s, const struct colo_steer_opts *opts)
 	s->takeover = true;
 	s->dead_pid = dead.pid;
 	s->dead_keeper = dead.keeper_pid;
+	s->dead_stats = dead.stats;
 	/*
 	 * Its keeper's until ours holds the sockets: a crash in between leaves
 	 * the next loader the same keeper to claim.
@@ -841,6 +844,12 @@ bool colo_steer_failed_over(const struct colo_steer *s)
 pid_t colo_steer_dead_keeper(const struct colo_steer *s)
 {
 	return s->takeover ? (pid_t)s->dead_keeper : 0;
+}
+
+const struct colo_loader_stats *
+colo_steer_dead_stats(const struct colo_steer *s)
+{
+	return s->takeover ? &s->dead_stats : NULL;
 }
 
 int colo_steer_set_keeper(struct colo_steer *s, pid_t pid)

@@ -98,6 +98,10 @@ bool colo_steer_failed_over(const struct colo_steer *s);
 /* The keeper (keeper.h) of the dead loader taken over; 0: none. */
 pid_t colo_steer_dead_keeper(const struct colo_steer *s);
 
+/* On a takeover, the counters the dead loader last published; else NULL. */
+const struct colo_loader_stats *
+colo_steer_dead_stats(const struct colo_steer *s);
+
 /*
  * Record this loader's keeper in the pinned colo_loader, at once: whoever
  * takes over after a crash claims the sockets from it.
