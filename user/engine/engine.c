@@ -105,7 +105,8 @@ static int refuse(struct colo_engine *e, enum colo_full why)
 uint32_t colo_engine_room(const struct colo_engine *e, enum colo_side side)
 {
 	uint32_t free = e->cfg.max_frames - (uint32_t)e->st.pool_in_use;
-	uint32_t share = e->side_max - e->side_in_use[side];
+	/* between calls, every frame in the pool is queued on its side */
+	uint32_t share = e->side_max - (uint32_t)e->st.queued[side];
 
 	return free < share ? free : share;
 }
@@ -188,7 +189,6 @@ int colo_engine_input(struct colo_engine *e, enum colo_side side,
 	e->st.frames_in[side]++;
 	f = eng_frame_get(e);
 	frame_fill(f, side, handle, data, len, now_ns, &pkt);
-	e->side_in_use[side]++;
 	eng_cmp_input(e, c, f);
 	eng_conn_settle(e, c);
 	return 0;

@@ -85,10 +85,10 @@ struct colo_engine {
 	bool failover;
 	bool outstanding; /* a checkpoint request is unanswered */
 	/*
-	 * Frames of each side in the pool, and the most one side may have:
-	 * the rest is the other side's, whose matches make room again.
+	 * The most frames one side may have in the pool: the rest is the
+	 * other side's, whose matches make room again.
 	 */
-	uint32_t side_in_use[2], side_max;
+	uint32_t side_max;
 	enum colo_ckpt_reason reason;
 	struct colo_engine_stats st;
 };

@@ -106,7 +106,6 @@ struct eng_frame *eng_frame_get(struct colo_engine *e)
 
 static void frame_put(struct colo_engine *e, struct eng_frame *f)
 {
-	e->side_in_use[f->side]--;
 	f->next = e->free_frame;
 	e->free_frame = eng_frame_idx(e, f);
 	e->st.pool_in_use--;
