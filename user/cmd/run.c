@@ -434,13 +434,23 @@ static void drain(struct run_ctx *rc)
 		n = run_take(rc, COLO_ROLE_PRIMARY, now);
 		n += run_take(rc, COLO_ROLE_SECONDARY, now);
 		taken += n;
+		/* a full engine: the flush that answers its frames makes room */
+		if (!n && (rc->wait[COLO_PRIMARY].len ||
+			   rc->wait[COLO_SECONDARY].len)) {
+			colo_engine_checkpoint_done(rc->engine);
+			n = 1;
+		}
 	} while (n && taken < 2 * XSK_DP_RING_SIZE);
-	/* what waited for room gets it from the flush, and leaves by another */
 	colo_engine_checkpoint_done(rc->engine);
-	run_room_changed(rc);
-	run_take(rc, COLO_ROLE_PRIMARY, now);
-	run_take(rc, COLO_ROLE_SECONDARY, now);
-	colo_engine_checkpoint_done(rc->engine);
+	/*
+	 * Frames taken but refused must not vanish with the UMEM: each flush
+	 * empties the engine, so each round offers at least one of them.
+	 */
+	while (rc->wait[COLO_PRIMARY].len || rc->wait[COLO_SECONDARY].len) {
+		offer_waiting(rc, COLO_PRIMARY, now);
+		offer_waiting(rc, COLO_SECONDARY, now);
+		colo_engine_checkpoint_done(rc->engine);
+	}
 	for (;;) {
 		/* colo_steer must not fail open while the last frames leave */
 		colo_steer_heartbeat(rc->steer, cli_now_ns());
