@@ -54,10 +54,7 @@ static const struct cli_opt fwd_opts[] = {
 	IF_OPT("secondary-in", COLO_ROLE_SECONDARY,
 	       "interface of the secondary VM"),
 	IF_OPT("outdev", COLO_ROLE_OUT, "interface towards the clients"),
-	{ .type = CLI_OPT_U32, .name = "cpu", .arg = "N",
-	  .off = offsetof(struct fwd_opts, cpu),
-	  .seen = CLI_SEEN(struct fwd_opts, pin_cpu), .max = CPU_SETSIZE - 1,
-	  .no_default = true, .help = "run on CPU N" },
+	CLI_OPT_CPU(struct fwd_opts, "cpu", cpu, pin_cpu, "run on CPU N"),
 	{ .type = CLI_OPT_END },
 };
 /* clang-format on */

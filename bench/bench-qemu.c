@@ -116,15 +116,9 @@ static const struct cli_opt qemu_opts[] = {
 	  .off = offsetof(struct opts, cmp_pid), .min = 1, .max = INT_MAX,
 	  .no_default = true,
 	  .help = "--rate: QEMU's process, whose CPU time is reported" },
-	{ .type = CLI_OPT_U32, .name = "cmp-cpu", .arg = "N",
-	  .off = offsetof(struct opts, cmp_cpu),
-	  .seen = CLI_SEEN(struct opts, has_cmp_cpu), .max = CPU_SETSIZE - 1,
-	  .no_default = true,
-	  .help = "--rate: QEMU's CPU, whose softirq time is reported" },
-	{ .type = CLI_OPT_U32, .name = "cpu", .arg = "N",
-	  .off = offsetof(struct opts, cpu),
-	  .seen = CLI_SEEN(struct opts, pin_cpu), .max = CPU_SETSIZE - 1,
-	  .no_default = true, .help = "run on CPU N" },
+	CLI_OPT_CPU(struct opts, "cmp-cpu", cmp_cpu, has_cmp_cpu,
+		    "--rate: QEMU's CPU, whose softirq time is reported"),
+	CLI_OPT_CPU(struct opts, "cpu", cpu, pin_cpu, "run on CPU N"),
 	{ .type = CLI_OPT_END },
 };
 /* clang-format on */

@@ -155,14 +155,6 @@ static int parse_count_on(const char *cmd, const struct cli_opt *opt,
 	return 0;
 }
 
-#define CPU_OPT(flag, field, given, text)                                     \
-	{                                                                     \
-		.type = CLI_OPT_U32, .name = (flag), .arg = "N",              \
-		.off = offsetof(struct opts, field),                          \
-		.seen = CLI_SEEN(struct opts, given), .max = CPU_SETSIZE - 1, \
-		.no_default = true, .help = (text)                            \
-	}
-
 /* clang-format off */
 static const struct cli_opt traffic_opts[] = {
 	{ .type = CLI_OPT_STRING, .name = "primary-tap", .arg = "IF",
@@ -202,13 +194,13 @@ static const struct cli_opt traffic_opts[] = {
 	  .off = offsetof(struct opts, cmp_pid), .min = 1, .max = INT_MAX,
 	  .no_default = true,
 	  .help = "--rate: the comparator, whose CPU time is reported" },
-	CPU_OPT("cmp-cpu", cmp_cpu, has_cmp_cpu,
+	CLI_OPT_CPU(struct opts, "cmp-cpu", cmp_cpu, has_cmp_cpu,
 		"--rate: the comparator's CPU, whose softirq time\n"
 		"is reported"),
-	CPU_OPT("cpu", cpu, pin_cpu,
+	CLI_OPT_CPU(struct opts, "cpu", cpu, pin_cpu,
 		"write on CPU N (the kernel's RX work for P and S\n"
 		"follows it)"),
-	CPU_OPT("napi-cpu", napi_cpu, move_napi,
+	CLI_OPT_CPU(struct opts, "napi-cpu", napi_cpu, move_napi,
 		"the counted veths' receive work in a NAPI thread\n"
 		"on CPU N"),
 	{ .type = CLI_OPT_END },

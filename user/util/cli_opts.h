@@ -10,6 +10,7 @@
 #ifndef COLO_CLI_OPTS_H
 #define COLO_CLI_OPTS_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -88,6 +89,14 @@ struct cli_opt {
 	{                                               \
 		.type = CLI_OPT_SECTION, .help = (text) \
 	}
+
+/* A CPU number, no default; given records that the flag was given. */
+/* clang-format off */
+#define CLI_OPT_CPU(otype, flag, field, given, text)			\
+	{ .type = CLI_OPT_U32, .name = (flag), .arg = "N",		\
+	  .off = offsetof(otype, field), .seen = CLI_SEEN(otype, given),\
+	  .max = CPU_SETSIZE - 1, .no_default = true, .help = (text) }
+/* clang-format on */
 
 struct cli_cmd {
 	const char *name; /* the subcommand, or the tool's own name */
