@@ -471,6 +471,7 @@ int xsk_dp_umem_report(const struct xsk_dp *dp, struct colo_umem_report *r)
 
 void xsk_dp_stats(struct xsk_dp *dp, struct colo_dp_stats *out)
 {
+	struct xsk_ring_cons *rx;
 	struct xdp_statistics xs;
 	socklen_t len;
 	int r;
@@ -483,9 +484,16 @@ void xsk_dp_stats(struct xsk_dp *dp, struct colo_dp_stats *out)
 		dp->stats.rx_dropped[r] = xs.rx_dropped + xs.rx_invalid_descs;
 		dp->stats.rx_ring_full[r] = xs.rx_ring_full;
 		dp->stats.fill_ring_empty[r] = xs.rx_fill_ring_empty_descs;
-		/* the kernel's buffer while the engine has no room */
-		dp->stats.rx_on_ring[r] =
-			xsk_cons_nb_avail(&dp->sock[r].rx, XSK_DP_RING_SIZE);
+		/*
+		 * The kernel's buffer while the engine has no room. Read the
+		 * producer every time: xsk_cons_nb_avail() reads it only once
+		 * the cached entries are used up, so its count goes stale
+		 * while a waiting side takes nothing.
+		 */
+		rx = &dp->sock[r].rx;
+		rx->cached_prod =
+			__atomic_load_n(rx->producer, __ATOMIC_ACQUIRE);
+		dp->stats.rx_on_ring[r] = rx->cached_prod - rx->cached_cons;
 	}
 	dp->stats.tx_pending = dp->pending_len;
 	dp->stats.pool_free = dp->pool_len;
