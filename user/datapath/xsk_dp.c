@@ -417,12 +417,16 @@ static void comp_reap(struct xsk_dp *dp)
 	dp->stats.tx_completed += n;
 }
 
-static void fill_refill(struct xsk_dp *dp, enum colo_role role)
+/* Top role's fill ring up until the kernel has `want` buffers there. */
+static void fill_refill(struct xsk_dp *dp, enum colo_role role, uint32_t want)
 {
 	struct xsk_ring_prod *fill = &dp->sock[role].fill;
-	uint32_t n, i, idx;
+	uint32_t n, i, idx, on_ring;
 
-	n = xsk_prod_nb_free(fill, dp->pool_len);
+	on_ring = XSK_DP_RING_SIZE - xsk_prod_nb_free(fill, XSK_DP_RING_SIZE);
+	if (on_ring >= want)
+		return;
+	n = want - on_ring;
 	if (n > dp->pool_len)
 		n = dp->pool_len;
 	if (!n)
@@ -444,11 +448,14 @@ void xsk_dp_service(struct xsk_dp *dp)
 	tx_kick(dp);
 	comp_reap(dp);
 	/*
-	 * The secondary's ring first: when a primary running ahead holds
-	 * most of the UMEM, the secondary's frames are what free it.
+	 * The secondary's ring first, up to a reserve: when a primary running
+	 * ahead holds most of the UMEM, the secondary's frames are what free
+	 * it. Only a reserve: every buffer idle on S's ring is one fewer for
+	 * P's, whose frames the kernel then drops.
 	 */
-	fill_refill(dp, COLO_ROLE_SECONDARY);
-	fill_refill(dp, COLO_ROLE_PRIMARY);
+	fill_refill(dp, COLO_ROLE_SECONDARY, XSK_DP_FILL_RESERVE);
+	fill_refill(dp, COLO_ROLE_PRIMARY, XSK_DP_RING_SIZE);
+	fill_refill(dp, COLO_ROLE_SECONDARY, XSK_DP_RING_SIZE);
 }
 
 bool xsk_dp_tx_busy(struct xsk_dp *dp)

@@ -21,6 +21,8 @@
 
 /* Every ring (RX, TX, fill, completion) holds this many descriptors. */
 #define XSK_DP_RING_SIZE 2048
+/* Buffers S's fill ring gets before P's ring is topped up. */
+#define XSK_DP_FILL_RESERVE (XSK_DP_RING_SIZE / 4)
 /* The fill rings of P and S and the TX ring of O, all full at once. */
 #define XSK_DP_MIN_FRAMES (3 * XSK_DP_RING_SIZE)
 /*
