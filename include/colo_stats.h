@@ -25,7 +25,7 @@ enum colo_ckpt_reason {
  * offers it again once matches of the other side made room.
  */
 enum colo_full {
-	COLO_FULL_QUEUE = 0, /* its connection's queue on its side */
+	COLO_FULL_QUEUE = 0, /* its connection's queue, at 65535 */
 	COLO_FULL_TABLE, /* no connection slot */
 	COLO_FULL_POOL, /* its side's share of the frame pool */
 	COLO_FULL_MAX,

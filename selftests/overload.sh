@@ -5,9 +5,10 @@
 # traffic (a client and two replicas in namespaces, the real colo_steer
 # program, real AF_XDP sockets). The smallest UMEM (--umem-frames 6144),
 # short queues and a small table; the primary floods ten connections, the
-# secondary answers one of them, so their queues fill, the engine refuses
-# the primary's frames, the loader stops taking them and the kernel's ring
-# and pool fill up. Every primary frame is accounted for, exactly:
+# secondary answers one of them, so their queues pass --max-queue-size
+# (a checkpoint request; the frames are still taken), the UMEM runs dry,
+# the engine refuses the primary's frames, the loader stops taking them
+# and the kernel's ring and pool fill up. Every primary frame is accounted for, exactly:
 #   sent by the primary     = entered P (colo_steer's primary counters)
 #                             + dropped by the primary's veth (tx_dropped,
 #                               less the sends it refused and got again)
@@ -105,6 +106,10 @@ REL=$(v 'i["engine"]["released"]')
 HELD=$(v 'i["engine"]["queued_primary"] + i["datapath"]["rx_waiting_primary"]')
 t_check "overload: the loader took $RX = released $REL + queued or waiting $HELD" \
 	test $((REL + HELD)) -eq "$RX"
+# a full queue asks for a checkpoint but stops no side: only the frame
+# pool (the UMEM) limits what the loader takes
+t_check "overload: full queues stop no side: the loader took $RX, more than $CONNS queues of 64" \
+	test "$RX" -gt $((CONNS * 64))
 t_check "overload: one checkpoint request, the rest coalesced ($(v 'i["engine"]["ckpt_coalesced"]'))" \
 	test "$(v 'sum(b for a, b in i["engine"].items() if a.startswith("ckpt_") and a not in ("ckpt_coalesced", "ckpt_repeats"))')" -eq 1
 client_has() {

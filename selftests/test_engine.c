@@ -1002,7 +1002,7 @@ TEST(idle_connection_expires)
 	CHECK_EQ(st()->conns_expired_idle, 1);
 }
 
-TEST(queue_full_refuses_either_side)
+TEST(queue_full_requests_checkpoint_either_side)
 {
 	struct frame_spec a = udp("a");
 	struct colo_engine_config cfg;
@@ -1013,38 +1013,59 @@ TEST(queue_full_refuses_either_side)
 	in(1, &a);
 	in(2, &a);
 	CHECK_LOG("");
-	/* refused, not held: the driver keeps it and offers it again */
+	/* past the limit: a checkpoint is asked for, the frame still taken */
 	in(3, &a);
-	CHECK_LOG("C:queue-full X3");
-	CHECK_EQ(st()->frames_in[COLO_PRIMARY], 2);
-	/* the secondary's matches make room; the refused frame fits then */
+	CHECK_LOG("C:queue-full");
+	in(4, &a);
+	CHECK_LOG("");
+	CHECK_EQ(st()->frames_in[COLO_PRIMARY], 4);
+	CHECK_EQ(st()->refused[COLO_FULL_QUEUE], 0);
 	in(101, &a);
-	CHECK_LOG("R1 F101");
-	in(3, &a);
-	in(4, &a);
-	CHECK_LOG("X4");
 	in(102, &a);
-	in(4, &a);
 	in(103, &a);
 	in(104, &a);
-	CHECK_LOG("R2 F102 R3 F103 R4 F104");
-	/* the secondary ahead: its own queue refuses it, the same way */
+	CHECK_LOG("R1 F101 R2 F102 R3 F103 R4 F104");
+	/* the secondary ahead: its own queue asks the same way */
 	in(105, &a);
 	in(106, &a);
 	in(107, &a);
-	CHECK_LOG("X107");
-	CHECK_EQ(st()->refused[COLO_FULL_QUEUE], 3);
+	CHECK_LOG("");
 	CHECK_EQ(st()->ckpt_requests[COLO_CKPT_QUEUE_FULL], 1);
 	CHECK_EQ(st()->ckpt_coalesced, 2);
 	/* a checkpoint empties the queues as well */
 	colo_engine_checkpoint_done(eng);
-	CHECK_LOG("F105 F106");
-	in(107, &a);
+	CHECK_LOG("F105 F106 F107");
 	in(5, &a);
-	CHECK_LOG("R5 F107");
+	in(108, &a);
+	CHECK_LOG("R5 F108");
 	CHECK_EQ(st()->pool_in_use, 0);
 	CHECK_EQ(st()->released, 5);
-	CHECK_EQ(st()->frames_in[COLO_SECONDARY], 7);
+	CHECK_EQ(st()->frames_in[COLO_SECONDARY], 8);
+}
+
+/* The 16-bit queue length is the one queue limit that refuses a frame. */
+TEST(queue_at_hard_limit_refuses)
+{
+	struct frame_spec a = udp("h");
+	struct colo_engine_config cfg;
+	int len = frame_build(&a, bufs[0], BUFSZ);
+	uint32_t i;
+
+	colo_engine_config_default(&cfg);
+	cfg.max_frames = 2 * COLO_ENGINE_MAX_QUEUE_SIZE;
+	start_cfg(&cfg);
+	/* one buffer for all: the engine compares, it never copies */
+	for (i = 0; i < COLO_ENGINE_MAX_QUEUE_SIZE; i++)
+		if (colo_engine_input(eng, COLO_PRIMARY, i, bufs[0], len, 0))
+			break;
+	CHECK_EQ(i, COLO_ENGINE_MAX_QUEUE_SIZE);
+	CHECK_EQ(colo_engine_input(eng, COLO_PRIMARY, i, bufs[0], len, 0),
+		 -EAGAIN);
+	CHECK_EQ(st()->refused[COLO_FULL_QUEUE], 1);
+	CHECK_EQ(st()->queued[COLO_PRIMARY], COLO_ENGINE_MAX_QUEUE_SIZE);
+	CHECK_EQ(st()->ckpt_requests[COLO_CKPT_QUEUE_FULL], 1);
+	colo_engine_checkpoint_done(eng);
+	CHECK_EQ(st()->released, COLO_ENGINE_MAX_QUEUE_SIZE);
 }
 
 TEST(table_full_refuses)
@@ -1093,17 +1114,16 @@ TEST(tcp_queue_full)
 	in(1, &d[0]);
 	in(2, &d[1]);
 	in(3, &d[2]);
-	CHECK_LOG("C:queue-full X3");
+	CHECK_LOG("C:queue-full");
+	/* the stream queue past its limit still compares in order */
+	in(4, &d[3]);
 	in(101, &d[0]);
 	in(102, &d[1]);
-	CHECK_LOG("F101 R1 F102 R2");
-	/* offered again, in order: compared, not held */
-	in(3, &d[2]);
-	in(4, &d[3]);
 	in(103, &d[2]);
 	in(104, &d[3]);
-	CHECK_LOG("F103 R3 F104 R4");
+	CHECK_LOG("F101 R1 F102 R2 F103 R3 F104 R4");
 	CHECK_EQ(st()->released_flush, 0);
+	CHECK_EQ(st()->refused[COLO_FULL_QUEUE], 0);
 }
 
 TEST(pool_share_refuses)

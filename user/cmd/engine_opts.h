@@ -34,7 +34,7 @@
 		   "how often old frames are looked for"),		\
 	ENGINE_OPT(otype, member, "max-queue-size", "N",		\
 		   max_queue_size, 1, COLO_ENGINE_MAX_QUEUE_SIZE,	\
-		   "frames queued per connection and side"),		\
+		   "checkpoint when a connection queues N on a side"),	\
 	ENGINE_OPT(otype, member, "max-connections", "N",		\
 		   max_connections, 1, ENGINE_OPT_MAX_COUNT,		\
 		   "connections tracked at once"),			\

@@ -152,6 +152,7 @@ int colo_engine_input(struct colo_engine *e, enum colo_side side,
 	struct eng_frame *f;
 	struct eng_conn *c;
 	struct colo_pkt pkt;
+	bool over;
 
 	e->now_ns = now_ns;
 	if (e->failover) {
@@ -181,15 +182,25 @@ int colo_engine_input(struct colo_engine *e, enum colo_side side,
 	c = eng_conn_get(e, &pkt.key, pkt.cmp == COLO_CMP_TCP);
 	if (!c)
 		return refuse(e, COLO_FULL_TABLE);
-	if (c->qlen[side] >= e->cfg.max_queue_size) {
+	if (c->qlen[side] >= COLO_ENGINE_MAX_QUEUE_SIZE) {
 		/* a slot just taken for it must not stay off the LRU */
 		eng_conn_settle(e, c);
 		return refuse(e, COLO_FULL_QUEUE);
 	}
+	/*
+	 * A long queue means the replicas diverged or one lags: that asks
+	 * for a checkpoint, but the frame is still taken. Refusing it would
+	 * stop the whole side (the driver cannot skip past a frame), so
+	 * every other connection would wait for this one's checkpoint and
+	 * the kernel's ring would overflow sooner.
+	 */
+	over = c->qlen[side] >= e->cfg.max_queue_size;
 	e->st.frames_in[side]++;
 	f = eng_frame_get(e);
 	frame_fill(f, side, handle, data, len, now_ns, &pkt);
 	eng_cmp_input(e, c, f);
+	if (over)
+		eng_request(e, COLO_CKPT_QUEUE_FULL);
 	eng_conn_settle(e, c);
 	return 0;
 }

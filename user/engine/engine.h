@@ -30,7 +30,12 @@ enum colo_side {
 	COLO_SECONDARY = 1,
 };
 
-/* Defaults are colo_engine_config_default()'s; the largest values taken: */
+/*
+ * Defaults are colo_engine_config_default()'s; the largest values taken.
+ * A connection's queue on one side never holds more than
+ * COLO_ENGINE_MAX_QUEUE_SIZE frames; max_queue_size is where a queue asks
+ * for a checkpoint.
+ */
 #define COLO_ENGINE_MAX_QUEUE_SIZE 65535
 #define COLO_ENGINE_MAX_CONNECTIONS (1u << 30)
 #define COLO_ENGINE_MAX_FRAMES (1u << 30)
@@ -38,7 +43,7 @@ enum colo_side {
 struct colo_engine_config {
 	uint32_t compare_timeout_ms;
 	uint32_t expired_scan_cycle_ms;
-	uint32_t max_queue_size; /* per connection and side */
+	uint32_t max_queue_size; /* per connection and side: checkpoint */
 	uint32_t max_connections;
 	uint32_t max_frames; /* frame pool: all queued frames */
 	uint32_t idle_timeout_ms; /* empty connection expiry */
@@ -79,11 +84,12 @@ int colo_engine_create(const struct colo_engine_config *cfg,
 void colo_engine_destroy(struct colo_engine *e);
 
 /*
- * Take one frame: 0, or -EAGAIN when there is no room for it (its
- * connection's queue on its side, the connection table, or its side's
- * share of the frame pool is full). A refused frame is still the
- * driver's, unanswered; a checkpoint is requested (or the request
- * coalesced) as for any full queue. The driver then stops taking frames
+ * Take one frame: 0, or -EAGAIN when there is no room for it (its side's
+ * share of the frame pool, the connection table, or its connection's
+ * queue at COLO_ENGINE_MAX_QUEUE_SIZE is full). A queue past
+ * max_queue_size requests a checkpoint and still takes the frame. A
+ * refused frame is still the driver's, unanswered; a checkpoint is
+ * requested (or the request coalesced). The driver then stops taking frames
  * of that side, keeps feeding the other one, whose matches make room,
  * and offers the refused frame again, first. now_ns is the arrival time
  * on the driver's monotonic clock; it never goes backwards between calls.
@@ -94,8 +100,8 @@ int colo_engine_input(struct colo_engine *e, enum colo_side side,
 
 /*
  * Frames of side the pool has room for now: a driver that takes frames
- * in batches takes no more, so that a refusal can only come from a full
- * connection queue or table.
+ * in batches takes no more, so that a refusal can only come from the
+ * connection table or a queue at its hard limit.
  */
 uint32_t colo_engine_room(const struct colo_engine *e, enum colo_side side);
 

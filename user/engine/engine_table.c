@@ -287,7 +287,8 @@ void eng_queue_append(struct colo_engine *e, struct eng_conn *c,
 /*
  * Keep a TCP queue in stream order, stable for equal starts. Segments
  * nearly always arrive in order, so the tail is checked first; otherwise
- * the walk is bounded by max_queue_size.
+ * the walk is bounded by the queue's length (a queue past max_queue_size
+ * has asked for the checkpoint that empties it).
  */
 void eng_queue_insert_seq(struct colo_engine *e, struct eng_conn *c,
 			  struct eng_frame *f)
