@@ -18,7 +18,7 @@ struct colo_dp_stats {
 	__u64 tx_kicks; /* sendto() calls that pushed the TX ring */
 	__u64 tx_pending; /* gauge: released, waiting for room on the TX ring */
 	__u64 pool_free; /* gauge: UMEM frames free in the pool */
-	__u64 pool_size;
+	__u64 pool_size; /* gauge: UMEM frames */
 	/* From the kernel (XDP_STATISTICS), by side: frames lost before us. */
 	__u64 rx_dropped[2]; /* no room in the UMEM or an invalid descriptor */
 	__u64 rx_ring_full[2]; /* the RX ring was full */
@@ -31,11 +31,16 @@ struct colo_dp_stats {
 	/* restarts and stalls past --watchdog-ms: each asks a checkpoint */
 	__u64 loader_gaps;
 	__u64 mismatch_dumped; /* frame pairs written to --mismatch-dump */
-	/* frames a killed loader's engine held, taken over at the restart */
-	__u64 adopted;
 	/*
-	 * colo_steer's degraded counters (both roles) up to the last loader
-	 * gap this loader reported: a successor reports only what came after
+	 * Frames a killed loader's engine held, taken over at the restart:
+	 * by side, to compare again, and those it had released, sent.
+	 */
+	__u64 adopted[2];
+	__u64 adopted_sent;
+	/*
+	 * Gauges: colo_steer's degraded counters (both roles) as of the last
+	 * loader gap this loader reported; a successor reports only what came
+	 * after
 	 */
 	__u64 degraded_seen_passed;
 	__u64 degraded_seen_dropped;

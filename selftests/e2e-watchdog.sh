@@ -409,12 +409,26 @@ t_check "$CASE: a keeper of its own runs ($NEW_KEEPER)" \
 t_check "$CASE: its engine holds them until a checkpoint" holds $BATCH
 t_check "$CASE: none has reached the client yet" \
 	test "$(client_frames "$CASE" | wc -l)" -eq 0
-t_check "$CASE: counted: datapath adopted $BATCH" \
-	test "$(stat_json 'i["datapath"]["adopted"]')" -eq $BATCH
+t_check "$CASE: counted: datapath adopted_primary $BATCH" \
+	test "$(stat_json 'i["datapath"]["adopted_primary"]')" -eq $BATCH
+# what a restarted loader took, off the ring or over from the dead one, is
+# released, queued or waiting: its totals start at the restart
+identity() {
+	stat_json '(i["datapath"]["rx_primary"] + i["datapath"]["adopted_primary"], i["engine"]["released"] + i["engine"]["queued_primary"] + i["datapath"]["rx_waiting_primary"])' |
+		tr -d '(),' | awk '$1 == $2 { ok = 1 } END { exit !ok }'
+}
+t_check "$CASE: rx_primary + adopted_primary = released + queued + waiting" \
+	wait_until identity
 t_check "$CASE: colo-xdp ctl checkpoint-done" \
 	bash -c "'$COLO_XDP' ctl --control '$CTL' checkpoint-done >/dev/null"
 t_check "$CASE: the checkpoint released all $BATCH to the client" \
 	wait_until has_all "$T_TMP/$CASE.all"
+t_check "$CASE: after it, too, with all $BATCH released" \
+	wait_until identity
+sent_all() {
+	[[ $(stat_json 'i["engine"]["released"] + i["datapath"]["adopted_sent"] - i["datapath"]["tx_completed"]') -eq 0 ]]
+}
+t_check "$CASE: released + adopted_sent = tx_completed" wait_until sent_all
 stop_run "$RUN"
 t_check "$CASE: SIGTERM: exit status 0" test $? -eq 0
 t_check "$CASE: and its keeper ends with it" gone "$NEW_KEEPER"

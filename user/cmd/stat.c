@@ -28,9 +28,9 @@
 
 #define CMD "stat"
 
-#define STEER_F(f)                                       \
-	{                                                \
-#f, offsetof(struct colo_steer_stats, f) \
+#define STEER_F(f)                                                   \
+	{                                                            \
+#f, offsetof(struct colo_steer_stats, f), COLO_TOTAL \
 	}
 /* What colo_steer counts per role, by its field names. */
 static const struct colo_counter steer_fields[] = {
@@ -109,14 +109,20 @@ static const char *ifname_of(__u32 ifindex, char *buf)
 	return buf;
 }
 
-static void print_fields(const void *base, const struct colo_counter *f,
-			 size_t n)
+/* Those of the n counters at f that are of kind, six to a line. */
+static void print_fields(const char *title, const void *base,
+			 const struct colo_counter *f, size_t n,
+			 enum colo_counter_kind kind)
 {
-	size_t i;
+	size_t i, shown = 0;
 
+	printf("  %s:", title);
 	for (i = 0; i < n; i++)
-		printf("%s%s %llu", i % 6 ? "  " : "\n    ", f[i].name,
-		       (unsigned long long)colo_counter_get(base, &f[i]));
+		if (f[i].kind == kind)
+			printf("%s%s %llu", shown++ % 6 ? "  " : "\n    ",
+			       f[i].name,
+			       (unsigned long long)colo_counter_get(base,
+								    &f[i]));
 	putchar('\n');
 }
 
@@ -159,7 +165,7 @@ static void print_human(const struct instance *in)
 		printf("  ");
 		hostmem_report_print(&in->rec.umem, stdout);
 	}
-	printf("  %-10s", "steering");
+	printf("  %-10s", "steering (totals since attach)");
 	for (f = 0; f < NFIELDS(steer_fields); f++)
 		printf(" %16s", steer_fields[f].name);
 	putchar('\n');
@@ -175,11 +181,16 @@ static void print_human(const struct instance *in)
 				printf(" %16s", "-");
 		putchar('\n');
 	}
-	printf("  engine:");
-	print_fields(&in->rec.stats, colo_counters, colo_counters_engine);
-	printf("  datapath:");
-	print_fields(&in->rec.stats, colo_counters + colo_counters_engine,
-		     colo_counters_n - colo_counters_engine);
+	print_fields("engine, totals since the loader started", &in->rec.stats,
+		     colo_counters, colo_counters_engine, COLO_TOTAL);
+	print_fields("engine, now", &in->rec.stats, colo_counters,
+		     colo_counters_engine, COLO_GAUGE);
+	print_fields("datapath, totals since the loader started",
+		     &in->rec.stats, colo_counters + colo_counters_engine,
+		     colo_counters_n - colo_counters_engine, COLO_TOTAL);
+	print_fields("datapath, now", &in->rec.stats,
+		     colo_counters + colo_counters_engine,
+		     colo_counters_n - colo_counters_engine, COLO_GAUGE);
 }
 
 static void json_umem(const struct colo_umem_report *u)
@@ -217,6 +228,8 @@ static void print_json(const struct instance *in, bool first)
 {
 	const struct pin_dir_liveness *l = &in->live;
 	char name[IF_NAMESIZE];
+	const char *sep;
+	unsigned int i;
 	int r;
 
 	printf("%s{\"pin_path\":", first ? "" : ",");
@@ -258,7 +271,14 @@ static void print_json(const struct instance *in, bool first)
 	colo_counters_print_json(stdout, &in->rec.stats,
 				 colo_counters + colo_counters_engine,
 				 colo_counters_n - colo_counters_engine);
-	putchar('}');
+	/* every other counter is a total: it never goes down */
+	printf(",\"gauges\":[");
+	for (i = 0, sep = ""; i < colo_counters_n; i++)
+		if (colo_counters[i].kind == COLO_GAUGE) {
+			printf("%s\"%s\"", sep, colo_counters[i].name);
+			sep = ",";
+		}
+	printf("]}");
 }
 
 /* One round of show(): how to print, and how many were shown. */

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "counters.h"
 
-#define ENG(name, f)                                               \
-	{                                                          \
-		name, offsetof(struct colo_loader_stats, engine.f) \
+#define ENG_KIND(name, f, k)                                          \
+	{                                                             \
+		name, offsetof(struct colo_loader_stats, engine.f), k \
 	}
-#define DP(name, f)                                            \
-	{                                                      \
-		name, offsetof(struct colo_loader_stats, dp.f) \
+#define DP_KIND(name, f, k)                                       \
+	{                                                         \
+		name, offsetof(struct colo_loader_stats, dp.f), k \
 	}
+#define ENG(name, f) ENG_KIND(name, f, COLO_TOTAL)
+#define ENG_GAUGE(name, f) ENG_KIND(name, f, COLO_GAUGE)
+#define DP(name, f) DP_KIND(name, f, COLO_TOTAL)
+#define DP_GAUGE(name, f) DP_KIND(name, f, COLO_GAUGE)
 
 /* clang-format off */
 const struct colo_counter colo_counters[] = {
@@ -38,22 +42,22 @@ const struct colo_counter colo_counters[] = {
 	ENG("conns_created", conns_created),
 	ENG("conns_expired_idle", conns_expired_idle),
 	ENG("conns_expired_closed", conns_expired_closed),
-	ENG("conns_active", conns_active),
-	ENG("queued_primary", queued[0]),
-	ENG("queued_secondary", queued[1]),
-	ENG("pool_in_use", pool_in_use),
+	ENG_GAUGE("conns_active", conns_active),
+	ENG_GAUGE("queued_primary", queued[0]),
+	ENG_GAUGE("queued_secondary", queued[1]),
+	ENG_GAUGE("pool_in_use", pool_in_use),
 	DP("rx_primary", rx[0]),
 	DP("rx_secondary", rx[1]),
-	DP("rx_waiting_primary", rx_waiting[0]),
-	DP("rx_waiting_secondary", rx_waiting[1]),
-	DP("rx_on_ring_primary", rx_on_ring[0]),
-	DP("rx_on_ring_secondary", rx_on_ring[1]),
+	DP_GAUGE("rx_waiting_primary", rx_waiting[0]),
+	DP_GAUGE("rx_waiting_secondary", rx_waiting[1]),
+	DP_GAUGE("rx_on_ring_primary", rx_on_ring[0]),
+	DP_GAUGE("rx_on_ring_secondary", rx_on_ring[1]),
 	DP("tx", tx),
 	DP("tx_completed", tx_completed),
 	DP("tx_kicks", tx_kicks),
-	DP("tx_pending", tx_pending),
-	DP("pool_free", pool_free),
-	DP("pool_size", pool_size),
+	DP_GAUGE("tx_pending", tx_pending),
+	DP_GAUGE("pool_free", pool_free),
+	DP_GAUGE("pool_size", pool_size),
 	DP("rx_dropped_primary", rx_dropped[0]),
 	DP("rx_dropped_secondary", rx_dropped[1]),
 	DP("rx_ring_full_primary", rx_ring_full[0]),
@@ -63,12 +67,14 @@ const struct colo_counter colo_counters[] = {
 	DP("ckpt_logged", ckpt_logged),
 	DP("failovers", failovers),
 	DP("resumes", resumes),
-	DP("switch_ns", switch_ns),
+	DP_GAUGE("switch_ns", switch_ns),
 	DP("loader_gaps", loader_gaps),
 	DP("mismatch_dumped", mismatch_dumped),
-	DP("adopted", adopted),
-	DP("degraded_seen_passed", degraded_seen_passed),
-	DP("degraded_seen_dropped", degraded_seen_dropped),
+	DP("adopted_primary", adopted[0]),
+	DP("adopted_secondary", adopted[1]),
+	DP("adopted_sent", adopted_sent),
+	DP_GAUGE("degraded_seen_passed", degraded_seen_passed),
+	DP_GAUGE("degraded_seen_dropped", degraded_seen_dropped),
 };
 /* clang-format on */
 

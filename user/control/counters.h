@@ -14,9 +14,21 @@
 
 #include "colo_xdp.h"
 
+/*
+ * A total counts events and only goes up, from the start of the process
+ * that publishes it (a restarted loader starts again at zero, as any
+ * process's counters do; colo_steer's, in BPF maps, count from the
+ * attach). A gauge is a level now: what is queued, waiting, free.
+ */
+enum colo_counter_kind {
+	COLO_TOTAL = 0,
+	COLO_GAUGE,
+};
+
 struct colo_counter {
 	const char *name;
 	size_t off; /* into the struct of counters it names */
+	enum colo_counter_kind kind;
 };
 
 /*

@@ -96,13 +96,13 @@ static void reply_error(struct ctl_server *s, struct ctl_client *c,
 
 /* What the control socket adds to the loader's counters. */
 
-#define XEN(f)                                               \
-	{                                                    \
-		"xen_" #f, offsetof(struct ctl_stats, xen.f) \
+#define XEN(f)                                                           \
+	{                                                                \
+		"xen_" #f, offsetof(struct ctl_stats, xen.f), COLO_TOTAL \
 	}
-#define HOOK(f)                                                \
-	{                                                      \
-		"hook_" #f, offsetof(struct ctl_stats, hook.f) \
+#define HOOK(f)                                                            \
+	{                                                                  \
+		"hook_" #f, offsetof(struct ctl_stats, hook.f), COLO_TOTAL \
 	}
 
 static const struct colo_counter ctl_fields[] = {

@@ -233,6 +233,7 @@ int xsk_dp_recover(struct xsk_dp *dp)
 		/* released and waiting for room on the TX ring: send them */
 		if (held[r].state & XSK_DP_RELEASED) {
 			xsk_dp_tx(dp, addr, lf->len);
+			dp->stats.adopted_sent++;
 			continue;
 		}
 		h->f.addr = addr;
@@ -241,9 +242,9 @@ int xsk_dp_recover(struct xsk_dp *dp)
 		h->role = held[r].state & XSK_DP_SECONDARY ?
 				  COLO_ROLE_SECONDARY :
 				  COLO_ROLE_PRIMARY;
+		dp->stats.adopted[h->role]++;
 		dp->nr_adopted++;
 	}
-	dp->stats.adopted = n;
 	err = 0;
 out:
 	free(held);
