@@ -7,12 +7,18 @@
 # stream whose secondary differs (mismatch) and one the secondary never
 # sends (compare timeout), with a controller answering every checkpoint
 # request (--on-checkpoint-request running `colo-xdp ctl checkpoint-done`).
-# Every 5 s it samples the loader's VmRSS and the frame pool, and prints
-# them. Flat, and the soak passes, when:
+# A third of the way in, the loader is killed (SIGKILL) under traffic and
+# started again: it takes over the dead one's sockets, UMEM and held
+# frames from the keeper. Every 5 s it samples the loader's VmRSS and the
+# frame pool, and prints them. Flat, and the soak passes, when:
 # - VmRSS: the last sample is within SOAK_RSS_KB (1024) of the first
-#   sample after the warm-up (the first 30 s);
+#   sample after the restarted loader's warm-up (30 s);
 # - the pool: once traffic stops and a last checkpoint is done, nothing is
-#   in use and the pool has as many free frames as before any traffic.
+#   in use and the pool has as many free frames as before any traffic;
+# - the restarted loader's identities hold at the end: what it took off
+#   the rings or over from the dead loader was released (nothing queued
+#   or waiting), what it released or took over released was sent, and no
+#   total went down between the samples.
 . "$(dirname "$0")/../selftests/lib.sh"
 . "$T_TOP/tools/colo-netns.sh"
 CN_ON_EXIT=t_on_exit
@@ -27,17 +33,19 @@ cn_veth_topology "$T_PREFIX" || {
 	t_done
 }
 INST=/sys/fs/bpf/colo-xdp/$CN_P
-LOG=$T_TMP/run.log
 CTL=$T_TMP/ctl.sock
-t_bg "$COLO_XDP" run --primary-in "$CN_P" --secondary-in "$CN_S" \
-	--outdev "$CN_O" --control "$CTL" --compare-timeout 200 \
-	--on-checkpoint-request "'$COLO_XDP' ctl --control '$CTL' checkpoint-done" \
-	>"$LOG" 2>&1
-RUN=$T_LAST_PID
-if ! cn_wait_log "$LOG" "^comparing"; then
-	t_fail "colo-xdp run starts: $(cat "$LOG")"
+KILL_AT=$((SECONDS_TOTAL / 3))
+start_run() {
+	t_bg "$COLO_XDP" run --primary-in "$CN_P" --secondary-in "$CN_S" \
+		--outdev "$CN_O" --control "$CTL" --compare-timeout 200 \
+		--on-checkpoint-request "'$COLO_XDP' ctl --control '$CTL' checkpoint-done" \
+		>"$T_TMP/run-$1.log" 2>&1
+	RUN=$T_LAST_PID
+	cn_wait_log "$T_TMP/run-$1.log" "^comparing" && return
+	t_fail "colo-xdp run starts ($1): $(cat "$T_TMP/run-$1.log")"
 	t_done
-fi
+}
+start_run first
 
 stat_json() {
 	"$COLO_XDP" stat --pin-path "$INST" --json 2>/dev/null |
@@ -78,18 +86,47 @@ traffic() {
 # published every second: let the first figures in
 sleep 2
 FREE0=$(stat_json 'i["datapath"]["pool_free"]')
+snap() {
+	"$COLO_XDP" stat --pin-path "$INST" --json 2>/dev/null
+}
+# totals_up A B: no total of the loader went down from snapshot A to B
+totals_up() {
+	python3 -c 'import json, sys
+a, b = (json.loads(x)["instances"][0] for x in sys.argv[1:])
+down = [k for g in ("engine", "datapath") for k in a[g]
+	if k not in b["gauges"] and b[g][k] < a[g][k]]
+sys.exit(print("# went down:", down) if down else 0)' "$1" "$2"
+}
 t_bg traffic
 TRAFFIC=$T_LAST_PID
 echo "# t(s)  VmRSS(kB)  pool_in_use  pool_free  checkpoints"
 start=$(date +%s)
 rss_warm=
+warm_at=$WARMUP
+killed=
+went_down=0
+prev=$(snap)
 while :; do
 	t=$(($(date +%s) - start))
 	((t >= SECONDS_TOTAL)) && break
+	if [[ -z $killed ]] && ((t >= KILL_AT)); then
+		kill -KILL "$RUN"
+		wait "$RUN" 2>/dev/null
+		echo "# $t s: loader killed under traffic, started again"
+		start_run restart
+		grep '^took over' "$T_TMP/run-restart.log" | sed 's/^/# /'
+		killed=$t
+		warm_at=$((t + WARMUP))
+		rss_warm=
+		prev=$(snap)
+	fi
+	cur=$(snap)
+	totals_up "$prev" "$cur" || went_down=$((went_down + 1))
+	prev=$cur
 	line=$(stat_json '"%d %d %d" % (i["engine"]["pool_in_use"], i["datapath"]["pool_free"], i["engine"]["checkpoints"])')
 	r=$(rss)
 	printf '%6d  %9d  %s\n' "$t" "$r" "$line" | awk '{ printf "%6d  %9d  %11d  %9d  %11d\n", $1, $2, $3, $4, $5 }'
-	if [[ -z $rss_warm ]] && ((t >= WARMUP)); then
+	if [[ -z $rss_warm ]] && ((t >= warm_at)); then
 		rss_warm=$r
 	fi
 	rss_last=$r
@@ -102,12 +139,25 @@ idle() {
 	[[ $(stat_json 'i["engine"]["pool_in_use"]') == 0 &&
 		$(stat_json 'i["datapath"]["pool_free"]') == "$FREE0" ]]
 }
-t_check "the loader ran the whole soak" kill -0 "$RUN"
-echo "# $(cat "$T_TMP/rounds") rounds; $(stat_json 'i["engine"]["checkpoints"]') checkpoints, $(stat_json 'i["engine"]["mismatches"]') mismatches, $(stat_json 'i["engine"]["ckpt_timeout"]') timeout requests"
+t_check "the loader ran the whole soak, killed and restarted once (at ${killed:-?} s)" \
+	bash -c "test -n '$killed' && kill -0 '$RUN'"
+echo "# $(cat "$T_TMP/rounds") rounds; since the restart: $(stat_json 'i["engine"]["checkpoints"]') checkpoints, $(stat_json 'i["engine"]["mismatches"]') mismatches, $(stat_json 'i["engine"]["ckpt_timeout"]') timeout requests"
 t_check "VmRSS flat: ${rss_warm:-?} kB after warm-up, $rss_last kB at the end (bound $RSS_BOUND kB)" \
 	test -n "$rss_warm" -a $((rss_last - rss_warm)) -le "$RSS_BOUND"
 t_check "pool flat: nothing in use at the end, $FREE0 frames free as at the start" \
 	cn_wait_cmd idle
+t_check "no total went down between samples" test "$went_down" -eq 0
+taken_all_released() {
+	[[ $(stat_json 'i["datapath"]["rx_primary"] + i["datapath"]["adopted_primary"] - i["engine"]["released"] - i["engine"]["queued_primary"] - i["datapath"]["rx_waiting_primary"]') == 0 &&
+		$(stat_json 'i["engine"]["queued_primary"] + i["datapath"]["rx_waiting_primary"]') == 0 ]]
+}
+t_check "identity: rx_primary $(stat_json 'i["datapath"]["rx_primary"]') + adopted_primary $(stat_json 'i["datapath"]["adopted_primary"]') = released $(stat_json 'i["engine"]["released"]'), none queued or waiting" \
+	cn_wait_cmd taken_all_released
+released_all_sent() {
+	[[ $(stat_json 'i["engine"]["released"] + i["datapath"]["adopted_sent"] - i["datapath"]["tx_completed"]') == 0 ]]
+}
+t_check "identity: released + adopted_sent $(stat_json 'i["datapath"]["adopted_sent"]') = tx_completed" \
+	cn_wait_cmd released_all_sent
 kill -TERM "$RUN"
 wait "$RUN"
 t_check "SIGTERM: exit status 0" test $? -eq 0
