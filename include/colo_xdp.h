@@ -135,6 +135,8 @@ struct colo_loader {
 	 * its frames outlive a crash; 0: none.
 	 */
 	__u32 keeper_pid;
+	/* bit per enum colo_role: that socket is bound zero-copy */
+	__u32 zero_copy;
 	struct colo_loader_stats stats;
 	struct colo_umem_report umem; /* where the UMEM pages are, at start */
 };

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # colo-xdp run refuses what it cannot do: bad flags, no privileges, no
-# AF_XDP, a UMEM too small for its rings, an RX queue the device lacks.
+# AF_XDP, a UMEM too small for its rings, an RX queue the device lacks,
+# zero-copy required where there is none.
 # Each time: one line naming the problem and the fix, a non-zero exit, and
 # nothing left attached or pinned. (colo_steer_open's own errors, such as a
 # missing or down interface, are the steer suites' job.)
@@ -95,6 +96,16 @@ refused "AF_XDP unsupported" 1 \
 refused "RX queue the device lacks" 1 \
 	"AF_XDP socket for --primary-in $P queue 5: .*pick one that does with --queue" \
 	"$COLO_XDP" run "${IFS3[@]}" --queue 5
+# veth has no zero-copy AF_XDP: require stops at the first socket
+refused "--zero-copy require on a veth" 1 \
+	"--zero-copy require: --primary-in $P has no zero-copy AF_XDP (Operation not supported); use --zero-copy prefer" \
+	"$COLO_XDP" run "${IFS3[@]}" --zero-copy require
+refused "--zero-copy require with --xdp-mode skb" 2 \
+	"--zero-copy require: --xdp-mode skb (generic XDP) hands AF_XDP copies only" \
+	"$COLO_XDP" run "${IFS3[@]}" --zero-copy require --xdp-mode skb
+refused "bad --zero-copy" 2 \
+	"--zero-copy: 'always' is not one of prefer, require, off" \
+	"$COLO_XDP" run "${IFS3[@]}" --zero-copy always
 refused "bad --on-loader-loss" 2 "--on-loader-loss: 'wait' is neither pass nor hold" \
 	"$COLO_XDP" run "${IFS3[@]}" --on-loader-loss wait
 refused "--watchdog-ms too short" 2 "--watchdog-ms" \

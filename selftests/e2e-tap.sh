@@ -19,13 +19,15 @@ CLI_CAP=$CN_CAP_PID
 
 LOG=$T_TMP/run.log
 t_bg "$COLO_XDP" run --primary-in "$CN_P" --secondary-in "$CN_S" \
-	--outdev "$CN_O" --max-queue-size 4096 >"$LOG" 2>&1
+	--outdev "$CN_O" --max-queue-size 4096 --zero-copy off >"$LOG" 2>&1
 RUN=$T_LAST_PID
 if ! cn_wait_log "$LOG" "^comparing"; then
 	t_fail "colo-xdp run starts on taps: $(cat "$LOG")"
 	t_done
 fi
 t_ok "colo-xdp run starts on taps"
+t_check "--zero-copy off: copy on every interface, as asked" \
+	grep -q "^af_xdp: $CN_P copy, $CN_S copy, $CN_O copy (--zero-copy off)" "$LOG"
 
 # stream NAME FLAGS...: both taps get the same stream (the secondary's
 # IPv4 IDs differ), each written in one go as a VM's burst would be.

@@ -30,6 +30,17 @@ if ! cn_wait_log "$LOG" "^comparing"; then
 	t_done
 fi
 t_ok "colo-xdp run starts"
+# veth has no zero-copy: the default (prefer) binds every socket in copy
+# mode, says why, and stat reports the mode per interface
+t_check "start: the AF_XDP mode of each interface, and why" \
+	grep -q "^af_xdp: $CN_P copy, $CN_S copy, $CN_O copy (zero-copy refused on $CN_P (Operation not supported), so copy on all: they share one UMEM)" "$LOG"
+all_copy() {
+	[[ $("$COLO_XDP" stat --pin-path "/sys/fs/bpf/colo-xdp/$CN_P" --json |
+		python3 -c 'import json, sys
+i = json.load(sys.stdin)["instances"][0]["interfaces"]
+print(" ".join(i[r]["mode"] for r in ("primary", "secondary", "outdev")))') == "copy copy copy" ]]
+}
+t_check "stat --json: mode copy on each interface" cn_wait_cmd all_copy
 t_check "colo_steer is attached to the primary and the secondary" \
 	bash -c "ip -d link show dev $CN_P | grep -q 'prog/xdp.*name colo_steer' &&
 		 ip -d link show dev $CN_S | grep -q 'prog/xdp.*name colo_steer'"

@@ -244,6 +244,30 @@ out:
 }
 
 /*
+ * Say which AF_XDP mode each interface's socket got, and why; returns
+ * the zero-copy ones, a bit per role.
+ */
+static __u32 print_modes(struct run_ctx *rc, const struct run_opts *o)
+{
+	__u32 zero_copy = 0;
+	int r;
+
+	printf("af_xdp:");
+	for (r = 0; r < COLO_NR_ROLES; r++) {
+		if (xsk_dp_zero_copy(rc->dp, r))
+			zero_copy |= 1u << r;
+		printf(" %s %s", o->steer.ifname[r],
+		       zero_copy & (1u << r) ? "zero-copy" : "copy");
+		printf(r < COLO_NR_ROLES - 1 ? "," : "");
+	}
+	printf(" (%s)\n",
+	       o->steer.skb_mode ?
+		       "--xdp-mode skb: generic XDP has no zero-copy" :
+		       xsk_dp_mode_why(rc->dp));
+	return zero_copy;
+}
+
+/*
  * What the dead loader's engine held goes to ours, in the order it
  * arrived: compared again, or released by the checkpoint the takeover
  * asks for.
@@ -499,6 +523,7 @@ int cmd_run(int argc, char **argv)
 	};
 	struct xsk_dp_config dcfg = {};
 	struct colo_umem_report mem;
+	__u32 zero_copy;
 	struct run_ctx rc = {};
 	bool compared = false;
 	int ifindex[COLO_NR_ROLES];
@@ -562,7 +587,8 @@ int cmd_run(int argc, char **argv)
 	dcfg.frame_size = o.frame_size;
 	dcfg.mem = &o.mem;
 	dcfg.cpu = o.pin_cpu ? (int)o.cpu : -1;
-	dcfg.force_copy = o.steer.skb_mode;
+	/* generic XDP hands AF_XDP copies only */
+	dcfg.zero_copy = o.steer.skb_mode ? XSK_DP_ZC_OFF : o.zero_copy;
 	dcfg.busy_poll = o.busy_poll;
 	dcfg.busy_wait_ms = RUN_BUSY_WAIT_MS;
 	err = datapath_open(&rc, &dcfg);
@@ -581,9 +607,10 @@ int cmd_run(int argc, char **argv)
 	       o.steer.ifname[COLO_ROLE_SECONDARY],
 	       o.steer.ifname[COLO_ROLE_OUT], o.steer.queue, o.umem_frames,
 	       o.frame_size);
+	zero_copy = print_modes(&rc, &o);
 	if (!xsk_dp_umem_report(rc.dp, &mem)) {
 		hostmem_report_print(&mem, stdout);
-		colo_steer_set_umem(rc.steer, &mem);
+		colo_steer_set_umem(rc.steer, &mem, zero_copy);
 	}
 	if (rc.xen)
 		printf("xen notify on %s\n", xen_server_address(rc.xen));

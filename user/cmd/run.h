@@ -41,6 +41,7 @@ struct run_opts {
 	uint32_t cpu;
 	bool pin_cpu;
 	bool busy_poll;
+	unsigned int zero_copy; /* enum xsk_dp_zc */
 	uint32_t stats_interval_s;
 	bool verbose;
 	const char *notify; /* --notify xen:... */

@@ -68,6 +68,12 @@ static const struct cli_opt run_opts[] = {
 	{ .type = CLI_OPT_U32, .name = "frame-size", .arg = "2048|4096",
 	  .off = offsetof(struct run_opts, frame_size),
 	  .choices = frame_sizes, .help = "UMEM frame size" },
+	{ .type = CLI_OPT_ENUM, .name = "zero-copy", .arg = "prefer|require|off",
+	  .off = offsetof(struct run_opts, zero_copy),
+	  .choices = xsk_dp_zc_names,
+	  .help = "AF_XDP zero-copy: all sockets share one UMEM and\n"
+		  "so one mode; prefer falls back to copy on all when\n"
+		  "an interface has none (veth, tap)" },
 	{ .type = CLI_OPT_FLAG, .name = "busy-poll",
 	  .off = offsetof(struct run_opts, busy_poll),
 	  .help = "busy-poll the RX queues instead of sleeping" },
@@ -192,6 +198,11 @@ static int check(struct run_opts *o)
 	if (o->pin_cpu && o->cpu >= (uint32_t)sysconf(_SC_NPROCESSORS_CONF)) {
 		cli_err(CMD, "--cpu %u: this machine has CPUs 0 to %ld", o->cpu,
 			sysconf(_SC_NPROCESSORS_CONF) - 1);
+		return -EINVAL;
+	}
+	if (o->steer.skb_mode && o->zero_copy == XSK_DP_ZC_REQUIRE) {
+		cli_err(CMD,
+			"--zero-copy require: --xdp-mode skb (generic XDP) hands AF_XDP copies only; use --xdp-mode native or --zero-copy prefer");
 		return -EINVAL;
 	}
 	if (umem_size(o))

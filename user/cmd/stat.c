@@ -109,6 +109,19 @@ static const char *ifname_of(__u32 ifindex, char *buf)
 	return buf;
 }
 
+/*
+ * The AF_XDP mode of role's socket, as one of three words: unknown (no
+ * sockets bound yet: the UMEM is reported with them), copy, zero-copy.
+ */
+static const char *mode_of(const struct instance *in, int role,
+			   const char *unknown, const char *copy,
+			   const char *zero_copy)
+{
+	if (!in->rec.umem.size)
+		return unknown;
+	return in->rec.zero_copy & (1u << role) ? zero_copy : copy;
+}
+
 /* Those of the n counters at f that are of kind, six to a line. */
 static void print_fields(const char *title, const void *base,
 			 const struct colo_counter *f, size_t n,
@@ -158,8 +171,9 @@ static void print_human(const struct instance *in)
 		       l->watchdog_ms, on_loss_name[l->on_loss], note);
 	printf("  interfaces:");
 	for (r = 0; r < COLO_NR_ROLES; r++)
-		printf(" %s %s (%u)", role_key[r],
-		       ifname_of(in->rec.ifindex[r], name), in->rec.ifindex[r]);
+		printf(" %s %s (%u%s)", role_key[r],
+		       ifname_of(in->rec.ifindex[r], name), in->rec.ifindex[r],
+		       mode_of(in, r, "", ", copy", ", zero-copy"));
 	putchar('\n');
 	if (in->rec.umem.size) {
 		printf("  ");
@@ -250,7 +264,8 @@ static void print_json(const struct instance *in, bool first)
 	for (r = 0; r < COLO_NR_ROLES; r++) {
 		printf("%s\"%s\":{\"name\":", r ? "," : "", role_key[r]);
 		json_print_str(stdout, ifname_of(in->rec.ifindex[r], name));
-		printf(",\"ifindex\":%u}", in->rec.ifindex[r]);
+		printf(",\"ifindex\":%u,\"mode\":%s}", in->rec.ifindex[r],
+		       mode_of(in, r, "null", "\"copy\"", "\"zero-copy\""));
 	}
 	printf("},\"umem\":");
 	json_umem(&in->rec.umem);

@@ -8,6 +8,7 @@
  * correct it where the loader died between its store and the ring's.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -299,6 +300,8 @@ int xsk_dp_adopt(const struct xsk_dp_config *cfg, int fds[XSK_DP_NR_FDS],
 	dp->mem.fd = -1;
 	dp->next_seq = 1;
 	dp->busy_poll = cfg->busy_poll;
+	snprintf(dp->mode_why, sizeof(dp->mode_why),
+		 "as the dead loader bound them");
 	if (pread(dp->ledger_fd, &hdr, sizeof(hdr), 0) != sizeof(hdr)) {
 		log_err("the dead loader's frame ledger is cut short");
 		err = -EPROTO;

@@ -122,7 +122,16 @@ static int ledger_create(struct xsk_dp *dp, const struct xsk_dp_config *cfg)
 	return 0;
 }
 
-int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
+static void unbind_all(struct xsk_dp *dp);
+
+/*
+ * Register the UMEM and bind the sockets of P, S and O to it, the first
+ * (P's) with bind_flags: every later socket on a shared UMEM takes the
+ * first one's mode. On failure, *failed is the role whose socket was
+ * refused (COLO_NR_ROLES: the UMEM itself) and nothing is left bound.
+ */
+static int bind_all(struct xsk_dp *dp, const struct xsk_dp_config *cfg,
+		    uint32_t bind_flags, int *failed)
 {
 	struct xsk_umem_config ucfg = {
 		.fill_size = XSK_DP_RING_SIZE,
@@ -132,10 +141,107 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
 	};
 	struct xsk_socket_config scfg = {
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = XDP_USE_NEED_WAKEUP,
+		.bind_flags = XDP_USE_NEED_WAKEUP | bind_flags,
 	};
-	uint32_t i, waited;
+	uint32_t waited;
+	int r, err;
+
+	*failed = COLO_NR_ROLES;
+	/* The fill and completion rings made here are P's: the first socket's. */
+	err = xsk_umem__create(&dp->umem, dp->mem.area, dp->mem.size,
+			       &dp->sock[COLO_ROLE_PRIMARY].fill,
+			       &dp->sock[COLO_ROLE_PRIMARY].comp, &ucfg);
+	if (err) {
+		dp->umem = NULL;
+		return err;
+	}
+	for (r = 0; r < COLO_NR_ROLES; r++) {
+		struct xsk_dp_sock *s = &dp->sock[r];
+		bool out_dev = r == COLO_ROLE_OUT;
+
+		/* O only transmits, P and S only receive */
+		scfg.rx_size = out_dev ? 0 : XSK_DP_RING_SIZE;
+		scfg.tx_size = out_dev ? XSK_DP_RING_SIZE : 0;
+		for (waited = 0;; waited += XSK_DP_BUSY_STEP_MS) {
+			err = xsk_socket__create_shared(&s->xsk, cfg->ifname[r],
+							cfg->queue, dp->umem,
+							out_dev ? NULL : &s->rx,
+							out_dev ? &s->tx : NULL,
+							&s->fill, &s->comp,
+							&scfg);
+			if (err != -EBUSY || waited >= cfg->busy_wait_ms)
+				break;
+			usleep(XSK_DP_BUSY_STEP_MS * 1000);
+		}
+		if (err) {
+			s->xsk = NULL;
+			*failed = r;
+			goto out;
+		}
+		s->fd = xsk_socket__fd(s->xsk);
+	}
+	return 0;
+out:
+	unbind_all(dp);
+	return err;
+}
+
+static bool zero_copy_bound(int fd)
+{
+	struct xdp_options opts;
+	socklen_t len = sizeof(opts);
+
+	return !getsockopt(fd, SOL_XDP, XDP_OPTIONS, &opts, &len) &&
+	       (opts.flags & XDP_OPTIONS_ZEROCOPY);
+}
+
+/*
+ * Bind in the mode asked for. A shared UMEM takes the mode of its first
+ * socket, so "prefer" binds them all zero-copy first and, if any
+ * interface refuses, all again in copy mode.
+ */
+static int bind_mode(struct xsk_dp *dp, const struct xsk_dp_config *cfg)
+{
+	static const uint32_t flags[] = {
+		[XSK_DP_ZC_PREFER] = XDP_ZEROCOPY,
+		[XSK_DP_ZC_REQUIRE] = XDP_ZEROCOPY,
+		[XSK_DP_ZC_OFF] = XDP_COPY,
+	};
+	int failed, err;
+
+	err = bind_all(dp, cfg, flags[cfg->zero_copy], &failed);
+	if (err && failed < COLO_NR_ROLES &&
+	    cfg->zero_copy == XSK_DP_ZC_PREFER) {
+		snprintf(
+			dp->mode_why, sizeof(dp->mode_why),
+			"zero-copy refused on %s (%s), so copy on all: they share one UMEM",
+			cfg->ifname[failed], strerror(-err));
+		err = bind_all(dp, cfg, XDP_COPY, &failed);
+	} else if (!err) {
+		snprintf(dp->mode_why, sizeof(dp->mode_why), "--zero-copy %s",
+			 xsk_dp_zc_names[cfg->zero_copy]);
+	}
+	if (!err)
+		return 0;
+	if (failed == COLO_NR_ROLES)
+		cli_err("run",
+			"cannot register a UMEM of %u frames of %u bytes: %s; lower --umem-frames or raise 'ulimit -l'",
+			cfg->umem_frames, cfg->frame_size, strerror(-err));
+	else if (cfg->zero_copy == XSK_DP_ZC_REQUIRE &&
+		 (err == -EOPNOTSUPP || err == -EPROTONOSUPPORT))
+		cli_err("run",
+			"--zero-copy require: %s %s has no zero-copy AF_XDP (%s); use --zero-copy prefer to fall back to copy mode",
+			cli_role_flag[failed], cfg->ifname[failed],
+			strerror(-err));
+	else
+		sock_error(cfg, failed, err);
+	return err;
+}
+
+int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
+{
 	struct xsk_dp *dp;
+	uint32_t i;
 	int r, err;
 
 	*out = NULL;
@@ -163,44 +269,13 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
 			    cfg->cpu, &dp->mem);
 	if (err)
 		goto out;
-
-	/* The fill and completion rings made here are P's: the first socket's. */
-	err = xsk_umem__create(&dp->umem, dp->mem.area, dp->mem.size,
-			       &dp->sock[COLO_ROLE_PRIMARY].fill,
-			       &dp->sock[COLO_ROLE_PRIMARY].comp, &ucfg);
-	if (err) {
-		cli_err("run",
-			"cannot register a UMEM of %u frames of %u bytes: %s; lower --umem-frames or raise 'ulimit -l'",
-			cfg->umem_frames, cfg->frame_size, strerror(-err));
+	err = bind_mode(dp, cfg);
+	if (err)
 		goto out;
-	}
-
-	if (cfg->force_copy)
-		scfg.bind_flags |= XDP_COPY;
 	for (r = 0; r < COLO_NR_ROLES; r++) {
 		struct xsk_dp_sock *s = &dp->sock[r];
 		bool out_dev = r == COLO_ROLE_OUT;
 
-		/* O only transmits, P and S only receive */
-		scfg.rx_size = out_dev ? 0 : XSK_DP_RING_SIZE;
-		scfg.tx_size = out_dev ? XSK_DP_RING_SIZE : 0;
-		for (waited = 0;; waited += XSK_DP_BUSY_STEP_MS) {
-			err = xsk_socket__create_shared(&s->xsk, cfg->ifname[r],
-							cfg->queue, dp->umem,
-							out_dev ? NULL : &s->rx,
-							out_dev ? &s->tx : NULL,
-							&s->fill, &s->comp,
-							&scfg);
-			if (err != -EBUSY || waited >= cfg->busy_wait_ms)
-				break;
-			usleep(XSK_DP_BUSY_STEP_MS * 1000);
-		}
-		if (err) {
-			s->xsk = NULL;
-			sock_error(cfg, r, err);
-			goto out;
-		}
-		s->fd = xsk_socket__fd(s->xsk);
 		err = out_dev ? tx_budget(s) : 0;
 		if (err) {
 			cli_err("run",
@@ -249,17 +324,27 @@ static void sock_close(struct xsk_dp_sock *s)
 		close(s->fd);
 }
 
-void xsk_dp_destroy(struct xsk_dp *dp)
+/* Close every socket, then the UMEM, which they all hold a reference to. */
+static void unbind_all(struct xsk_dp *dp)
 {
 	int r;
 
-	if (!dp)
-		return;
-	/* The UMEM goes last: every socket holds a reference to it. */
-	for (r = COLO_NR_ROLES - 1; r >= 0; r--)
+	for (r = COLO_NR_ROLES - 1; r >= 0; r--) {
 		sock_close(&dp->sock[r]);
+		/* libxdp leaves cached ring indexes as they were: zero them */
+		memset(&dp->sock[r], 0, sizeof(dp->sock[r]));
+		dp->sock[r].fd = -1;
+	}
 	if (dp->umem)
 		xsk_umem__delete(dp->umem);
+	dp->umem = NULL;
+}
+
+void xsk_dp_destroy(struct xsk_dp *dp)
+{
+	if (!dp)
+		return;
+	unbind_all(dp);
 	hostmem_free(&dp->mem);
 	if (dp->ledger)
 		munmap(dp->ledger, dp->ledger_size);
@@ -274,6 +359,23 @@ void xsk_dp_destroy(struct xsk_dp *dp)
 int xsk_dp_fd(const struct xsk_dp *dp, enum colo_role role)
 {
 	return dp->sock[role].fd;
+}
+
+const char *const xsk_dp_zc_names[] = {
+	[XSK_DP_ZC_PREFER] = "prefer",
+	[XSK_DP_ZC_REQUIRE] = "require",
+	[XSK_DP_ZC_OFF] = "off",
+	NULL,
+};
+
+bool xsk_dp_zero_copy(const struct xsk_dp *dp, enum colo_role role)
+{
+	return zero_copy_bound(xsk_dp_fd(dp, role));
+}
+
+const char *xsk_dp_mode_why(const struct xsk_dp *dp)
+{
+	return dp->mode_why;
 }
 
 void xsk_dp_fds(const struct xsk_dp *dp, int fds[XSK_DP_NR_FDS])

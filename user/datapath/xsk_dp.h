@@ -34,6 +34,20 @@
 /* Frames taken off one RX ring per call. */
 #define XSK_DP_BATCH 64
 
+/*
+ * AF_XDP mode of the sockets. One UMEM takes the mode of its first socket
+ * for all: prefer binds them all zero-copy, and all in copy mode if any
+ * interface refuses; require stops there; off binds copy.
+ */
+enum xsk_dp_zc {
+	XSK_DP_ZC_PREFER = 0,
+	XSK_DP_ZC_REQUIRE,
+	XSK_DP_ZC_OFF,
+};
+
+/* "prefer", "require", "off", NULL: by enum xsk_dp_zc */
+extern const char *const xsk_dp_zc_names[];
+
 struct xsk_dp_config {
 	const char *ifname[COLO_NR_ROLES]; /* indexed by enum colo_role */
 	uint32_t queue;
@@ -42,7 +56,7 @@ struct xsk_dp_config {
 	/* Where the UMEM lives; mem->size is umem_frames * frame_size. */
 	const struct hostmem_opts *mem;
 	int cpu; /* the comparing CPU, for --numa-policy local; -1: any */
-	bool force_copy; /* XDP generic mode: no zero-copy possible */
+	enum xsk_dp_zc zero_copy;
 	bool busy_poll;
 	/*
 	 * The kernel frees a previous loader's sockets a moment after it
@@ -110,6 +124,10 @@ void xsk_dp_fds(const struct xsk_dp *dp, int fds[XSK_DP_NR_FDS]);
 
 /* The socket of a role, for colo_steer_add_xsk() and poll(). */
 int xsk_dp_fd(const struct xsk_dp *dp, enum colo_role role);
+/* Whether role's socket is bound zero-copy, as the kernel reports it. */
+bool xsk_dp_zero_copy(const struct xsk_dp *dp, enum colo_role role);
+/* Why the sockets got their mode, for the start output. */
+const char *xsk_dp_mode_why(const struct xsk_dp *dp);
 
 /*
  * Take up to max (at most XSK_DP_BATCH) frames off the RX ring of P or S;

@@ -76,6 +76,7 @@ struct xsk_dp {
 	struct xsk_umem *umem; /* NULL when adopted */
 	struct xsk_dp_sock sock[COLO_NR_ROLES];
 	bool busy_poll;
+	char mode_why[160]; /* why the sockets are copy or zero-copy */
 
 	/* Free frame addresses: a stack sized for the whole UMEM. */
 	uint64_t *pool;

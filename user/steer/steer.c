@@ -924,9 +924,10 @@ int colo_steer_publish(struct colo_steer *s,
 }
 
 void colo_steer_set_umem(struct colo_steer *s,
-			 const struct colo_umem_report *umem)
+			 const struct colo_umem_report *umem, __u32 zero_copy)
 {
 	s->rec.umem = *umem;
+	s->rec.zero_copy = zero_copy;
 }
 
 /* Remove every entry, attach, pin and directory this instance owns. */

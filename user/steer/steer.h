@@ -125,9 +125,12 @@ void colo_steer_fail_open(struct colo_steer *s);
  */
 int colo_steer_heartbeat(struct colo_steer *s, uint64_t now_ns);
 
-/* Where the UMEM pages are: published with the counters from now on. */
+/*
+ * Where the UMEM pages are, and which sockets are zero-copy (a bit per
+ * role): published with the counters from now on.
+ */
 void colo_steer_set_umem(struct colo_steer *s,
-			 const struct colo_umem_report *umem);
+			 const struct colo_umem_report *umem, __u32 zero_copy);
 
 /*
  * Unbind sockets, disarm the watchdog, detach what was attached, remove
