@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <net/if.h>
 
 #include "caps.h"
 #include "cli.h"
@@ -100,6 +103,48 @@ static int check_af_xdp(void)
 	}
 	close(fd);
 	return 0;
+}
+
+/*
+ * A frame longer than a UMEM frame takes is dropped by the kernel: refuse
+ * an MTU on P or S that allows one, before anything is attached. Frames
+ * in several UMEM frames (AF_XDP multi-buffer) are not taken yet.
+ */
+static int check_mtu(const struct run_opts *o)
+{
+	/* the Ethernet header and one VLAN tag around the MTU */
+	const uint32_t l2 = 14 + 4, max = xsk_dp_max_frame(o->frame_size);
+	struct ifreq ifr = {};
+	int fd, r, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
+		uint32_t mtu;
+
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s",
+			 o->steer.ifname[r]);
+		/* a missing interface: colo_steer_open() names it */
+		if (ioctl(fd, SIOCGIFMTU, &ifr))
+			continue;
+		mtu = ifr.ifr_mtu;
+		if (mtu + l2 <= max)
+			continue;
+		cli_err(CMD,
+			"%s %s has MTU %u: its frames (up to %u bytes) do not fit a %u-byte UMEM frame (%u bytes after the kernel's headroom), and frames in several UMEM frames are not taken yet; set its MTU to %u or less ('ip link set dev %s mtu %u')%s",
+			cli_role_flag[r], o->steer.ifname[r], mtu, mtu + l2,
+			o->frame_size, max, max - l2, o->steer.ifname[r],
+			max - l2,
+			o->frame_size < 4096 &&
+					mtu + l2 <= xsk_dp_max_frame(4096) ?
+				", or use --frame-size 4096" :
+				"");
+		err = -EMSGSIZE;
+		break;
+	}
+	close(fd);
+	return err;
 }
 
 void run_room_changed(struct run_ctx *rc)
@@ -538,7 +583,7 @@ int cmd_run(int argc, char **argv)
 	rc.ifname = o.steer.ifname;
 	rc.scan_cycle_ns = o.engine.expired_scan_cycle_ms * 1000000ull;
 	rc.links.fd = -1;
-	if (check_caps() || check_af_xdp())
+	if (check_caps() || check_af_xdp() || check_mtu(&o))
 		goto out;
 	if (o.pin_cpu && cli_pin_cpu(CMD, o.cpu))
 		goto out;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/bpf.h>
 #include <linux/if_xdp.h>
 
 #include "cli.h"
@@ -359,6 +360,13 @@ void xsk_dp_destroy(struct xsk_dp *dp)
 int xsk_dp_fd(const struct xsk_dp *dp, enum colo_role role)
 {
 	return dp->sock[role].fd;
+}
+
+uint32_t xsk_dp_max_frame(uint32_t frame_size)
+{
+	/* the kernel keeps XDP's headroom in each frame it fills */
+	return frame_size - XDP_PACKET_HEADROOM -
+	       XSK_UMEM__DEFAULT_FRAME_HEADROOM;
 }
 
 const char *const xsk_dp_zc_names[] = {

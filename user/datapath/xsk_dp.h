@@ -124,6 +124,11 @@ void xsk_dp_fds(const struct xsk_dp *dp, int fds[XSK_DP_NR_FDS]);
 
 /* The socket of a role, for colo_steer_add_xsk() and poll(). */
 int xsk_dp_fd(const struct xsk_dp *dp, enum colo_role role);
+/*
+ * The longest frame a UMEM frame of frame_size bytes takes off an RX
+ * ring; the kernel drops a longer one (rx_dropped).
+ */
+uint32_t xsk_dp_max_frame(uint32_t frame_size);
 /* Whether role's socket is bound zero-copy, as the kernel reports it. */
 bool xsk_dp_zero_copy(const struct xsk_dp *dp, enum colo_role role);
 /* Why the sockets got their mode, for the start output. */
