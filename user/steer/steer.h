@@ -55,6 +55,12 @@ int colo_steer_add_xsk(struct colo_steer *s, enum colo_role role, int xsk_fd);
 int colo_steer_ifindex(const struct colo_steer *s, enum colo_role role);
 
 /*
+ * The instance's slot: its entries in colo_heartbeat and in colo_vm_mac,
+ * where colo_steer puts the MAC it learns from the primary's frames.
+ */
+__u32 colo_steer_slot(const struct colo_steer *s);
+
+/*
  * Failover and back: in COLO_STATE_PASSTHROUGH the XDP program sends every
  * primary frame to the outdev and drops every secondary frame.
  */
