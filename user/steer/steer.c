@@ -193,8 +193,7 @@ static bool is_veth(const char *name)
 	return veth;
 }
 
-/* The name of program id, or "" if it is gone already. */
-static void prog_name(__u32 id, char *name, size_t len)
+void colo_bpf_prog_name(__u32 id, char *name, size_t len)
 {
 	struct bpf_prog_info info = {};
 	__u32 info_len = sizeof(info);
@@ -236,7 +235,7 @@ static int check_no_prog(const char *ifname, int ifindex)
 	err = attached_prog(ifindex, ifname, &id);
 	if (err || !id)
 		return err;
-	prog_name(id, name, sizeof(name));
+	colo_bpf_prog_name(id, name, sizeof(name));
 	if (!strcmp(name, COLO_PROG_NAME))
 		log_err("%s already runs %s (id %u), attached by 'ip link' or another colo-xdp instance: adopt it with --attach none, or remove it with 'ip link set dev %s xdp off'",
 			ifname, name, id, ifname);
@@ -897,6 +896,11 @@ int colo_steer_heartbeat(struct colo_steer *s, uint64_t now_ns)
 int colo_steer_ifindex(const struct colo_steer *s, enum colo_role role)
 {
 	return s->ifindex[role];
+}
+
+const char *colo_steer_ifname(const struct colo_steer *s, enum colo_role role)
+{
+	return s->ifname[role];
 }
 
 __u32 colo_steer_slot(const struct colo_steer *s)
