@@ -86,6 +86,8 @@ ALIBS := $(foreach c,tools control steer datapath io mem engine util,\
 # Objects that include a BPF skeleton wait for it; no other object does.
 $(OBJ)/user/steer/steer.o $(AOBJ)/user/steer/steer.o: \
 	$(BUILD)/colo_steer.skel.h
+$(OBJ)/user/steer/mirror.o $(AOBJ)/user/steer/mirror.o: \
+	$(BUILD)/colo_mirror.skel.h
 $(OBJ)/bench/bench-traffic.o: $(BUILD)/bench_xdp.skel.h
 
 LOADER := $(BUILD)/colo-xdp

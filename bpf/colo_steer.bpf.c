@@ -15,10 +15,15 @@
  * heartbeat takes over again at once. A heartbeat of 0 (the loader has
  * not started yet, or stopped cleanly) never fails open: until the first
  * heartbeat, frames without a socket are dropped as before.
+ *
+ * It also learns the VM's MAC for colo_mirror (colo_mirror.h): the source
+ * of each frame the primary sends, the guest's first ARP included, so that
+ * the clients' frames to that MAC are mirrored from their first one on.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
+#include "colo_mirror.h"
 #include "colo_parse.h"
 #include "colo_xdp.h"
 
@@ -102,6 +107,28 @@ static __always_inline __u64 heartbeat(const struct colo_if_config *cfg,
 	return last;
 }
 
+/*
+ * The primary's source MAC is the VM's: stored only when it changes, so
+ * that the CPUs that see the primary's frames do not bounce the line
+ * colo_mirror reads. The latest wins, as a bridge follows a moved MAC.
+ */
+static __always_inline void learn_vm_mac(const struct colo_if_config *cfg,
+					 const __u8 *data, const __u8 *end)
+{
+	__u32 slot = cfg->hb_slot;
+	__u64 *known, mac;
+
+	if (data + 12 > end)
+		return;
+	mac = colo_mac_u64(data + 6);
+	/* a group address is no station's: a forged or broken frame */
+	if (!mac || colo_mac_group(mac))
+		return;
+	known = bpf_map_lookup_elem(&colo_vm_mac, &slot);
+	if (known && *(volatile __u64 *)known != mac)
+		*(volatile __u64 *)known = mac;
+}
+
 /* The loader is lost: fail open (or hold), and count it. */
 static __always_inline int degrade(const struct colo_if_config *cfg,
 				   struct colo_steer_stats *st)
@@ -136,6 +163,8 @@ int colo_steer(struct xdp_md *ctx)
 	if (!st)
 		return XDP_DROP; /* the loader creates both entries first */
 
+	if (cfg->role == COLO_ROLE_PRIMARY)
+		learn_vm_mac(cfg, data, end);
 	cls = colo_parse(data, end, bpf_xdp_get_buff_len(ctx), &pkt);
 	if (cls == COLO_CLASS_COMPARE && cfg->state == COLO_STATE_COMPARE) {
 		armed = heartbeat(cfg, &lost);

@@ -15,7 +15,7 @@ VMSEND=$T_BUILD/colo-vmsend
 XENCTL=$T_TOP/tools/colo-xenctl.py
 t_skip_unless_root
 
-cn_veth_topology "$T_PREFIX" && cn_mirror || {
+cn_veth_topology "$T_PREFIX" || {
 	t_fail "build the namespaces"
 	t_done
 }

@@ -23,15 +23,17 @@ for i in "$P" "$S" "$O"; do
 done
 IFS3=(--primary-in "$P" --secondary-in "$S" --outdev "$O")
 
-# nothing_left: no XDP program on the interfaces, no pin directory, no
-# keeper.
+# nothing_left: no XDP program on the interfaces, no mirror on the
+# outdev and no qdisc of its own, no pin directory, no keeper.
 nothing_left() {
 	local i
 	for i in "$P" "$S" "$O"; do
 		ip -d link show dev "$i" | grep -q "prog/xdp" && return 1
-		bpftool net show dev "$i" 2>/dev/null | grep -q colo_steer &&
-			return 1
+		bpftool net show dev "$i" 2>/dev/null |
+			grep -q "colo_steer\|colo_mirror" && return 1
 	done
+	[[ -z $(tc filter show dev "$O" ingress) ]] &&
+		! tc qdisc show dev "$O" | grep -q clsact || return 1
 	! pgrep -f "^colo-xdp keep /sys/fs/bpf/colo-xdp/$P " >/dev/null &&
 		[[ ! -e /sys/fs/bpf/colo-xdp/$P ]]
 }
@@ -120,6 +122,17 @@ refused "MTU 3000 on S: --frame-size 4096 named as a fix" 1 \
 ip link set dev "$S" mtu 1500
 refused "bad --on-loader-loss" 2 "--on-loader-loss: 'wait' is neither pass nor hold" \
 	"$COLO_XDP" run "${IFS3[@]}" --on-loader-loss wait
+refused "bad --mirror" 2 "--mirror: 'yes' is neither on nor off" \
+	"$COLO_XDP" run "${IFS3[@]}" --mirror yes
+refused "--vm-mac not a MAC" 2 \
+	"--vm-mac: '02:00:00:00:01' is not a MAC address: give six pairs of hex digits" \
+	"$COLO_XDP" run "${IFS3[@]}" --vm-mac 02:00:00:00:01
+refused "--vm-mac broadcast" 2 \
+	"--vm-mac: ff:ff:ff:ff:ff:ff is a broadcast or multicast address, not a VM's: give the MAC of the primary VM's interface" \
+	"$COLO_XDP" run "${IFS3[@]}" --vm-mac ff:ff:ff:ff:ff:ff
+refused "--vm-mac with --mirror off" 2 \
+	"--vm-mac is the mirror's, and --mirror off turns it off: give one of them" \
+	"$COLO_XDP" run "${IFS3[@]}" --mirror off --vm-mac 02:00:00:00:00:01
 refused "--watchdog-ms too short" 2 "--watchdog-ms" \
 	"$COLO_XDP" run "${IFS3[@]}" --watchdog-ms 1
 refused "empty --control" 2 "--control needs a file name" \
@@ -133,6 +146,22 @@ refused "--mismatch-dump where it cannot be written" 1 \
 	"--mismatch-dump: $T_TMP/none/mm.pcap: cannot create it" \
 	"$COLO_XDP" run "${IFS3[@]}" --mismatch-dump "$T_TMP/none/mm.pcap"
 
+# The mirror's place taken by a filter of another kind: refused after
+# colo_steer and the sockets are set up, which must all go again, while
+# that filter and its qdisc stay.
+tc qdisc add dev "$O" ingress
+tc filter add dev "$O" ingress pref 1 protocol all u32 match u32 0 0
+out=$("$COLO_XDP" run "${IFS3[@]}" 2>&1)
+rc=$?
+t_check "a u32 filter at the mirror's priority: exit 1, the filter named, and the fix" \
+	bash -c '(($1 == 1)) && grep -q "$2: a tc filter of kind u32 holds priority 1 on its ingress.*or mirror by other means with --mirror off" <<<"$3"' \
+	_ "$rc" "$O" "$out"
+t_check "a u32 filter at the mirror's priority: it stays, nothing else is left" \
+	bash -c 'tc filter show dev "$1" ingress | grep -q "pref 1 u32" &&
+		 ! ip -d link show dev "$2" | grep -q prog/xdp &&
+		 test ! -e "/sys/fs/bpf/colo-xdp/$2"' _ "$O" "$P"
+tc qdisc del dev "$O" ingress
+
 out=$("$COLO_XDP" keep /sys/fs/bpf/colo-xdp/$P 5 2>&1)
 rc=$?
 t_check "colo-xdp keep by hand: exit 2, only 'colo-xdp run' starts one" \
@@ -143,7 +172,7 @@ out=$("$COLO_XDP" run --help)
 t_check "--help names every flag and exits 0" \
 	bash -c 'for f in --stats-interval --notify --control \
 		--on-checkpoint-request --mismatch-dump --watchdog-ms \
-		--on-loader-loss; do grep -q -- "$f" <<<"$1" || exit 1; done' \
+		--on-loader-loss --mirror --vm-mac; do grep -q -- "$f" <<<"$1" || exit 1; done' \
 	_ "$out"
 
 t_done

@@ -11,7 +11,7 @@ CN_ON_EXIT=t_on_exit
 VMSEND=$T_BUILD/colo-vmsend
 t_skip_unless_root
 
-cn_veth_topology "$T_PREFIX" && cn_mirror || {
+cn_veth_topology "$T_PREFIX" || {
 	t_fail "build the namespaces"
 	t_done
 }

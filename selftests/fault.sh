@@ -112,10 +112,12 @@ alive() {
 	kill -0 "$RUN" 2>/dev/null
 }
 
-# nothing_left: no program on P or S (those that still exist), no pins.
+# nothing_left: no program on P or S, no mirror or qdisc on O (those that
+# still exist), no pins.
 nothing_left() {
 	! ip -d link show dev "$CN_P" 2>/dev/null | grep -q prog/xdp &&
 		! ip -d link show dev "$CN_S" 2>/dev/null | grep -q prog/xdp &&
+		! tc qdisc show dev "$CN_O" 2>/dev/null | grep -q clsact &&
 		test ! -e "$INST"
 }
 

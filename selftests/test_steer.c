@@ -32,6 +32,7 @@
 #include <xdp/xsk.h>
 
 #include "cli.h"
+#include "colo_mirror.h"
 #include "colo_parse.h"
 #include "steer.h"
 #include "test.h"
@@ -106,6 +107,21 @@ static void ifset_opts(const struct ifset *set, struct colo_steer_opts *o)
 	for (r = 0; r < COLO_NR_ROLES; r++)
 		o->ifname[r] = set->name[r];
 	o->attach = true;
+}
+
+/* Veth pairs tagged tag, and an instance on them with run's defaults. */
+static int instance_open(struct ifset *set, const char *tag,
+			 struct colo_steer **s)
+{
+	struct colo_steer_opts o;
+
+	if (ifset_make(set, tag)) {
+		CHECK(!"creating veth pairs");
+		return -1;
+	}
+	ifset_opts(set, &o);
+	CHECK_EQ(colo_steer_open(&o, s), 0);
+	return *s ? 0 : -1;
 }
 
 static __u32 xdp_prog_id(int ifindex)
@@ -506,20 +522,13 @@ static void xsk_close(struct test_xsk *x)
 
 TEST(verdicts_agree_with_parser)
 {
-	struct colo_steer_opts o;
 	struct colo_steer *s = NULL;
 	int classes[3] = {}, fd = -1, runs = 0, r;
 	struct test_xsk x = {};
 	struct ifset set;
 
 	SKIP_UNLESS_ROOT();
-	if (ifset_make(&set, "v")) {
-		CHECK(!"creating veth pairs");
-		goto out;
-	}
-	ifset_opts(&set, &o);
-	CHECK_EQ(colo_steer_open(&o, &s), 0);
-	if (!s)
+	if (instance_open(&set, "v", &s))
 		goto out;
 	fd = prog_fd_of(set.ifindex[COLO_ROLE_PRIMARY]);
 	CHECK(fd >= 0);
@@ -765,6 +774,65 @@ out:
 	ifset_del(&sb);
 }
 
+/* The VM MAC colo_steer learned for instance s (colo_vm_mac), or 0. */
+static __u64 learned_mac(const struct colo_steer *s)
+{
+	char path[PATH_MAX];
+	__u32 slot = colo_steer_slot(s);
+	__u64 mac = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", colo_steer_pin_path(s),
+		 COLO_MAP_VM_MAC);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	bpf_map_lookup_elem(fd, &slot, &mac);
+	close(fd);
+	return mac;
+}
+
+/*
+ * colo_mirror's VM MAC: the source of what the primary sends, ARP
+ * included; not the secondary's, nor a group address; the latest wins.
+ */
+TEST(vm_mac_learned_from_the_primary)
+{
+	__u8 f[60] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x06 };
+	struct colo_steer *s = NULL;
+	struct ifset set;
+	int fd = -1, p, sec;
+
+	SKIP_UNLESS_ROOT();
+	if (instance_open(&set, "m", &s))
+		goto out;
+	p = set.ifindex[COLO_ROLE_PRIMARY];
+	sec = set.ifindex[COLO_ROLE_SECONDARY];
+	fd = prog_fd_of(p);
+	CHECK_EQ(learned_mac(s), 0);
+	f[11] = 0x11; /* from the secondary: not the primary VM's */
+	run_frame(fd, sec, f, sizeof(f));
+	CHECK_EQ(learned_mac(s), 0);
+	f[11] = 1; /* the primary's ARP */
+	CHECK_EQ(run_frame(fd, p, f, sizeof(f)), XDP_REDIRECT);
+	CHECK_EQ(learned_mac(s), 0x020000000001ull);
+	f[6] = 3; /* multicast source: no station's */
+	run_frame(fd, p, f, sizeof(f));
+	CHECK_EQ(learned_mac(s), 0x020000000001ull);
+	f[6] = 2;
+	f[11] = 7; /* the guest changed its MAC */
+	run_frame(fd, p, f, sizeof(f));
+	CHECK_EQ(learned_mac(s), 0x020000000007ull);
+	colo_steer_close(s);
+	s = NULL;
+	check_nothing_left(&set);
+out:
+	colo_steer_close(s);
+	if (fd >= 0)
+		close(fd);
+	ifset_del(&set);
+}
+
 /* build/colo_steer.bpf.o, next to the selftests/ or asan/ directory. */
 static int find_obj(char *buf, size_t len)
 {
@@ -787,9 +855,10 @@ static int find_obj(char *buf, size_t len)
 	return -ENOENT;
 }
 
-static const char *const global_pins[] = { COLO_MAP_CONFIG, COLO_MAP_XSKS,
-					   COLO_MAP_STATS, COLO_MAP_LOADER,
-					   COLO_MAP_HEARTBEAT };
+static const char *const global_pins[] = {
+	COLO_MAP_CONFIG, COLO_MAP_XSKS,	     COLO_MAP_STATS,
+	COLO_MAP_LOADER, COLO_MAP_HEARTBEAT, COLO_MAP_VM_MAC
+};
 #define GLOBALS "/sys/fs/bpf/xdp/globals"
 
 /* xsk_base of ifindex in the colo_config pinned in dir. */

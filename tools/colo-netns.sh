@@ -4,10 +4,11 @@
 # it): a client and a primary and a secondary replica in network
 # namespaces, the replicas with the same MAC and IP address as COLO's VMs,
 # the host ends of their links in the root namespace where colo-xdp runs
-# (`ip netns exec` would hide /sys/fs/bpf from it).
+# (`ip netns exec` would hide /sys/fs/bpf from it). colo-xdp run's own
+# mirror (colo_mirror on O's ingress) brings the client's frames to both.
 #
-#   client ns: eth0 ── O (outdev) ┄┄ tc mirror ┄┄┬─► P ── eth0 primary ns
-#                                                 └─► S ── eth0 secondary ns
+#   client ns: eth0 ── O (outdev) ┄┄ colo_mirror ┄┄┬─► P ── eth0 primary ns
+#                                                   └─► S ── eth0 secondary ns
 #
 # The caller sets CN_ON_EXIT to a command that takes one cleanup command
 # (lib.sh's t_on_exit, or the demo's own), and everything made here is
@@ -103,8 +104,9 @@ cn_tap_topology() {
 	done
 }
 
-# cn_mirror: what QEMU's filter-mirror does for COLO, with tc on the
-# outdev's ingress: a copy of each client frame to S, the frame to P.
+# cn_mirror: another mirror than colo-xdp's own, for `colo-xdp run
+# --mirror off`: tc on the outdev's ingress (an ingress qdisc, u32 and
+# mirred), a copy of each client frame to S, the frame to P.
 cn_mirror() {
 	tc qdisc add dev "$CN_O" handle ffff: ingress &&
 		tc filter add dev "$CN_O" parent ffff: protocol all u32 \

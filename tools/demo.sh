@@ -4,8 +4,9 @@
 # The main job on one machine (`make demo`, as root): a client, and a
 # primary and a secondary replica of a UDP echo service and of ping, each
 # in its own network namespace with the same MAC and IP address as COLO's
-# VMs. colo-xdp compares what the replicas answer and lets the client see
-# the primary's answers only. Then the secondary diverges: the connection
+# VMs. colo-xdp brings the client's frames to both replicas (its mirror,
+# learning the VM's MAC from the primary's first ARP), compares what they
+# answer and lets the client see the primary's answers only. Then the secondary diverges: the connection
 # is held and a checkpoint is requested from a controller, which watches
 # the events (`colo-xdp ctl subscribe`) and answers (`ctl checkpoint-done`):
 # the held answers reach the client. Then a failover and a resume, with
@@ -51,9 +52,11 @@ step() {
 }
 
 step "namespaces: client, primary and secondary (both 10.0.0.1, same MAC)"
-cn_veth_topology "cxdemo$$" && cn_mirror || exit 1
+cn_veth_topology "cxdemo$$" || exit 1
+# the client finds the VM by ARP, as a real one does
+ip -n "$CN_CLI" neigh del "$CN_GUEST_IP" dev eth0
 echo "primary in $CN_PRI behind $CN_P, secondary in $CN_SEC behind $CN_S,"
-echo "client in $CN_CLI behind $CN_O; tc on $CN_O mirrors client frames to both"
+echo "client in $CN_CLI behind $CN_O: nothing joins them but colo-xdp"
 
 # The secondary's service answers request 8 differently: a divergence.
 ECHO='import socket, sys
@@ -91,7 +94,9 @@ demo_on_exit "kill $SUB"
 cn_wait_cmd bash -c "${CTL[*]} status | grep -Eq '^subscribers +1$'" || exit 1
 "${CTL[@]}" status
 
-step "client: ping 10.0.0.1 (both replicas answer, the primary's reply comes out)"
+step "client: ping 10.0.0.1 (its ARP broadcast reaches both replicas and the
+   primary's answer teaches colo-xdp the VM's MAC; then each request reaches
+   both, both answer, the primary's reply comes out)"
 ip netns exec "$CN_CLI" ping -c 5 -i 0.2 -W 2 "$CN_GUEST_IP"
 
 step "client: 10 UDP requests to the echo service, then waits for late answers"

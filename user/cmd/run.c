@@ -22,6 +22,7 @@
 #include "caps.h"
 #include "cli.h"
 #include "commands.h"
+#include "mac.h"
 #include "run.h"
 
 #define CMD RUN_CMD
@@ -542,6 +543,24 @@ static void drain(struct run_ctx *rc)
 		ctl_server_flush(rc->ctl);
 }
 
+static void print_mirror(const struct run_opts *o)
+{
+	const char *const *ifname = o->steer.ifname;
+	char mac[MAC_STR_LEN];
+
+	if (!o->mirror)
+		printf("not mirroring (--mirror off): the clients' frames reach %s and %s by other means\n",
+		       ifname[COLO_ROLE_PRIMARY], ifname[COLO_ROLE_SECONDARY]);
+	else if (o->vm_mac)
+		printf("mirroring the clients' frames for VM MAC %s (--vm-mac) from %s to %s, a copy out of %s\n",
+		       mac_format(o->vm_mac, mac), ifname[COLO_ROLE_OUT],
+		       ifname[COLO_ROLE_PRIMARY], ifname[COLO_ROLE_SECONDARY]);
+	else
+		printf("mirroring the clients' frames for the VM from %s to %s, a copy out of %s: its MAC learned from what %s sends\n",
+		       ifname[COLO_ROLE_OUT], ifname[COLO_ROLE_PRIMARY],
+		       ifname[COLO_ROLE_SECONDARY], ifname[COLO_ROLE_PRIMARY]);
+}
+
 static void on_signal(int sig)
 {
 	run_stop = 1;
@@ -646,6 +665,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (take_adopted(&rc))
 		goto out;
+	/* last: the replicas get the clients' frames once both are compared */
+	if (colo_mirror_open(rc.steer, o.mirror, o.vm_mac, &rc.mirror))
+		goto out;
+	print_mirror(&o);
 
 	printf("comparing %s (primary) with %s (secondary), out on %s: queue %u, %u frames of %u bytes\n",
 	       o.steer.ifname[COLO_ROLE_PRIMARY],
@@ -689,6 +712,7 @@ out:
 	}
 	keeper_stop(&rc.keeper);
 	/* detach first: no frame may reach a socket that is going away */
+	colo_mirror_close(rc.mirror);
 	if (rc.steer)
 		colo_steer_close(rc.steer);
 	xsk_dp_destroy(rc.dp);

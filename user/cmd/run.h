@@ -17,6 +17,7 @@
 #include "hostmem.h"
 #include "keeper.h"
 #include "link_watch.h"
+#include "mirror.h"
 #include "mismatch_dump.h"
 #include "steer.h"
 #include "xen_proto.h"
@@ -33,6 +34,8 @@
 
 struct run_opts {
 	struct colo_steer_opts steer;
+	bool mirror; /* --mirror on|off */
+	__u64 vm_mac; /* --vm-mac; 0: the one colo_steer learns */
 	struct colo_engine_config engine;
 	uint32_t umem_frames;
 	bool umem_frames_set;
@@ -55,6 +58,7 @@ struct run_ctx {
 	struct keeper keeper;
 	struct colo_engine *engine;
 	struct colo_steer *steer;
+	struct colo_mirror *mirror;
 	struct xen_server *xen;
 	struct ctl_server *ctl;
 	struct ctl_hook *hook;

@@ -8,8 +8,10 @@
 
 #include "cli.h"
 #include "cli_opts.h"
+#include "colo_mirror.h"
 #include "engine_opts.h"
 #include "log.h"
+#include "mac.h"
 #include "run.h"
 
 #define CMD RUN_CMD
@@ -19,6 +21,7 @@ static const char *const frame_sizes[] = { "2048", "4096", NULL };
 static const char *const xdp_modes[] = { "native", "skb", NULL };
 static const char *const attach_modes[] = { "auto", "none", NULL };
 static const char *const loss_modes[] = { "pass", "hold", NULL };
+static const char *const mirror_modes[] = { "on", "off", NULL };
 
 static int parse_pin_path(const char *cmd, const struct cli_opt *opt,
 			  void *field, const char *arg)
@@ -30,6 +33,28 @@ static int parse_pin_path(const char *cmd, const struct cli_opt *opt,
 		return -EINVAL;
 	}
 	*(const char **)field = arg;
+	return 0;
+}
+
+static int parse_vm_mac(const char *cmd, const struct cli_opt *opt, void *field,
+			const char *arg)
+{
+	__u64 mac;
+
+	if (mac_parse(arg, &mac)) {
+		cli_err(cmd,
+			"--%s: '%s' is not a MAC address: give six pairs of hex digits, as 52:54:00:12:34:56",
+			opt->name, arg);
+		return -EINVAL;
+	}
+	if (!mac || colo_mac_group(mac)) {
+		cli_err(cmd,
+			"--%s: %s is %s, not a VM's: give the MAC of the primary VM's interface (QEMU's '-device ...,mac=')",
+			opt->name, arg,
+			mac ? "a broadcast or multicast address" : "all zeros");
+		return -EINVAL;
+	}
+	*(__u64 *)field = mac;
 	return 0;
 }
 
@@ -90,6 +115,17 @@ static const struct cli_opt run_opts[] = {
 	  .off = offsetof(struct run_opts, verbose),
 	  .help = "log every mismatch, the setup steps and\n"
 		  "libbpf's and libxdp's messages" },
+	CLI_SECTION("The clients' frames to the VM, on the outdev's ingress (QEMU's filter-mirror):"),
+	{ .type = CLI_OPT_BOOL, .name = "mirror", .arg = "on|off",
+	  .off = offsetof(struct run_opts, mirror),
+	  .choices = mirror_modes, .true_first = true,
+	  .help = "frames for the VM go on to the primary interface,\n"
+		  "a copy out of the secondary; off: another mirror does" },
+	{ .type = CLI_OPT_FUNC, .name = "vm-mac", .arg = "MAC",
+	  .off = offsetof(struct run_opts, vm_mac),
+	  .parse = parse_vm_mac, .def = "learned from the primary's frames",
+	  .help = "the VM's MAC: frames to it, broadcast and multicast\n"
+		  "are mirrored, frames for other hosts left alone" },
 	CLI_SECTION("The COLO controller (checkpoint requests go to every channel given):"),
 	{ .type = CLI_OPT_STRING, .name = "notify",
 	  .arg = "xen:tcp:ADDR:PORT|xen:unix:PATH",
@@ -205,6 +241,11 @@ static int check(struct run_opts *o)
 			"--zero-copy require: --xdp-mode skb (generic XDP) hands AF_XDP copies only; use --xdp-mode native or --zero-copy prefer");
 		return -EINVAL;
 	}
+	if (o->vm_mac && !o->mirror) {
+		cli_err(CMD,
+			"--vm-mac is the mirror's, and --mirror off turns it off: give one of them");
+		return -EINVAL;
+	}
 	if (umem_size(o))
 		return -EINVAL;
 	if (o->umem_frames < XSK_DP_MIN_FRAMES) {
@@ -227,6 +268,7 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o)
 	hostmem_opts_init(&o->mem);
 	colo_engine_config_default(&o->engine);
 	o->steer.attach = true;
+	o->mirror = true;
 	o->steer.watchdog_ms = COLO_WATCHDOG_MS_DEFAULT;
 	o->umem_frames = XSK_DP_DEFAULT_FRAMES;
 	o->frame_size = XSK_DP_DEFAULT_FRAME_SIZE;

@@ -2,9 +2,10 @@
 /*
  * colo-xdp stat: the counters of every running instance, read from its pin
  * directory: colo_steer's per-CPU steering counters (colo_stats, keyed by
- * ifindex) and what the loader publishes in colo_loader (engine and
- * datapath counters, which interfaces and which process), and whether the
- * loader is alive for colo_steer's watchdog (colo_heartbeat's age).
+ * ifindex), colo_mirror's (colo_mir_stats) with the VM MAC it mirrors
+ * for, what the loader publishes in colo_loader (engine and datapath
+ * counters, which interfaces and which process), and whether the loader
+ * is alive for colo_steer's watchdog (colo_heartbeat's age).
  */
 #include <errno.h>
 #include <net/if.h>
@@ -20,23 +21,38 @@
 
 #include "cli.h"
 #include "cli_opts.h"
+#include "colo_mirror.h"
 #include "commands.h"
 #include "counters.h"
 #include "hostmem.h"
 #include "json.h"
+#include "mac.h"
 #include "pin_dir.h"
 
 #define CMD "stat"
 
-#define STEER_F(f)                                                   \
-	{                                                            \
-#f, offsetof(struct colo_steer_stats, f), COLO_TOTAL \
+/* colo_steer's and colo_mirror's counters: totals since the attach */
+#define FIELD(type, f)                            \
+	{                                         \
+#f, offsetof(type, f), COLO_TOTAL \
 	}
+#define STEER_F(f) FIELD(struct colo_steer_stats, f)
+#define MIRROR_F(f) FIELD(struct colo_mirror_stats, f)
 /* What colo_steer counts per role, by its field names. */
 static const struct colo_counter steer_fields[] = {
 	STEER_F(to_socket),	   STEER_F(bypassed),  STEER_F(dropped),
 	STEER_F(malformed),	   STEER_F(no_socket), STEER_F(degraded_passed),
 	STEER_F(degraded_dropped),
+};
+/* And colo_mirror, on the outdev's ingress. */
+static const struct colo_counter mirror_fields[] = {
+	MIRROR_F(to_vm),
+	MIRROR_F(mirrored),
+	MIRROR_F(clone_failed_secondary),
+	MIRROR_F(flooded),
+	MIRROR_F(clone_failed_primary),
+	MIRROR_F(left_alone),
+	MIRROR_F(no_vm_mac),
 };
 
 #define NFIELDS(a) (sizeof(a) / sizeof(a[0]))
@@ -49,7 +65,18 @@ struct instance {
 	struct colo_loader rec;
 	struct colo_steer_stats steer[2]; /* primary, secondary */
 	bool have_steer[2];
+	/* colo_mirror's settings and counters: pinned while it is on */
+	bool have_mirror;
+	struct colo_mirror_config mirror;
+	struct colo_mirror_stats mirror_stats;
+	__u64 learned_mac; /* what colo_steer learned, 0: nothing yet */
 	struct pin_dir_liveness live;
+};
+
+/* Room for one per-CPU value of any of the maps read, per CPU. */
+union percpu_value {
+	struct colo_steer_stats steer;
+	struct colo_mirror_stats mirror;
 };
 
 static const char *const loader_state[] = {
@@ -71,34 +98,57 @@ static void on_sigint(int sig)
 	stat_stop = 1;
 }
 
+/*
+ * The entry key of the map pinned as name in path: into out (size bytes);
+ * per CPU (ncpus values, in percpu), summed counter by counter into out.
+ * False if there is no such pin or entry.
+ */
+static bool read_pinned(const char *path, const char *name, __u32 key,
+			void *out, size_t size, int ncpus,
+			union percpu_value *percpu)
+{
+	__u64 *sum = out, *v;
+	bool found;
+	size_t f;
+	int fd, c;
+
+	memset(out, 0, size);
+	fd = pin_dir_open_pin(path, name);
+	if (fd < 0)
+		return false;
+	found = !bpf_map_lookup_elem(fd, &key, percpu ? (void *)percpu : out);
+	for (c = 0; found && percpu && c < ncpus; c++)
+		/* the kernel's stride: the value's size, in 8-byte units */
+		for (v = (__u64 *)((char *)percpu + c * size), f = 0;
+		     f < size / sizeof(*v); f++)
+			sum[f] += v[f];
+	close(fd);
+	return found;
+}
+
 /* Fill one instance from its pins; -ENOENT if path holds no instance. */
 static int read_instance(struct instance *in, const char *path, int ncpus,
-			 struct colo_steer_stats *percpu)
+			 union percpu_value *percpu)
 {
-	int sfd, r, c, err;
-	__u32 key;
-	size_t f;
+	int r, err;
 
 	in->path = path;
 	err = pin_dir_owner(path, &in->rec);
 	if (err)
 		return err;
 	pin_dir_alive(path, &in->rec, &in->live);
-	sfd = pin_dir_open_pin(path, COLO_MAP_STATS);
-	for (r = 0; r < 2; r++) {
-		memset(&in->steer[r], 0, sizeof(in->steer[r]));
-		key = in->rec.ifindex[r];
-		in->have_steer[r] = sfd >= 0 &&
-				    !bpf_map_lookup_elem(sfd, &key, percpu);
-		for (c = 0; in->have_steer[r] && c < ncpus; c++)
-			for (f = 0; f < NFIELDS(steer_fields); f++)
-				*(__u64 *)((char *)&in->steer[r] +
-					   steer_fields[f].off) +=
-					colo_counter_get(&percpu[c],
-							 &steer_fields[f]);
-	}
-	if (sfd >= 0)
-		close(sfd);
+	for (r = 0; r < 2; r++)
+		in->have_steer[r] = read_pinned(
+			path, COLO_MAP_STATS, in->rec.ifindex[r], &in->steer[r],
+			sizeof(in->steer[r]), ncpus, percpu);
+	in->have_mirror = read_pinned(path, COLO_MAP_MIRROR_CONFIG, 0,
+				      &in->mirror, sizeof(in->mirror), 0, NULL);
+	if (!in->have_mirror)
+		return 0;
+	read_pinned(path, COLO_MAP_MIRROR_STATS, 0, &in->mirror_stats,
+		    sizeof(in->mirror_stats), ncpus, percpu);
+	read_pinned(path, COLO_MAP_VM_MAC, in->mirror.slot, &in->learned_mac,
+		    sizeof(in->learned_mac), 0, NULL);
 	return 0;
 }
 
@@ -137,6 +187,36 @@ static void print_fields(const char *title, const void *base,
 			       (unsigned long long)colo_counter_get(base,
 								    &f[i]));
 	putchar('\n');
+}
+
+/* The VM MAC the mirror goes by: --vm-mac, or the one learned, or 0. */
+static __u64 mirror_mac(const struct instance *in)
+{
+	return in->mirror.vm_mac ?: in->learned_mac;
+}
+
+static void print_mirror(const struct instance *in)
+{
+	char mac[MAC_STR_LEN], title[128];
+
+	if (!in->have_mirror) {
+		printf("  mirror: off (--mirror off: the clients' frames reach the replicas by other means)\n");
+		return;
+	}
+	if (in->mirror.vm_mac)
+		snprintf(title, sizeof(title), "mirror: VM MAC %s (--vm-mac)",
+			 mac_format(in->mirror.vm_mac, mac));
+	else if (in->learned_mac)
+		snprintf(
+			title, sizeof(title),
+			"mirror: VM MAC %s (learned from the primary's frames)",
+			mac_format(in->learned_mac, mac));
+	else
+		snprintf(
+			title, sizeof(title),
+			"mirror: no VM MAC yet (nothing from the primary): only broadcast and multicast reach the replicas");
+	print_fields(title, &in->mirror_stats, mirror_fields,
+		     NFIELDS(mirror_fields), COLO_TOTAL);
 }
 
 static void print_human(const struct instance *in)
@@ -195,6 +275,7 @@ static void print_human(const struct instance *in)
 				printf(" %16s", "-");
 		putchar('\n');
 	}
+	print_mirror(in);
 	print_fields("engine, totals since the loader started", &in->rec.stats,
 		     colo_counters, colo_counters_engine, COLO_TOTAL);
 	print_fields("engine, now", &in->rec.stats, colo_counters,
@@ -238,6 +319,27 @@ static void json_umem(const struct colo_umem_report *u)
 	printf("},\"dump\":%s}", u->dump ? "true" : "false");
 }
 
+/* null when off; the VM MAC is null until one is known. */
+static void json_mirror(const struct instance *in)
+{
+	char mac[MAC_STR_LEN];
+
+	if (!in->have_mirror) {
+		printf("null");
+		return;
+	}
+	printf("{\"vm_mac\":");
+	if (mirror_mac(in))
+		printf("\"%s\"", mac_format(mirror_mac(in), mac));
+	else
+		printf("null");
+	printf(",\"vm_mac_fixed\":%s,\"counters\":",
+	       in->mirror.vm_mac ? "true" : "false");
+	colo_counters_print_json(stdout, &in->mirror_stats, mirror_fields,
+				 NFIELDS(mirror_fields));
+	putchar('}');
+}
+
 static void print_json(const struct instance *in, bool first)
 {
 	const struct pin_dir_liveness *l = &in->live;
@@ -279,7 +381,9 @@ static void print_json(const struct instance *in, bool first)
 		else
 			printf("null");
 	}
-	printf("},\"engine\":");
+	printf("},\"mirror\":");
+	json_mirror(in);
+	printf(",\"engine\":");
 	colo_counters_print_json(stdout, &in->rec.stats, colo_counters,
 				 colo_counters_engine);
 	printf(",\"datapath\":");
@@ -300,7 +404,7 @@ static void print_json(const struct instance *in, bool first)
 struct round {
 	bool json;
 	int ncpus;
-	struct colo_steer_stats *percpu;
+	union percpu_value *percpu;
 	int n;
 };
 
@@ -326,7 +430,7 @@ static int show_one(const char *path, void *arg)
 
 /* One round: every instance (or the named one). Returns instances shown. */
 static int show(const char *pin_path, bool json, int ncpus,
-		struct colo_steer_stats *percpu)
+		union percpu_value *percpu)
 {
 	struct round rd = { .json = json, .ncpus = ncpus, .percpu = percpu };
 	struct instance in;
@@ -402,7 +506,7 @@ static const struct cli_cmd stat_cmd = {
 
 int cmd_stat(int argc, char **argv)
 {
-	struct colo_steer_stats *percpu = NULL;
+	union percpu_value *percpu = NULL;
 	struct stat_opts o = {};
 	int ncpus, n, ret;
 

@@ -163,6 +163,14 @@ int pin_dir_open_pin(const char *path, const char *name)
 	return bpf_obj_get(pin);
 }
 
+int pin_dir_unlink(const char *path, const char *name)
+{
+	char pin[PIN_PATH_MAX];
+
+	pin_of(pin, path, name);
+	return unlink(pin) && errno != ENOENT ? -errno : 0;
+}
+
 int pin_dir_owner(const char *path, struct colo_loader *rec)
 {
 	__u32 zero = 0;

@@ -59,6 +59,9 @@ void pin_dir_remove(struct pin_dir *d);
 /* Open the pin name in the directory path: an fd, or a negative errno. */
 int pin_dir_open_pin(const char *path, const char *name);
 
+/* Remove the pin name from the directory path, if it is there. */
+int pin_dir_unlink(const char *path, const char *name);
+
 /*
  * The owner record pinned in path: 0, or a negative errno (-ENOENT: no
  * instance there) with *rec zeroed.

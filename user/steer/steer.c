@@ -36,6 +36,7 @@
 
 #include "caps.h"
 #include "log.h"
+#include "colo_mirror.h"
 #include "colo_steer.skel.h"
 #include "pin_dir.h"
 #include "steer.h"
@@ -49,6 +50,7 @@ enum steer_map {
 	STEER_STATS,
 	STEER_LOADER,
 	STEER_HEARTBEAT,
+	STEER_VM_MAC,
 	STEER_NR_MAPS,
 };
 
@@ -60,7 +62,7 @@ static const char *const role_name[COLO_NR_ROLES] = {
 
 /* The roles colo_steer runs on; the outdev is only a redirect target. */
 #define STEER_NR_RX 2
-/* colo_steer uses five maps; room for a few more in a newer object */
+/* colo_steer uses six maps; room for a few more in a newer object */
 #define STEER_MAX_PROG_MAPS 16
 
 struct colo_steer {
@@ -191,8 +193,7 @@ static bool is_veth(const char *name)
 	return veth;
 }
 
-/* The name of program id, or "" if it is gone already. */
-static void prog_name(__u32 id, char *name, size_t len)
+void colo_bpf_prog_name(__u32 id, char *name, size_t len)
 {
 	struct bpf_prog_info info = {};
 	__u32 info_len = sizeof(info);
@@ -234,7 +235,7 @@ static int check_no_prog(const char *ifname, int ifindex)
 	err = attached_prog(ifindex, ifname, &id);
 	if (err || !id)
 		return err;
-	prog_name(id, name, sizeof(name));
+	colo_bpf_prog_name(id, name, sizeof(name));
 	if (!strcmp(name, COLO_PROG_NAME))
 		log_err("%s already runs %s (id %u), attached by 'ip link' or another colo-xdp instance: adopt it with --attach none, or remove it with 'ip link set dev %s xdp off'",
 			ifname, name, id, ifname);
@@ -276,6 +277,7 @@ static int prog_maps(const char *ifname, int ifindex, __u32 ids[STEER_NR_MAPS])
 		[STEER_DEVMAP] = COLO_MAP_DEVMAP,
 		[STEER_STATS] = COLO_MAP_STATS,
 		[STEER_HEARTBEAT] = COLO_MAP_HEARTBEAT,
+		[STEER_VM_MAC] = COLO_MAP_VM_MAC,
 	};
 	__u32 map_ids[STEER_MAX_PROG_MAPS], i, m, n, id, len;
 	struct bpf_prog_info info;
@@ -465,6 +467,7 @@ static int config_entry(struct colo_steer *s, int r, struct colo_if_config *cfg)
 {
 	struct colo_if_config old;
 	__u32 key = s->ifindex[r];
+	const __u64 no_mac = 0;
 	int err;
 
 	cfg->role = r;
@@ -493,9 +496,19 @@ static int config_entry(struct colo_steer *s, int r, struct colo_if_config *cfg)
 	/* the primary's range is the instance's: so is its slot */
 	if (r == COLO_ROLE_PRIMARY) {
 		cfg->hb_slot = cfg->xsk_base / COLO_XSK_QUEUES;
-		/* a crashed instance may have left it armed in shared maps */
+		/*
+		 * A crashed instance may have left it armed in shared maps,
+		 * and its VM's MAC learned, which is not this VM's.
+		 */
 		__atomic_store_n(&s->hb_area[cfg->hb_slot], 0,
 				 __ATOMIC_RELAXED);
+		err = bpf_map_update_elem(s->fd[STEER_VM_MAC], &cfg->hb_slot,
+					  &no_mac, 0);
+		if (err) {
+			log_err("cannot clear entry %u of map %s: %s",
+				cfg->hb_slot, COLO_MAP_VM_MAC, strerror(-err));
+			return err;
+		}
 	}
 	/* NOEXIST claims the interface against a concurrent loader */
 	return add_entry(s, STEER_CONFIG, s->ifname[r], key, cfg);
@@ -575,6 +588,7 @@ static int load(struct colo_steer *s, const struct colo_steer_opts *opts)
 	s->map[STEER_STATS] = s->skel->maps.colo_stats;
 	s->map[STEER_LOADER] = s->skel->maps.colo_loader;
 	s->map[STEER_HEARTBEAT] = s->skel->maps.colo_heartbeat;
+	s->map[STEER_VM_MAC] = s->skel->maps.colo_vm_mac;
 	if (!opts->attach || s->takeover) {
 		err = adopt_maps(s);
 		if (err)
@@ -882,6 +896,16 @@ int colo_steer_heartbeat(struct colo_steer *s, uint64_t now_ns)
 int colo_steer_ifindex(const struct colo_steer *s, enum colo_role role)
 {
 	return s->ifindex[role];
+}
+
+const char *colo_steer_ifname(const struct colo_steer *s, enum colo_role role)
+{
+	return s->ifname[role];
+}
+
+__u32 colo_steer_slot(const struct colo_steer *s)
+{
+	return s->hb - s->hb_area;
 }
 
 const char *colo_steer_pin_path(const struct colo_steer *s)

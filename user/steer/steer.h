@@ -53,12 +53,22 @@ int colo_steer_open(const struct colo_steer_opts *opts,
 int colo_steer_add_xsk(struct colo_steer *s, enum colo_role role, int xsk_fd);
 
 int colo_steer_ifindex(const struct colo_steer *s, enum colo_role role);
+const char *colo_steer_ifname(const struct colo_steer *s, enum colo_role role);
+
+/*
+ * The instance's slot: its entries in colo_heartbeat and in colo_vm_mac,
+ * where colo_steer puts the MAC it learns from the primary's frames.
+ */
+__u32 colo_steer_slot(const struct colo_steer *s);
 
 /*
  * Failover and back: in COLO_STATE_PASSTHROUGH the XDP program sends every
  * primary frame to the outdev and drops every secondary frame.
  */
 int colo_steer_set_state(struct colo_steer *s, enum colo_state state);
+
+/* The name of BPF program id, or "" if it is gone already. */
+void colo_bpf_prog_name(__u32 id, char *name, size_t len);
 
 /* The directory holding this instance's pins. */
 const char *colo_steer_pin_path(const struct colo_steer *s);
