@@ -86,10 +86,14 @@ static const struct cli_opt run_opts[] = {
 		  "libbpf's and libxdp's messages" },
 	CLI_SECTION("The COLO controller (checkpoint requests go to every channel given):"),
 	{ .type = CLI_OPT_STRING, .name = "notify",
-	  .arg = "xen:tcp:ADDR:PORT|xen:unix:PATH",
+	  .arg = "xen:tcp:ADDR:PORT|xen:unix:PATH|qmp:unix:PATH|qmp:tcp:ADDR:PORT",
 	  .off = offsetof(struct run_opts, notify), .what = "an address",
-	  .help = "serve the Xen COLO proxy protocol (libxl):\n"
-		  "DO_CHECKPOINT per request, COLO_CHECKPOINT flushes" },
+	  .help = "xen:... serves the Xen COLO proxy protocol (libxl):\n"
+		  "DO_CHECKPOINT per request, COLO_CHECKPOINT flushes;\n"
+		  "qmp:... connects to the COLO primary QEMU's monitor\n"
+		  "(-qmp unix:PATH,server=on,wait=off): a request sets\n"
+		  "x-checkpoint-delay to its own value, QEMU resuming\n"
+		  "the VM after the checkpoint flushes" },
 	{ .type = CLI_OPT_STRING, .name = "control", .arg = "PATH",
 	  .off = offsetof(struct run_opts, control.path), .what = "a file name",
 	  .help = "JSON control socket for 'colo-xdp ctl' (root only):\n"
@@ -192,6 +196,13 @@ static int check(struct run_opts *o)
 	if (o->pin_cpu && o->cpu >= (uint32_t)sysconf(_SC_NPROCESSORS_CONF)) {
 		cli_err(CMD, "--cpu %u: this machine has CPUs 0 to %ld", o->cpu,
 			sysconf(_SC_NPROCESSORS_CONF) - 1);
+		return -EINVAL;
+	}
+	if (o->notify && strncmp(o->notify, "xen:", 4) &&
+	    strncmp(o->notify, "qmp:", 4)) {
+		cli_err(CMD,
+			"--notify %s: expected xen:tcp:ADDR:PORT, xen:unix:PATH, qmp:unix:PATH or qmp:tcp:ADDR:PORT",
+			o->notify);
 		return -EINVAL;
 	}
 	if (umem_size(o))
