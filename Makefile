@@ -110,7 +110,7 @@ FORMAT_SRCS = $(filter-out vmlinux.h,$(wildcard include/*.h bpf/*.c \
 # Suites run by selftests/run: C test binaries, plain and sanitized, and
 # the shell suites (replay, end-to-end on namespaces).
 SUITES = $(TESTS) $(ATESTS) \
-	 $(sort $(filter-out selftests/lib.sh,$(wildcard selftests/*.sh)))
+	 $(sort $(filter-out selftests/lib%.sh,$(wildcard selftests/*.sh)))
 
 .PHONY: all deps check tests demo bench-engine format format-check vmlinux \
 	clean

@@ -44,6 +44,15 @@ struct colo_dp_stats {
 	 */
 	__u64 degraded_seen_passed;
 	__u64 degraded_seen_dropped;
+	/* QEMU's monitor, --notify qmp:... (see user/control/qmp.h) */
+	__u64 qmp_connects; /* sessions set up */
+	__u64 qmp_reconnects; /* of those, after one was lost */
+	__u64 qmp_requests; /* checkpoint requests QEMU accepted */
+	__u64 qmp_requests_lost; /* no session, or COLO not running */
+	__u64 qmp_requests_coalesced; /* answered by one on its way */
+	__u64 qmp_checkpoints; /* checkpoints QEMU completed */
+	__u64 qmp_errors; /* not QMP, error replies, timeouts */
+	__u64 qmp_checkpoint_ns; /* gauge: last request to its checkpoint */
 };
 
 #endif /* COLO_DP_H */

@@ -10,8 +10,8 @@
 # resume under traffic, with the time to the switch reported.
 . "$(dirname "$0")/lib.sh"
 . "$T_TOP/tools/colo-netns.sh"
+. "$T_TOP/selftests/lib-e2e.sh"
 CN_ON_EXIT=t_on_exit
-VMSEND=$T_BUILD/colo-vmsend
 XENCTL=$T_TOP/tools/colo-xenctl.py
 t_skip_unless_root
 
@@ -37,16 +37,6 @@ t_ok "colo-xdp run starts with its control plane"
 XEN=$(sed -n 's/^xen notify on //p' "$LOG")
 t_check "the Xen notify address is printed" grep -q '^tcp:127.0.0.1:[0-9]' <<<"$XEN"
 
-# json_get JSON KEY: one member of a reply.
-json_get() {
-	python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"
-}
-
-# stat_is NAME VALUE: a counter as `ctl stats --json` shows it.
-stat_is() {
-	[[ $(json_get "$("${CTL[@]}" stats --json)" "$1") == "$2" ]]
-}
-
 # loader_stat NAME OP VALUE: a datapath counter run published in its
 # BTF-typed colo_loader map, as `bpftool map dump` shows it.
 loader_stat() {
@@ -55,41 +45,6 @@ loader_stat() {
 		python3 -c 'import json, sys
 print(json.load(sys.stdin)[0]["formatted"]["value"]["stats"]["dp"][sys.argv[1]])' "$1") &&
 		test "$v" "$2" "$3"
-}
-
-status_is() {
-	[[ $(json_get "$("${CTL[@]}" status --json)" "$1") == "$2" ]]
-}
-
-# send_both SPORT COUNT [SECONDARY FLAGS...]: the same UDP stream from both
-# replicas (the secondary's IPv4 IDs differ, not compared), the primary's
-# frames kept in $T_TMP/SPORT-pri.pcap.
-send_both() {
-	local sport=$1 count=$2
-	shift 2
-	ip netns exec "$CN_PRI" "$VMSEND" --dev eth0 --proto udp --count "$count" \
-		--sport "$sport" --ip-id 1000 --write "$T_TMP/$sport-pri.pcap" &
-	ip netns exec "$CN_SEC" "$VMSEND" --dev eth0 --proto udp --count "$count" \
-		--sport "$sport" --ip-id 40000 "$@"
-	wait $!
-}
-
-# client_got SPORT: the frames of that stream the client captured so far.
-client_got() {
-	tcpdump -r "$T_TMP/cli.pcap" -w - -nn "udp src port $1" 2>/dev/null |
-		cat >"$T_TMP/$1-cli.pcap"
-	cn_frames "$T_TMP/$1-cli.pcap" "$CN_GUEST_MAC"
-}
-
-# exactly_primary SPORT: the client got the primary's frames of the
-# stream, each once, in order, byte for byte.
-exactly_primary() {
-	diff -q <(cn_frames "$T_TMP/$1-pri.pcap") <(client_got "$1") >/dev/null
-}
-
-# client_has SPORT N: the client got at least N frames of the stream.
-client_has() {
-	(($(client_got "$1" | wc -l) >= $2))
 }
 
 cn_capture_start "$CN_CLI" eth0 "$T_TMP/cli.pcap" udp && CLI_CAP=$CN_CAP_PID
@@ -101,21 +56,6 @@ t_check "a subscriber is registered" cn_wait_cmd status_is subscribers 1
 # events NAME: how many events of that name the subscriber got.
 events() {
 	grep -c "\"event\":\"$1\"" "$T_TMP/events"
-}
-
-# all_of CHECK ARGS [-- CHECK ARGS]...: every check passes.
-all_of() {
-	local a=()
-	while (($#)); do
-		if [[ $1 == -- ]]; then
-			"${a[@]}" || return 1
-			a=()
-		else
-			a+=("$1")
-		fi
-		shift
-	done
-	"${a[@]}"
 }
 
 t_check "status: comparing, nothing pending, no Xen controller" \

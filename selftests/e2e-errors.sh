@@ -140,6 +140,12 @@ refused "empty --control" 2 "--control needs a file name" \
 	"$COLO_XDP" run "${IFS3[@]}" --control ""
 refused "bad --notify" 1 "--notify" \
 	"$COLO_XDP" run "${IFS3[@]}" --notify xen:udp:1.2.3.4:5
+refused "--notify of no known kind" 2 \
+	"--notify tcp:1.2.3.4:5: expected xen:tcp:ADDR:PORT, xen:unix:PATH, qmp:unix:PATH or qmp:tcp:ADDR:PORT" \
+	"$COLO_XDP" run "${IFS3[@]}" --notify tcp:1.2.3.4:5
+refused "bad --notify qmp:" 1 \
+	"--notify qmp:udp:1.2.3.4:5: expected qmp:unix:PATH or qmp:tcp:ADDR:PORT" \
+	"$COLO_XDP" run "${IFS3[@]}" --notify qmp:udp:1.2.3.4:5
 refused "--control where a file is" 1 "$T_TMP/file" \
 	bash -c 'touch "$1" && exec "${@:2}" --control "$1"' _ "$T_TMP/file" \
 	"$COLO_XDP" run "${IFS3[@]}"

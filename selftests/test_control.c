@@ -5,7 +5,8 @@
  * client that speaks as libxl does, the JSON-lines parser on malformed
  * input, the control socket with every command, event and error, many
  * clients, a subscriber that never reads and a peer that is not root, the
- * --on-checkpoint-request runner and the mismatch pcap.
+ * --on-checkpoint-request runner, the mismatch pcap, and the QEMU monitor
+ * client against a fake monitor that follows QMP or breaks it.
  *
  * The test is both the client and the server's poll loop: pump() runs the
  * server until what the client waits for has come, or a bounded number of
@@ -25,12 +26,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "cli.h"
 #include "ctl_server.h"
 #include "engine.h"
 #include "hook.h"
 #include "json.h"
 #include "mismatch_dump.h"
 #include "pcap_io.h"
+#include "qmp.h"
 #include "test.h"
 #include "xen_proto.h"
 
@@ -137,7 +140,11 @@ static void send_msg(int fd, const char *msg)
 struct srv {
 	struct xen_server *xen;
 	struct ctl_server *ctl;
+	struct qmp_client *qmp;
 };
+
+/* Added to the clock the QMP client is given: time passing, at once. */
+static uint64_t qmp_skew_ns;
 
 static void pump_once(const struct srv *s)
 {
@@ -148,6 +155,10 @@ static void pump_once(const struct srv *s)
 	if (s->ctl) {
 		ctl_server_handle(s->ctl);
 		ctl_server_flush(s->ctl);
+	}
+	if (s->qmp) {
+		qmp_client_handle(s->qmp, cli_now_ns() + qmp_skew_ns);
+		qmp_client_tick(s->qmp, cli_now_ns() + qmp_skew_ns);
 	}
 }
 
@@ -1736,4 +1747,396 @@ TEST(mismatch_dump_full_disk_said_and_not_counted)
 	CHECK_EQ(mismatch_dump_pairs(d), 1);
 	CHECK_EQ(mismatch_dump_flush(d), -ENOSPC);
 	CHECK_EQ(mismatch_dump_close(d), -EIO);
+}
+
+/* The QEMU monitor client, against a fake monitor */
+
+static int qmp_done;
+
+static void on_qmp_checkpoint(void *ctx)
+{
+	qmp_done++;
+}
+
+static const struct qmp_client_ops qmp_ops = {
+	.checkpoint_done = on_qmp_checkpoint,
+};
+
+/* A fake QEMU: listens where the client connects. */
+struct monitor {
+	int lfd;
+	int fd; /* the client's connection */
+	struct srv srv;
+	struct qmp_stats st;
+};
+
+static const struct qmp_stats *qmp_st(struct monitor *m)
+{
+	qmp_client_stats(m->srv.qmp, &m->st);
+	return &m->st;
+}
+
+static void say(struct monitor *m, const char *line)
+{
+	send_all(m->fd, line, strlen(line));
+	send_all(m->fd, "\r\n", 2);
+}
+
+/* Run the client until it connects to the fake monitor. */
+static bool qmp_accept(struct monitor *m)
+{
+	struct pollfd pfd = { .fd = m->lfd, .events = POLLIN };
+	int i;
+
+	for (i = 0; i < ROUNDS; i++) {
+		pump_once(&m->srv);
+		if (poll(&pfd, 1, 10) == 1)
+			break;
+	}
+	m->fd = accept4(m->lfd, NULL, NULL, SOCK_CLOEXEC);
+	return m->fd >= 0;
+}
+
+static int qmp_listen_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 4)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static bool qmp_start(struct monitor *m, const char *name)
+{
+	const char *path = tmp(name);
+	char spec[160];
+
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	qmp_skew_ns = 0;
+	qmp_done = 0;
+	m->lfd = qmp_listen_unix(path);
+	snprintf(spec, sizeof(spec), "qmp:unix:%s", path);
+	CHECK(m->lfd >= 0);
+	CHECK_EQ(qmp_client_create(spec, &qmp_ops, NULL, &m->srv.qmp), 0);
+	return m->lfd >= 0 && m->srv.qmp && qmp_accept(m);
+}
+
+static void qmp_stop(struct monitor *m)
+{
+	qmp_client_destroy(m->srv.qmp);
+	if (m->fd >= 0)
+		close(m->fd);
+	if (m->lfd >= 0)
+		close(m->lfd);
+}
+
+/*
+ * The next command the client sends: its name must be want; its id (a
+ * number) in id, its arguments as written in args (or "").
+ */
+static bool expect_cmd(struct monitor *m, const char *want, char *id,
+		       char *args)
+{
+	char line[1024], err[64];
+	struct json_member x, i, a;
+	size_t n;
+
+	if (!pump_line(&m->srv, m->fd, line, sizeof(line)))
+		return false;
+	n = strlen(line);
+	if (json_find(line, n, "execute", &x, err, sizeof(err)) ||
+	    json_find(line, n, "id", &i, err, sizeof(err)) ||
+	    strcmp(x.str, want)) {
+		fprintf(stderr, "  expected %s, got %s", want, line);
+		return false;
+	}
+	snprintf(id, 24, "%.*s", (int)i.raw_len, i.raw);
+	args[0] = 0;
+	if (!json_find(line, n, "arguments", &a, err, sizeof(err)))
+		snprintf(args, 256, "%.*s", (int)a.raw_len, a.raw);
+	return true;
+}
+
+static void reply(struct monitor *m, const char *id, const char *ret)
+{
+	char line[1024];
+
+	snprintf(line, sizeof(line), "{\"return\": %s, \"id\": %s}", ret, id);
+	say(m, line);
+}
+
+/* Greeting, capabilities, events on, the migration status asked. */
+static bool qmp_handshake(struct monitor *m, const char *status)
+{
+	char id[24], args[256], ret[64];
+
+	say(m,
+	    "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, \"package\": \"Debian\"}, \"capabilities\": [\"oob\"]}}");
+	if (!expect_cmd(m, "qmp_capabilities", id, args))
+		return false;
+	reply(m, id, "{}");
+	if (!expect_cmd(m, "migrate-set-capabilities", id, args))
+		return false;
+	CHECK(!strcmp(
+		args,
+		"{\"capabilities\":[{\"capability\":\"events\",\"state\":true}]}"));
+	reply(m, id, "{}");
+	if (!expect_cmd(m, "query-migrate", id, args))
+		return false;
+	snprintf(ret, sizeof(ret), "{\"status\": \"%s\"}", status);
+	reply(m, id, ret);
+	return true;
+}
+
+static bool qmp_is_up(const void *arg)
+{
+	return qmp_client_connected(arg);
+}
+
+static bool qmp_is_down(const void *arg)
+{
+	return !qmp_client_connected(arg);
+}
+
+/* A request: the period asked, then sent back as it was. */
+static bool qmp_request(struct monitor *m, const char *period)
+{
+	char id[24], args[256], ret[512], want[64];
+
+	qmp_client_request_checkpoint(m->srv.qmp, cli_now_ns());
+	if (!expect_cmd(m, "query-migrate-parameters", id, args))
+		return false;
+	/* a long string QEMU may hold that the client must skip */
+	snprintf(
+		ret, sizeof(ret),
+		"{\"tls-hostname\": \"%0300d\", \"x-checkpoint-delay\": %s, \"max-bandwidth\": 134217728}",
+		0, period);
+	reply(m, id, ret);
+	if (!expect_cmd(m, "migrate-set-parameters", id, args))
+		return false;
+	snprintf(want, sizeof(want), "{\"x-checkpoint-delay\":%s}", period);
+	CHECK(!strcmp(args, want));
+	reply(m, id, "{}");
+	return true;
+}
+
+static bool qmp_checkpointed(const void *arg)
+{
+	return qmp_done == *(const int *)arg;
+}
+
+static void qmp_events(struct monitor *m, const char *const *ev)
+{
+	char line[256];
+
+	for (; *ev; ev++) {
+		snprintf(
+			line, sizeof(line),
+			"{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, \"event\": \"%s\"}",
+			*ev);
+		say(m, line);
+	}
+}
+
+static const char *const qmp_checkpoint[] = { "STOP", "MIGRATION_PASS",
+					      "RESUME", NULL };
+
+TEST(qmp_request_and_completion)
+{
+	static const char *const stop[] = { "STOP", NULL };
+	static const char *const rest[] = { "MIGRATION_PASS", "RESUME", NULL };
+	struct monitor m;
+	int one = 1;
+
+	if (!qmp_start(&m, "qmp1") || !qmp_handshake(&m, "colo")) {
+		CHECK(0);
+		qmp_stop(&m);
+		return;
+	}
+	CHECK(pump_until(&m.srv, qmp_is_up, m.srv.qmp));
+	CHECK_EQ(qmp_st(&m)->connects, 1);
+	CHECK(qmp_request(&m, "20000"));
+	/* a unix socket: what was sent is there to read at once */
+	pump_once(&m.srv);
+	CHECK_EQ(qmp_st(&m)->requests, 1);
+	/* the checkpoint running answers what is asked meanwhile */
+	qmp_events(&m, stop);
+	pump_once(&m.srv);
+	qmp_client_request_checkpoint(m.srv.qmp, cli_now_ns());
+	CHECK_EQ(qmp_st(&m)->requests_coalesced, 1);
+	qmp_events(&m, rest);
+	CHECK(pump_until(&m.srv, qmp_checkpointed, &one));
+	CHECK_EQ(qmp_st(&m)->checkpoints, 1);
+	CHECK(m.st.checkpoint_ns > 0);
+	CHECK_EQ(m.st.errors, 0);
+	qmp_stop(&m);
+}
+
+TEST(qmp_what_is_not_a_checkpoint)
+{
+	static const char *const cont[] = { "STOP", "RESUME", NULL };
+	static const char *const done[] = { "MIGRATION_PASS", "STOP", "RESUME",
+					    NULL };
+	struct monitor m;
+	int none = 0, one = 1;
+
+	if (!qmp_start(&m, "qmp2") || !qmp_handshake(&m, "colo")) {
+		CHECK(0);
+		qmp_stop(&m);
+		return;
+	}
+	/* stop and cont by an operator: no MIGRATION_PASS between */
+	qmp_events(&m, cont);
+	qmp_events(&m, done);
+	say(&m,
+	    "{\"event\": \"MIGRATION\", \"data\": {\"status\": \"completed\"}, \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}");
+	/* a migration's last pass, after COLO left */
+	qmp_events(&m, qmp_checkpoint);
+	CHECK(!pump_until(&m.srv, qmp_checkpointed, &one));
+	CHECK(qmp_checkpointed(&none));
+	qmp_client_request_checkpoint(m.srv.qmp, cli_now_ns());
+	CHECK_EQ(qmp_st(&m)->requests_lost, 1);
+	CHECK_EQ(m.st.errors, 0);
+	/* COLO again: the next checkpoint counts */
+	say(&m,
+	    "{\"event\": \"MIGRATION\", \"data\": {\"status\": \"colo\"}, \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}");
+	qmp_events(&m, qmp_checkpoint);
+	CHECK(pump_until(&m.srv, qmp_checkpointed, &one));
+	qmp_stop(&m);
+}
+
+TEST(qmp_broken_peers_closed_counted_retried)
+{
+	static char big[QMP_LINE_MAX + 16];
+	char id[24], args[256];
+	struct monitor m;
+
+	if (!qmp_start(&m, "qmp3")) {
+		CHECK(0);
+		qmp_stop(&m);
+		return;
+	}
+	say(&m, "\x01 not a monitor");
+	CHECK(pump_eof(&m.srv, m.fd));
+	CHECK_EQ(qmp_st(&m)->errors, 1);
+	close(m.fd);
+	/* retried after QMP_RETRY_MIN_MS, then an error reply */
+	CHECK(qmp_accept(&m));
+	say(&m, "{\"QMP\": {\"version\": {}, \"capabilities\": []}}");
+	CHECK(expect_cmd(&m, "qmp_capabilities", id, args));
+	say(&m,
+	    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}, \"id\": 1}");
+	CHECK(pump_eof(&m.srv, m.fd));
+	CHECK_EQ(qmp_st(&m)->errors, 2);
+	close(m.fd);
+	/* JSON that is not QMP, then a reply to a command never sent */
+	CHECK(qmp_accept(&m));
+	say(&m, "{\"hello\": 1}");
+	CHECK(pump_eof(&m.srv, m.fd));
+	close(m.fd);
+	CHECK(qmp_accept(&m) && qmp_handshake(&m, "colo"));
+	say(&m, "{\"return\": {}, \"id\": 99}");
+	CHECK(pump_eof(&m.srv, m.fd));
+	close(m.fd);
+	/* a line longer than any QMP message */
+	CHECK(qmp_accept(&m));
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	say(&m, big);
+	CHECK(pump_eof(&m.srv, m.fd));
+	CHECK_EQ(qmp_st(&m)->errors, 5);
+	CHECK_EQ(m.st.connects, 1);
+	CHECK_EQ(m.st.reconnects, 0);
+	qmp_stop(&m);
+}
+
+TEST(qmp_silent_monitor_times_out_then_reconnects)
+{
+	char id[24], args[256];
+	struct monitor m;
+
+	if (!qmp_start(&m, "qmp4") || !qmp_handshake(&m, "colo")) {
+		CHECK(0);
+		qmp_stop(&m);
+		return;
+	}
+	CHECK(pump_until(&m.srv, qmp_is_up, m.srv.qmp));
+	qmp_client_request_checkpoint(m.srv.qmp, cli_now_ns());
+	CHECK(expect_cmd(&m, "query-migrate-parameters", id, args));
+	/* no answer: QMP_REPLY_TIMEOUT_MS pass */
+	qmp_skew_ns = (QMP_REPLY_TIMEOUT_MS + 1) * 1000000ull;
+	CHECK(pump_until(&m.srv, qmp_is_down, m.srv.qmp));
+	CHECK_EQ(qmp_st(&m)->errors, 1);
+	close(m.fd);
+	qmp_skew_ns += QMP_RETRY_MAX_MS * 1000000ull;
+	CHECK(qmp_accept(&m) && qmp_handshake(&m, "colo"));
+	CHECK(pump_until(&m.srv, qmp_is_up, m.srv.qmp));
+	CHECK_EQ(qmp_st(&m)->reconnects, 1);
+	CHECK_EQ(m.st.connects, 2);
+	qmp_stop(&m);
+}
+
+TEST(qmp_no_monitor_yet_then_tcp)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	struct monitor m = { .fd = -1 };
+	char spec[64];
+	int one = 1;
+
+	/* a port nobody listens on: lost requests, retries, no error */
+	m.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(!bind(m.lfd, (struct sockaddr *)&sa, sizeof(sa)));
+	getsockname(m.lfd, (struct sockaddr *)&sa, &sl);
+	snprintf(spec, sizeof(spec), "qmp:tcp:127.0.0.1:%u",
+		 ntohs(sa.sin_port));
+	qmp_skew_ns = 0;
+	qmp_done = 0;
+	CHECK_EQ(qmp_client_create(spec, &qmp_ops, NULL, &m.srv.qmp), 0);
+	if (!m.srv.qmp) {
+		qmp_stop(&m);
+		return;
+	}
+	pump_once(&m.srv);
+	pump_once(&m.srv);
+	qmp_client_request_checkpoint(m.srv.qmp, cli_now_ns());
+	CHECK_EQ(qmp_st(&m)->requests_lost, 1);
+	CHECK_EQ(m.st.errors, 0);
+	/* it listens now: the client comes, and works over TCP */
+	CHECK(!listen(m.lfd, 4));
+	CHECK(qmp_accept(&m) && qmp_handshake(&m, "colo"));
+	CHECK(pump_until(&m.srv, qmp_is_up, m.srv.qmp));
+	CHECK(qmp_request(&m, "0"));
+	qmp_events(&m, qmp_checkpoint);
+	CHECK(pump_until(&m.srv, qmp_checkpointed, &one));
+	qmp_stop(&m);
+}
+
+TEST(qmp_bad_specs)
+{
+	static const char *const bad[] = {
+		"qmp:udp:127.0.0.1:4444",  "qmp:unix:",
+		"qmp:tcp:localhost:4444",  "qmp:tcp:127.0.0.1",
+		"qmp:tcp:127.0.0.1:99999",
+	};
+	char longpath[200];
+	struct qmp_client *q;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_EQ(qmp_client_create(bad[i], &qmp_ops, NULL, &q),
+			 -EINVAL);
+		CHECK(!q);
+	}
+	snprintf(longpath, sizeof(longpath), "qmp:unix:/%0150d", 0);
+	CHECK_EQ(qmp_client_create(longpath, &qmp_ops, NULL, &q),
+		 -ENAMETOOLONG);
+	CHECK(!q);
 }

@@ -54,7 +54,17 @@
 
 static volatile sig_atomic_t run_stop;
 
-enum { PFD_P, PFD_S, PFD_XEN, PFD_CTL, PFD_HOOK, PFD_LINK, PFD_KEEPER, PFD_NR };
+enum {
+	PFD_P,
+	PFD_S,
+	PFD_XEN,
+	PFD_QMP,
+	PFD_CTL,
+	PFD_HOOK,
+	PFD_LINK,
+	PFD_KEEPER,
+	PFD_NR
+};
 
 /* The kernel would refuse us half-way; say so before anything is touched. */
 static int check_caps(void)
@@ -391,12 +401,16 @@ static void control(struct run_ctx *rc, struct pollfd *pfd, bool ready)
 		links_changed(rc);
 	if (ready && pfd[PFD_XEN].revents)
 		xen_server_handle(rc->xen);
+	if (ready && pfd[PFD_QMP].revents)
+		qmp_client_handle(rc->qmp, cli_now_ns());
 	if (ready && pfd[PFD_CTL].revents)
 		ctl_server_handle(rc->ctl);
 	if (ready && pfd[PFD_HOOK].revents)
 		ctl_hook_handle(rc->hook);
 	if (rc->xen)
 		xen_server_flush(rc->xen);
+	if (rc->qmp)
+		qmp_client_tick(rc->qmp, cli_now_ns());
 	if (rc->ctl)
 		ctl_server_flush(rc->ctl);
 }
@@ -409,6 +423,8 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 		[PFD_S] = { .fd = xsk_dp_fd(rc->dp, COLO_ROLE_SECONDARY),
 			    .events = POLLIN },
 		[PFD_XEN] = { .fd = rc->xen ? xen_server_fd(rc->xen) : -1,
+			      .events = POLLIN },
+		[PFD_QMP] = { .fd = rc->qmp ? qmp_client_fd(rc->qmp) : -1,
 			      .events = POLLIN },
 		[PFD_CTL] = { .fd = rc->ctl ? ctl_server_fd(rc->ctl) : -1,
 			      .events = POLLIN },
@@ -539,6 +555,8 @@ static void drain(struct run_ctx *rc)
 	run_publish(rc);
 	if (rc->xen)
 		xen_server_flush(rc->xen);
+	if (rc->qmp)
+		qmp_client_tick(rc->qmp, cli_now_ns());
 	if (rc->ctl)
 		ctl_server_flush(rc->ctl);
 }
@@ -613,8 +631,13 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	/* the controller's channels first: a taken address fails fast */
-	if (o.notify && xen_server_create(o.notify, &run_xen_ops, &rc, &rc.xen))
+	if (o.notify && !strncmp(o.notify, "qmp:", 4)) {
+		if (qmp_client_create(o.notify, &run_qmp_ops, &rc, &rc.qmp))
+			goto out;
+	} else if (o.notify &&
+		   xen_server_create(o.notify, &run_xen_ops, &rc, &rc.xen)) {
 		goto out;
+	}
 	if (o.control.path &&
 	    ctl_server_create(&o.control, &run_ctl_ops, &rc, &rc.ctl))
 		goto out;
@@ -682,6 +705,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (rc.xen)
 		printf("xen notify on %s\n", xen_server_address(rc.xen));
+	if (rc.qmp)
+		printf("qmp monitor at %s\n", qmp_client_address(rc.qmp));
 	if (rc.ctl)
 		printf("control socket %s\n", o.control.path);
 	fflush(stdout);
@@ -701,6 +726,7 @@ out:
 		ret = 1;
 	ctl_hook_destroy(rc.hook);
 	ctl_server_destroy(rc.ctl);
+	qmp_client_destroy(rc.qmp);
 	xen_server_destroy(rc.xen);
 	/*
 	 * A takeover that failed before comparing leaves the instance as it

@@ -19,6 +19,7 @@
 #include "link_watch.h"
 #include "mirror.h"
 #include "mismatch_dump.h"
+#include "qmp.h"
 #include "steer.h"
 #include "xen_proto.h"
 #include "xsk_dp.h"
@@ -47,7 +48,7 @@ struct run_opts {
 	unsigned int zero_copy; /* enum xsk_dp_zc */
 	uint32_t stats_interval_s;
 	bool verbose;
-	const char *notify; /* --notify xen:... */
+	const char *notify; /* --notify xen:... or qmp:... */
 	struct ctl_server_config control; /* path NULL: no --control */
 	const char *hook_cmd; /* --on-checkpoint-request */
 	const char *dump_path; /* --mismatch-dump */
@@ -60,6 +61,7 @@ struct run_ctx {
 	struct colo_steer *steer;
 	struct colo_mirror *mirror;
 	struct xen_server *xen;
+	struct qmp_client *qmp;
 	struct ctl_server *ctl;
 	struct ctl_hook *hook;
 	struct mismatch_dump *dump;
@@ -108,6 +110,7 @@ void run_publish(struct run_ctx *rc);
 void run_on_checkpoint(void *ctx, enum colo_ckpt_reason reason);
 void run_on_mismatch(void *ctx, const struct colo_mismatch *m);
 extern const struct xen_server_ops run_xen_ops;
+extern const struct qmp_client_ops run_qmp_ops;
 extern const struct ctl_server_ops run_ctl_ops;
 
 /* Ask every channel the controller listens on for a checkpoint. */

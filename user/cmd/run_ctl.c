@@ -23,6 +23,8 @@ void run_request_checkpoint(struct run_ctx *rc, enum colo_ckpt_reason reason)
 	fflush(stdout);
 	if (rc->xen)
 		xen_server_request_checkpoint(rc->xen);
+	if (rc->qmp)
+		qmp_client_request_checkpoint(rc->qmp, cli_now_ns());
 	if (rc->ctl)
 		ctl_server_event_checkpoint(rc->ctl, reason);
 	if (rc->hook)
@@ -63,6 +65,8 @@ void run_on_mismatch(void *ctx, const struct colo_mismatch *m)
 
 static void dp_stats(struct run_ctx *rc, struct colo_dp_stats *out)
 {
+	struct qmp_stats q = {};
+
 	xsk_dp_stats(rc->dp, out);
 	out->ckpt_logged = rc->own.ckpt_logged;
 	out->failovers = rc->own.failovers;
@@ -74,6 +78,16 @@ static void dp_stats(struct run_ctx *rc, struct colo_dp_stats *out)
 	out->degraded_seen_dropped = rc->degraded_seen.degraded_dropped;
 	out->rx_waiting[COLO_PRIMARY] = rc->wait[COLO_PRIMARY].len;
 	out->rx_waiting[COLO_SECONDARY] = rc->wait[COLO_SECONDARY].len;
+	if (rc->qmp)
+		qmp_client_stats(rc->qmp, &q);
+	out->qmp_connects = q.connects;
+	out->qmp_reconnects = q.reconnects;
+	out->qmp_requests = q.requests;
+	out->qmp_requests_lost = q.requests_lost;
+	out->qmp_requests_coalesced = q.requests_coalesced;
+	out->qmp_checkpoints = q.checkpoints;
+	out->qmp_errors = q.errors;
+	out->qmp_checkpoint_ns = q.checkpoint_ns;
 }
 
 void run_publish(struct run_ctx *rc)
@@ -148,7 +162,8 @@ static void checkpoint_done(struct run_ctx *rc)
 	run_publish(rc);
 }
 
-static void xen_checkpoint_done(void *ctx)
+/* Xen's COLO_CHECKPOINT, or QEMU resuming the VM after a checkpoint. */
+static void notify_checkpoint_done(void *ctx)
 {
 	checkpoint_done(ctx);
 }
@@ -240,11 +255,16 @@ static void ctl_status(void *ctx, struct ctl_status *out)
 	out->checkpoint_pending = rc->ckpt_pending;
 	out->checkpoint_reason = rc->ckpt_reason;
 	out->xen_connected = rc->xen && xen_server_connected(rc->xen);
+	out->qmp_connected = rc->qmp && qmp_client_connected(rc->qmp);
 	out->switch_ns = rc->own.switch_ns;
 }
 
 const struct xen_server_ops run_xen_ops = {
-	.checkpoint_done = xen_checkpoint_done,
+	.checkpoint_done = notify_checkpoint_done,
+};
+
+const struct qmp_client_ops run_qmp_ops = {
+	.checkpoint_done = notify_checkpoint_done,
 };
 
 const struct ctl_server_ops run_ctl_ops = {

@@ -128,10 +128,14 @@ static const struct cli_opt run_opts[] = {
 		  "are mirrored, frames for other hosts left alone" },
 	CLI_SECTION("The COLO controller (checkpoint requests go to every channel given):"),
 	{ .type = CLI_OPT_STRING, .name = "notify",
-	  .arg = "xen:tcp:ADDR:PORT|xen:unix:PATH",
+	  .arg = "xen:tcp:ADDR:PORT|xen:unix:PATH|qmp:unix:PATH|qmp:tcp:ADDR:PORT",
 	  .off = offsetof(struct run_opts, notify), .what = "an address",
-	  .help = "serve the Xen COLO proxy protocol (libxl):\n"
-		  "DO_CHECKPOINT per request, COLO_CHECKPOINT flushes" },
+	  .help = "xen:... serves the Xen COLO proxy protocol (libxl):\n"
+		  "DO_CHECKPOINT per request, COLO_CHECKPOINT flushes;\n"
+		  "qmp:... connects to the COLO primary QEMU's monitor\n"
+		  "(-qmp unix:PATH,server=on,wait=off): a request sets\n"
+		  "x-checkpoint-delay to its own value, QEMU resuming\n"
+		  "the VM after the checkpoint flushes" },
 	{ .type = CLI_OPT_STRING, .name = "control", .arg = "PATH",
 	  .off = offsetof(struct run_opts, control.path), .what = "a file name",
 	  .help = "JSON control socket for 'colo-xdp ctl' (root only):\n"
@@ -244,6 +248,13 @@ static int check(struct run_opts *o)
 	if (o->vm_mac && !o->mirror) {
 		cli_err(CMD,
 			"--vm-mac is the mirror's, and --mirror off turns it off: give one of them");
+		return -EINVAL;
+	}
+	if (o->notify && strncmp(o->notify, "xen:", 4) &&
+	    strncmp(o->notify, "qmp:", 4)) {
+		cli_err(CMD,
+			"--notify %s: expected xen:tcp:ADDR:PORT, xen:unix:PATH, qmp:unix:PATH or qmp:tcp:ADDR:PORT",
+			o->notify);
 		return -EINVAL;
 	}
 	if (umem_size(o))

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
 
 #include "channel.h"
 #include "log.h"
@@ -104,4 +108,41 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	return err;
+}
+
+int ctl_resolve_tcp(const char *spec, const char *hp, bool passive,
+		    const char *form, struct addrinfo **ai)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV |
+			    (passive ? AI_PASSIVE : 0),
+	};
+	char host[INET6_ADDRSTRLEN + 2], *end;
+	const char *port = strrchr(hp, ':');
+	size_t hl;
+	int err;
+
+	*ai = NULL;
+	if (!port || strtoul(port + 1, &end, 10) > 65535 || !port[1] || *end ||
+	    (size_t)(port - hp) >= sizeof(host)) {
+		log_err("--notify %s: expected %s", spec, form);
+		return -EINVAL;
+	}
+	hl = port - hp;
+	memcpy(host, hp, hl);
+	host[hl] = 0;
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = 0;
+	}
+	err = getaddrinfo(*host ? host : NULL, port + 1, &hints, ai);
+	if (err) {
+		log_err("--notify %s: '%s' is not a numeric IPv4 or [IPv6] address: %s",
+			spec, host, gai_strerror(err));
+		*ai = NULL;
+		return -EINVAL;
+	}
+	return 0;
 }

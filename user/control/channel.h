@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The socket plumbing the control socket (ctl_server.h) and the Xen notify
- * server (xen_proto.h) share, so that both treat their peers alike from
- * the loader's poll() loop and neither can block it: a bounded output
- * buffer for a non-blocking stream socket, a socket's epoll interest, and
- * the unix listener (mode 0600) both may serve on.
+ * The socket plumbing the control socket (ctl_server.h), the Xen notify
+ * server (xen_proto.h) and the QEMU monitor client (qmp.h) share, so that
+ * they treat their peers alike from the loader's poll() loop and none can
+ * block it: a bounded output buffer for a non-blocking stream socket, a
+ * socket's epoll interest, the unix listener (mode 0600) the servers
+ * serve on, and the TCP address of a --notify value.
  */
 #ifndef COLO_CHANNEL_H
 #define COLO_CHANNEL_H
@@ -41,5 +42,16 @@ int ctl_epoll_set(int ep, int fd, uint32_t tag, uint32_t *cur, uint32_t want);
  * flag. Returns the listening fd, non-blocking, or a negative errno.
  */
 int ctl_listen_unix(const char *path, const char *what);
+
+struct addrinfo;
+
+/*
+ * The ADDR:PORT at hp, part of the --notify value spec: ADDR numeric (an
+ * IPv6 one in brackets), empty for any address when passive (to listen
+ * on). form says how spec should look, for the error, which names spec.
+ * Returns 0 with *ai for freeaddrinfo(), or -EINVAL.
+ */
+int ctl_resolve_tcp(const char *spec, const char *hp, bool passive,
+		    const char *form, struct addrinfo **ai);
 
 #endif /* COLO_CHANNEL_H */

@@ -75,6 +75,14 @@ const struct colo_counter colo_counters[] = {
 	DP("adopted_sent", adopted_sent),
 	DP_GAUGE("degraded_seen_passed", degraded_seen_passed),
 	DP_GAUGE("degraded_seen_dropped", degraded_seen_dropped),
+	DP("qmp_connects", qmp_connects),
+	DP("qmp_reconnects", qmp_reconnects),
+	DP("qmp_requests", qmp_requests),
+	DP("qmp_requests_lost", qmp_requests_lost),
+	DP("qmp_requests_coalesced", qmp_requests_coalesced),
+	DP("qmp_checkpoints", qmp_checkpoints),
+	DP("qmp_errors", qmp_errors),
+	DP_GAUGE("qmp_checkpoint_ns", qmp_checkpoint_ns),
 };
 /* clang-format on */
 

@@ -162,6 +162,7 @@ static void status_fields(struct ctl_server *s, struct json_out *o)
 		json_out_str(o, "checkpoint_reason",
 			     colo_ckpt_reason_name(st.checkpoint_reason));
 	json_out_bool(o, "xen_connected", st.xen_connected);
+	json_out_bool(o, "qmp_connected", st.qmp_connected);
 	json_out_u64(o, "pid", getpid());
 	json_out_u64(o, "uptime_s",
 		     (cli_now_ns() - s->start_ns) / 1000000000ull);

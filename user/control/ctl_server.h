@@ -49,7 +49,8 @@ struct ctl_status {
 	bool failover;
 	bool checkpoint_pending;
 	enum colo_ckpt_reason checkpoint_reason; /* when pending */
-	bool xen_connected; /* a controller is connected to --notify */
+	bool xen_connected; /* a controller is connected to --notify xen:... */
+	bool qmp_connected; /* QEMU's monitor answers --notify qmp:... */
 	uint64_t switch_ns; /* last failover or resume: command to XDP switch */
 };
 

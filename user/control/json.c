@@ -429,13 +429,19 @@ static int parse_value(struct parser *p, int depth, enum json_type *type)
 	}
 }
 
-int json_parse_object(const char *s, size_t len,
-		      int (*fn)(void *ctx, const struct json_member *m),
-		      void *ctx, char *err, size_t errlen)
+/*
+ * The members of the object s[0..len), each to fn; with key, only the
+ * member of that name, and only its string value is copied (and so
+ * limited to JSON_STR_MAX - 1 bytes): the others are checked, skipped.
+ */
+static int parse_members(const char *s, size_t len, const char *key,
+			 int (*fn)(void *ctx, const struct json_member *m),
+			 void *ctx, char *err, size_t errlen)
 {
 	struct parser p = { s, len, 0, err, errlen };
 	struct json_member m;
 	size_t start;
+	bool want;
 	int ret;
 
 	if (expect(&p, '{', "'{': a request is one JSON object"))
@@ -452,11 +458,13 @@ int json_parse_object(const char *s, size_t len,
 		if (parse_string(&p, m.key, sizeof(m.key)) ||
 		    expect(&p, ':', "':' after the key"))
 			return -EINVAL;
+		want = !key || !strcmp(key, m.key);
 		skip_ws(&p);
 		start = p.pos;
 		if (peek(&p) == '"') {
 			m.type = JSON_STRING;
-			ret = parse_string(&p, m.str, sizeof(m.str));
+			ret = parse_string(&p, want ? m.str : NULL,
+					   sizeof(m.str));
 		} else {
 			m.str[0] = 0;
 			ret = parse_value(&p, 1, &m.type);
@@ -465,7 +473,7 @@ int json_parse_object(const char *s, size_t len,
 			return ret;
 		m.raw = s + start;
 		m.raw_len = p.pos - start;
-		ret = fn(ctx, &m);
+		ret = want ? fn(ctx, &m) : 0;
 		if (ret)
 			return ret;
 		skip_ws(&p);
@@ -481,4 +489,33 @@ end:
 	if (p.pos != len)
 		return fail(&p, "text after the object");
 	return 0;
+}
+
+int json_parse_object(const char *s, size_t len,
+		      int (*fn)(void *ctx, const struct json_member *m),
+		      void *ctx, char *err, size_t errlen)
+{
+	return parse_members(s, len, NULL, fn, ctx, err, errlen);
+}
+
+static int take_member(void *ctx, const struct json_member *m)
+{
+	struct json_member *out = ctx;
+
+	/* a key given twice: the first one counts */
+	if (!out->raw)
+		*out = *m;
+	return 0;
+}
+
+int json_find(const char *s, size_t len, const char *key,
+	      struct json_member *out, char *err, size_t errlen)
+{
+	int ret;
+
+	out->raw = NULL;
+	ret = parse_members(s, len, key, take_member, out, err, errlen);
+	if (ret)
+		return ret;
+	return out->raw ? 0 : -ENOENT;
 }

@@ -71,4 +71,14 @@ int json_parse_object(const char *s, size_t len,
 		      int (*fn)(void *ctx, const struct json_member *m),
 		      void *ctx, char *err, size_t errlen);
 
+/*
+ * The member named key of the object s[0..len), in *out: 0, -ENOENT when
+ * the object has none, or -EINVAL (err says where) when s is malformed.
+ * Only key's string value is copied, so other members' strings may be of
+ * any length: for peers (QEMU's monitor) whose replies carry strings this
+ * program does not read.
+ */
+int json_find(const char *s, size_t len, const char *key,
+	      struct json_member *out, char *err, size_t errlen);
+
 #endif /* COLO_JSON_H */

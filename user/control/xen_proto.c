@@ -295,39 +295,17 @@ void xen_server_request_checkpoint(struct xen_server *x)
 
 static int listen_tcp(struct xen_server *x, const char *spec, const char *hp)
 {
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
-	};
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	struct addrinfo *ai = NULL;
-	char host[INET6_ADDRSTRLEN + 2], *port;
-	char *end;
+	char host[INET6_ADDRSTRLEN];
 	int fd = -1, one = 1, err;
-	size_t hl;
 
-	port = strrchr(hp, ':');
-	if (!port || strtoul(port + 1, &end, 10) > 65535 || !port[1] || *end ||
-	    (size_t)(port - hp) >= sizeof(host)) {
-		log_err("--notify %s: expected xen:tcp:ADDR:PORT, e.g. xen:tcp:127.0.0.1:9000",
-			spec);
-		return -EINVAL;
-	}
-	hl = port - hp;
-	memcpy(host, hp, hl);
-	host[hl] = 0;
-	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-		memmove(host, host + 1, hl - 2);
-		host[hl - 2] = 0;
-	}
-	err = getaddrinfo(*host ? host : NULL, port + 1, &hints, &ai);
-	if (err) {
-		log_err("--notify %s: '%s' is not a numeric IPv4 or [IPv6] address: %s",
-			spec, host, gai_strerror(err));
-		return -EINVAL;
-	}
+	err = ctl_resolve_tcp(spec, hp, true,
+			      "xen:tcp:ADDR:PORT, e.g. xen:tcp:127.0.0.1:9000",
+			      &ai);
+	if (err)
+		return err;
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
 	if (fd < 0) {
