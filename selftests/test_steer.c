@@ -618,7 +618,7 @@ TEST(open_refuses_with_a_fix)
 	}
 	ifset_opts(&set, &o);
 	o.ifname[COLO_ROLE_SECONDARY] = NULL;
-	check_refused(&o, -EINVAL, "secondary", "all three");
+	check_refused(&o, -EINVAL, "secondary", "--help");
 	o.ifname[COLO_ROLE_SECONDARY] = "cxnosuch0";
 	check_refused(&o, -ENODEV, "cxnosuch0", "ip link");
 	o.ifname[COLO_ROLE_SECONDARY] = set.name[COLO_ROLE_OUT];
