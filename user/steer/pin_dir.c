@@ -109,9 +109,7 @@ static int claim_held(struct pin_dir *d, const char *const ifname[],
 	return PIN_DIR_TAKEOVER;
 }
 
-int pin_dir_claim(struct pin_dir *d, const char *path,
-		  const char *const ifname[COLO_NR_ROLES],
-		  const int ifindex[COLO_NR_ROLES], struct colo_loader *dead)
+int pin_dir_make(struct pin_dir *d, const char *path, const char *name)
 {
 	int n, err;
 
@@ -119,9 +117,9 @@ int pin_dir_claim(struct pin_dir *d, const char *path,
 		n = snprintf(d->path, sizeof(d->path), "%s", path);
 	else
 		n = snprintf(d->path, sizeof(d->path), "%s/%s", COLO_PIN_ROOT,
-			     ifname[COLO_ROLE_PRIMARY]);
+			     name);
 	if (n >= (int)sizeof(d->path)) {
-		log_err("pin path %s: too long", path);
+		log_err("pin path %s: too long", d->path);
 		return -ENAMETOOLONG;
 	}
 	d->default_path = !path;
@@ -135,10 +133,21 @@ int pin_dir_claim(struct pin_dir *d, const char *path,
 			return mkdir_failed(d);
 		/* ours only if empty: rmdir would have removed an empty one */
 		if (rmdir(d->path) || mkdir(d->path, 0700))
-			return claim_held(d, ifname, ifindex, dead);
+			return PIN_DIR_HELD;
 	}
 	d->owned = true;
 	return PIN_DIR_FREE;
+}
+
+int pin_dir_claim(struct pin_dir *d, const char *path,
+		  const char *const ifname[COLO_NR_ROLES],
+		  const int ifindex[COLO_NR_ROLES], struct colo_loader *dead)
+{
+	int ret = pin_dir_make(d, path, ifname[COLO_ROLE_PRIMARY]);
+
+	if (ret != PIN_DIR_HELD)
+		return ret;
+	return claim_held(d, ifname, ifindex, dead);
 }
 
 void pin_dir_remove(struct pin_dir *d)

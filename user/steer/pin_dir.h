@@ -30,10 +30,19 @@ struct pin_dir {
 enum pin_dir_claim {
 	PIN_DIR_FREE, /* made, or found empty: a new instance's */
 	PIN_DIR_TAKEOVER, /* a dead instance's, of the same interfaces */
+	PIN_DIR_HELD, /* pin_dir_make(): it holds pins, whose is not known */
 };
 
 /* Before anything can fail: pin_dir_unlock() and pin_dir_remove() are safe. */
 void pin_dir_init(struct pin_dir *d);
+
+/*
+ * Make path (NULL: COLO_PIN_ROOT/name) under the claim lock. Returns
+ * PIN_DIR_FREE (made, or found empty: the caller's to remove), PIN_DIR_HELD
+ * (it holds pins: the caller looks whose), or a negative errno with a
+ * message. Whatever it returns, the lock is held until pin_dir_unlock().
+ */
+int pin_dir_make(struct pin_dir *d, const char *path, const char *name);
 
 /*
  * Claim path (NULL: COLO_PIN_ROOT/<ifname[primary]>) for an instance on
