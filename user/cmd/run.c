@@ -552,7 +552,7 @@ int cmd_run(int argc, char **argv)
 	/* before the sockets: a deletion from here on is seen in the loop */
 	for (r = 0; r < COLO_NR_ROLES; r++)
 		ifindex[r] = colo_steer_ifindex(rc.steer, r);
-	if (link_watch_open(&rc.links, ifindex))
+	if (link_watch_open(&rc.links, ifindex, COLO_NR_ROLES))
 		goto out;
 
 	for (r = 0; r < COLO_NR_ROLES; r++)
