@@ -24,7 +24,7 @@
 /* A pin: its directory, '/', a map name of 15 characters at most. */
 #define PIN_PATH_MAX (PATH_MAX + 16)
 
-static bool runs(__u32 pid)
+bool pin_dir_pid_runs(__u32 pid)
 {
 	return pid && !kill(pid, 0);
 }
@@ -88,7 +88,7 @@ static int claim_held(struct pin_dir *d, const char *const ifname[],
 	int r;
 
 	pin_dir_owner(d->path, dead);
-	if (runs(dead->pid)) {
+	if (pin_dir_pid_runs(dead->pid)) {
 		log_err("pin directory %s belongs to a running colo-xdp (pid %u): stop it, or give this instance another pin path",
 			d->path, dead->pid);
 		return -EBUSY;
@@ -229,8 +229,8 @@ void pin_dir_alive(const char *path, const struct colo_loader *rec,
 	__u64 hb, now;
 
 	memset(live, 0, sizeof(*live));
-	live->loader = runs(rec->pid);
-	live->keeper = runs(rec->keeper_pid);
+	live->loader = pin_dir_pid_runs(rec->pid);
+	live->keeper = pin_dir_pid_runs(rec->keeper_pid);
 	hb = heartbeat(path, rec, &cfg);
 	if (!hb) {
 		live->state = PIN_DIR_NOT_STARTED;

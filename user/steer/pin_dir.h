@@ -65,6 +65,9 @@ void pin_dir_unlock(struct pin_dir *d);
  */
 void pin_dir_remove(struct pin_dir *d);
 
+/* The process an owner record names runs; 0 is nobody. */
+bool pin_dir_pid_runs(__u32 pid);
+
 /* Open the pin name in the directory path: an fd, or a negative errno. */
 int pin_dir_open_pin(const char *path, const char *name);
 
