@@ -125,7 +125,7 @@ static int read_instance(struct instance *in, const char *path, int ncpus,
 	if (err)
 		return err;
 	pin_dir_alive(path, &in->rec, &in->live);
-	sfd = pin_dir_open_pin(path, COLO_MAP_STATS);
+	sfd = pin_dir_open_map(path, COLO_MAP_STATS, sizeof(*percpu));
 	for (r = 0; r < 2; r++) {
 		memset(&in->steer[r], 0, sizeof(in->steer[r]));
 		key = in->rec.ifindex[r];
@@ -500,6 +500,12 @@ int cmd_stat(int argc, char **argv)
 			cli_err(CMD,
 				"cannot read the pinned maps: %s: run as root",
 				strerror(-n));
+			goto out;
+		}
+		if (n == -EPROTO) {
+			cli_err(CMD,
+				"%s was pinned by another version of colo-xdp, whose counters this one cannot read: use that version's 'colo-xdp stat'",
+				o.pin_path);
 			goto out;
 		}
 		if (n < 0) {

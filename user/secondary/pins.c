@@ -16,7 +16,7 @@ static int read_record(const char *path, struct colo_secondary *rec)
 	int fd, err;
 
 	memset(rec, 0, sizeof(*rec));
-	fd = pin_dir_open_pin(path, COLO_RW_MAP_AGENT);
+	fd = pin_dir_open_map(path, COLO_RW_MAP_AGENT, sizeof(*rec));
 	if (fd < 0)
 		return fd;
 	err = bpf_map_lookup_elem(fd, &zero, rec);
@@ -60,7 +60,7 @@ static int read_stats(const char *path, struct colo_rw_stats *out)
 	percpu = calloc(ncpus, sizeof(*percpu));
 	if (!percpu)
 		return -ENOMEM;
-	fd = pin_dir_open_pin(path, COLO_RW_MAP_STATS);
+	fd = pin_dir_open_map(path, COLO_RW_MAP_STATS, sizeof(*percpu));
 	err = fd < 0 ? fd : bpf_map_lookup_elem(fd, &zero, percpu);
 	for (c = 0; !err && c < ncpus; c++)
 		for (f = 0; f < n; f++)

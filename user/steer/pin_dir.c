@@ -172,13 +172,32 @@ int pin_dir_open_pin(const char *path, const char *name)
 	return bpf_obj_get(pin);
 }
 
+int pin_dir_open_map(const char *path, const char *name, __u32 value_size)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	fd = pin_dir_open_pin(path, name);
+	if (fd < 0)
+		return fd;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (!err && info.value_size != value_size)
+		err = -EPROTO;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 int pin_dir_owner(const char *path, struct colo_loader *rec)
 {
 	__u32 zero = 0;
 	int fd, err;
 
 	memset(rec, 0, sizeof(*rec));
-	fd = pin_dir_open_pin(path, COLO_MAP_LOADER);
+	fd = pin_dir_open_map(path, COLO_MAP_LOADER, sizeof(*rec));
 	if (fd < 0)
 		return fd;
 	err = bpf_map_lookup_elem(fd, &zero, rec);
@@ -207,8 +226,8 @@ static __u64 heartbeat(const char *path, const struct colo_loader *rec,
 	__u64 hb = 0;
 	int cfd, hfd;
 
-	cfd = pin_dir_open_pin(path, COLO_MAP_CONFIG);
-	hfd = pin_dir_open_pin(path, COLO_MAP_HEARTBEAT);
+	cfd = pin_dir_open_map(path, COLO_MAP_CONFIG, sizeof(*cfg));
+	hfd = pin_dir_open_map(path, COLO_MAP_HEARTBEAT, sizeof(hb));
 	if (cfd >= 0 && hfd >= 0 && !bpf_map_lookup_elem(cfd, &key, cfg) &&
 	    cfg->on_loss <= COLO_LOSS_HOLD) {
 		key = cfg->hb_slot;

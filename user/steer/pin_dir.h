@@ -72,6 +72,14 @@ bool pin_dir_pid_runs(__u32 pid);
 int pin_dir_open_pin(const char *path, const char *name);
 
 /*
+ * Open the map pinned as name in path to read values of value_size bytes
+ * (per CPU, for a per-CPU map): an fd, or a negative errno; -EPROTO when
+ * its values have another size: another version of colo-xdp pinned it,
+ * and reading it would overrun the reader's buffer.
+ */
+int pin_dir_open_map(const char *path, const char *name, __u32 value_size);
+
+/*
  * The owner record pinned in path: 0, or a negative errno (-ENOENT: no
  * instance there) with *rec zeroed.
  */
