@@ -10,20 +10,6 @@
 #include "log.h"
 #include "pins.h"
 
-static int read_record(const char *path, struct colo_secondary *rec)
-{
-	__u32 zero = 0;
-	int fd, err;
-
-	memset(rec, 0, sizeof(*rec));
-	fd = pin_dir_open_map(path, COLO_RW_MAP_AGENT, sizeof(*rec));
-	if (fd < 0)
-		return fd;
-	err = bpf_map_lookup_elem(fd, &zero, rec);
-	close(fd);
-	return err;
-}
-
 int secondary_pins_claim(struct pin_dir *d, const char *path, const char *vm)
 {
 	char name[sizeof(SECONDARY_PIN_PREFIX) + 16];
@@ -34,15 +20,17 @@ int secondary_pins_claim(struct pin_dir *d, const char *path, const char *vm)
 	ret = pin_dir_make(d, path, name);
 	if (ret != PIN_DIR_HELD)
 		return ret < 0 ? ret : 0;
-	if (read_record(d->path, &rec) || !rec.pid)
+	pin_dir_read_record(d->path, COLO_RW_MAP_AGENT, &rec, sizeof(rec));
+	if (!rec.pid)
 		log_err("pin directory %s holds pins that are not a colo-xdp secondary's: remove them with 'rm -r %s', or give this agent another pin path",
 			d->path, d->path);
 	else if (pin_dir_pid_runs(rec.pid))
 		log_err("pin directory %s belongs to a running colo-xdp secondary (pid %u): stop it, or give this agent another pin path",
 			d->path, rec.pid);
 	else
-		log_err("pin directory %s holds the pins of a colo-xdp secondary (pid %u) that did not stop cleanly, whose programs may still rewrite: detach them ('ip link set dev LINK xdp off', 'tc qdisc del dev VM clsact') and remove the pins with 'rm -r %s'",
-			d->path, rec.pid, d->path);
+		log_err("pin directory %s holds the pins of a colo-xdp secondary (pid %u) that did not stop cleanly, whose programs may still rewrite: detach them ('ip link set dev %.*s xdp off', 'tc qdisc del dev %.*s clsact') and remove the pins with 'rm -r %s'",
+			d->path, rec.pid, COLO_RW_IFNAMSIZ, rec.link,
+			COLO_RW_IFNAMSIZ, rec.vm, d->path);
 	return -EBUSY;
 }
 
@@ -76,7 +64,8 @@ int secondary_pins_read(const char *path, struct secondary_view *v)
 	int err;
 
 	memset(v, 0, sizeof(*v));
-	err = read_record(path, &v->rec);
+	err = pin_dir_read_record(path, COLO_RW_MAP_AGENT, &v->rec,
+				  sizeof(v->rec));
 	if (err)
 		return err;
 	v->running = pin_dir_pid_runs(v->rec.pid);

@@ -191,20 +191,26 @@ int pin_dir_open_map(const char *path, const char *name, __u32 value_size)
 	return fd;
 }
 
-int pin_dir_owner(const char *path, struct colo_loader *rec)
+int pin_dir_read_record(const char *path, const char *name, void *rec,
+			__u32 size)
 {
 	__u32 zero = 0;
 	int fd, err;
 
-	memset(rec, 0, sizeof(*rec));
-	fd = pin_dir_open_map(path, COLO_MAP_LOADER, sizeof(*rec));
+	memset(rec, 0, size);
+	fd = pin_dir_open_map(path, name, size);
 	if (fd < 0)
 		return fd;
 	err = bpf_map_lookup_elem(fd, &zero, rec);
 	if (err)
-		memset(rec, 0, sizeof(*rec));
+		memset(rec, 0, size);
 	close(fd);
 	return err;
+}
+
+int pin_dir_owner(const char *path, struct colo_loader *rec)
+{
+	return pin_dir_read_record(path, COLO_MAP_LOADER, rec, sizeof(*rec));
 }
 
 bool pin_dir_abandoned(const char *path)

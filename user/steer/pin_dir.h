@@ -80,6 +80,13 @@ int pin_dir_open_pin(const char *path, const char *name);
 int pin_dir_open_map(const char *path, const char *name, __u32 value_size);
 
 /*
+ * The one value of the array map pinned as name in path, size bytes
+ * (an instance's record): 0, or a negative errno with *rec zeroed.
+ */
+int pin_dir_read_record(const char *path, const char *name, void *rec,
+			__u32 size);
+
+/*
  * The owner record pinned in path: 0, or a negative errno (-ENOENT: no
  * instance there) with *rec zeroed.
  */
