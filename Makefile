@@ -45,7 +45,7 @@ AOBJ := $(BUILD)/asan/obj
 # datapath or the control plane, the datapath cannot reach the engine.
 # Each is an archive, so a program links the objects it calls and no
 # others.
-COMPONENTS := util engine mem io datapath steer control
+COMPONENTS := util engine mem io datapath steer control secondary
 DEPS_util :=
 DEPS_engine :=
 DEPS_mem := util
@@ -53,6 +53,7 @@ DEPS_io := util
 DEPS_datapath := util mem
 DEPS_steer := util
 DEPS_control := util engine
+DEPS_secondary := util steer
 # The commands (user/cmd/) sit on top of them all, and so do the tools,
 # the benchmark and the tests.
 ALL_INC := $(foreach c,$(COMPONENTS) cmd,-Iuser/$(c))
@@ -78,16 +79,18 @@ $(OBJ)/selftests/%.o $(AOBJ)/selftests/%.o $(AOBJ)/tools/%.o: \
 	COMP_INC := -Iselftests -Itools/lib $(ALL_INC)
 
 # In link order: every archive after those that call into it.
-LIBS := $(foreach c,tools control steer datapath io mem engine util,\
-	  $(call lib_of,$(BUILD),$(c)))
-ALIBS := $(foreach c,tools control steer datapath io mem engine util,\
-	   $(call lib_of,$(BUILD)/asan,$(c)))
+LIBS := $(foreach c,tools control secondary steer datapath io mem engine \
+	  util,$(call lib_of,$(BUILD),$(c)))
+ALIBS := $(foreach c,tools control secondary steer datapath io mem engine \
+	   util,$(call lib_of,$(BUILD)/asan,$(c)))
 
 # Objects that include a BPF skeleton wait for it; no other object does.
 $(OBJ)/user/steer/steer.o $(AOBJ)/user/steer/steer.o: \
 	$(BUILD)/colo_steer.skel.h
 $(OBJ)/user/steer/mirror.o $(AOBJ)/user/steer/mirror.o: \
 	$(BUILD)/colo_mirror.skel.h
+$(OBJ)/user/secondary/rewrite.o $(AOBJ)/user/secondary/rewrite.o: \
+	$(BUILD)/colo_rewrite.skel.h
 $(OBJ)/bench/bench-traffic.o: $(BUILD)/bench_xdp.skel.h
 
 LOADER := $(BUILD)/colo-xdp

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include "test.h"
 
@@ -17,6 +18,19 @@ void test_skip(const char *fmt, ...)
 	vsnprintf(test_skip_reason, sizeof(test_skip_reason), fmt, ap);
 	va_end(ap);
 	test_case_skipped = 1;
+}
+
+int test_sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
 /* An argument runs only the cases whose name contains it. */

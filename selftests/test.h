@@ -71,6 +71,9 @@ void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 		return;                 \
 	} while (0)
 
+/* Run a shell command, printf-style: its exit status, -1 if it died. */
+int test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 int test_main(int argc, char **argv);
 
 #endif /* COLO_TEST_H */

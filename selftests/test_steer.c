@@ -18,7 +18,6 @@
 #include <net/if.h>
 #include <signal.h>
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -57,21 +56,6 @@ struct ifset {
 	int ifindex[COLO_NR_ROLES];
 };
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 static int ifset_make(struct ifset *set, const char *tag)
 {
 	int r;
@@ -83,8 +67,8 @@ static int ifset_make(struct ifset *set, const char *tag)
 		 * Peers stay down: no stray frame disturbs the counters. Two
 		 * RX queues: frames of a queue no socket serves exist too.
 		 */
-		if (sh("ip link add %s numrxqueues 2 type veth peer name %sx && ip link set %s up",
-		       set->name[r], set->name[r], set->name[r]))
+		if (test_sh("ip link add %s numrxqueues 2 type veth peer name %sx && ip link set %s up",
+			    set->name[r], set->name[r], set->name[r]))
 			return -1;
 		set->ifindex[r] = if_nametoindex(set->name[r]);
 	}
@@ -96,7 +80,7 @@ static void ifset_del(struct ifset *set)
 	int r;
 
 	for (r = 0; r < COLO_NR_ROLES; r++)
-		sh("ip link del %s 2>/dev/null", set->name[r]);
+		test_sh("ip link del %s 2>/dev/null", set->name[r]);
 }
 
 static void ifset_opts(const struct ifset *set, struct colo_steer_opts *o)
@@ -627,7 +611,7 @@ TEST(open_refuses_with_a_fix)
 	}
 	ifset_opts(&set, &o);
 	o.ifname[COLO_ROLE_SECONDARY] = NULL;
-	check_refused(&o, -EINVAL, "secondary", "all three");
+	check_refused(&o, -EINVAL, "secondary", "--help");
 	o.ifname[COLO_ROLE_SECONDARY] = "cxnosuch0";
 	check_refused(&o, -ENODEV, "cxnosuch0", "ip link");
 	o.ifname[COLO_ROLE_SECONDARY] = set.name[COLO_ROLE_OUT];
@@ -635,11 +619,11 @@ TEST(open_refuses_with_a_fix)
 	check_nothing_left(&set);
 
 	ifset_opts(&set, &o);
-	sh("ip link set %s down", set.name[COLO_ROLE_OUT]);
+	test_sh("ip link set %s down", set.name[COLO_ROLE_OUT]);
 	snprintf(fix, sizeof(fix), "ip link set dev %s up",
 		 set.name[COLO_ROLE_OUT]);
 	check_refused(&o, -ENETDOWN, set.name[COLO_ROLE_OUT], fix);
-	sh("ip link set %s up", set.name[COLO_ROLE_OUT]);
+	test_sh("ip link set %s up", set.name[COLO_ROLE_OUT]);
 	check_nothing_left(&set);
 
 	/* someone else's program on the secondary */
@@ -904,11 +888,11 @@ TEST(adopting_instances_share_ip_link_maps)
 		goto out;
 	}
 	for (r = 0; r < 2; r++) {
-		CHECK_EQ(sh("ip link set dev %s xdp obj %s sec xdp", sa.name[r],
-			    obj),
+		CHECK_EQ(test_sh("ip link set dev %s xdp obj %s sec xdp",
+				 sa.name[r], obj),
 			 0);
-		CHECK_EQ(sh("ip link set dev %s xdp obj %s sec xdp", sb.name[r],
-			    obj),
+		CHECK_EQ(test_sh("ip link set dev %s xdp obj %s sec xdp",
+				 sb.name[r], obj),
 			 0);
 	}
 	ifset_opts(&sa, &o);
@@ -1250,5 +1234,5 @@ out:
 	if (fd >= 0)
 		close(fd);
 	ifset_del(&set);
-	sh("rm -rf %s", dir);
+	test_sh("rm -rf %s", dir);
 }

@@ -10,6 +10,12 @@
 #   client ns: eth0 ── O (outdev) ┄┄ colo_mirror ┄┄┬─► P ── eth0 primary ns
 #                                                   └─► S ── eth0 secondary ns
 #
+# or, with the secondary behind a host of its own (cn_pair_topology), where
+# `colo-xdp secondary` runs:
+#
+#                                                 └─► S ══ L ┄ secondary
+#                                                  host ns ┄ V ── eth0 secondary ns
+#
 # The caller sets CN_ON_EXIT to a command that takes one cleanup command
 # (lib.sh's t_on_exit, or the demo's own), and everything made here is
 # handed to it as soon as it exists.
@@ -36,13 +42,20 @@ cn_host_if() {
 		ip link set dev "$1" up
 }
 
-# cn_link HOST NS MAC IP: a veth from HOST (root namespace) to eth0 in NS.
+# cn_link HOST NS MAC IP [HOSTNS]: a veth from HOST (in the root namespace,
+# or in HOSTNS, which removes it with itself) to eth0 in NS.
 cn_link() {
-	ip link add "$1" type veth peer name eth0 netns "$2" || return 1
-	$CN_ON_EXIT "ip link del $1"
+	ip ${5:+-n "$5"} link add "$1" type veth peer name eth0 netns "$2" ||
+		return 1
+	[[ -n $5 ]] || $CN_ON_EXIT "ip link del $1"
 	ip -n "$2" link set eth0 address "$3" &&
 		ip -n "$2" addr add "$4/24" dev eth0 &&
-		ip -n "$2" link set eth0 up && cn_host_if "$1"
+		ip -n "$2" link set eth0 up || return 1
+	if [[ -n $5 ]]; then
+		ip -n "$5" link set "$1" up
+	else
+		cn_host_if "$1"
+	fi
 }
 
 # cn_client PREFIX: namespace PREFIX-cli behind outdev PREFIXo; sets CN_CLI
@@ -58,14 +71,15 @@ cn_client() {
 			lladdr "$CN_GUEST_MAC" dev eth0 nud permanent
 }
 
-# cn_replica NS HOST: a replica guest in NS behind HOST, static neighbour
-# to the client so that the guests' ARP does not interleave with a test.
-# Checksums are computed by the guest: its frames leave through AF_XDP,
-# which carries no checksum offload (a VM's virtio-net would pass its
-# partial checksums on in the vnet header instead).
+# cn_replica NS HOST [HOSTNS]: a replica guest in NS behind HOST (in
+# HOSTNS if given), static neighbour to the client so that the guests' ARP
+# does not interleave with a test. Checksums are computed by the guest:
+# its frames leave through AF_XDP, which carries no checksum offload (a
+# VM's virtio-net would pass its partial checksums on in the vnet header
+# instead).
 cn_replica() {
 	cn_ns "$1" &&
-		cn_link "$2" "$1" "$CN_GUEST_MAC" "$CN_GUEST_IP" &&
+		cn_link "$2" "$1" "$CN_GUEST_MAC" "$CN_GUEST_IP" ${3:+"$3"} &&
 		ip netns exec "$1" ethtool -K eth0 tx off >/dev/null &&
 		ip -n "$1" neigh add "$CN_CLIENT_IP" lladdr "$CN_CLIENT_MAC" \
 			dev eth0 nud permanent
@@ -88,6 +102,50 @@ cn_veth_topology() {
 	cn_pins_on_exit
 	cn_client "$1" && cn_replica "$CN_PRI" "$CN_P" &&
 		cn_replica "$CN_SEC" "$CN_S"
+}
+
+# cn_secondary_host PREFIX: the secondary host as namespace PREFIX-sh,
+# its link CN_L to the primary host's CN_S (root namespace), and the
+# secondary replica PREFIX-sec behind CN_V, for `colo-xdp secondary --vm
+# CN_V --link CN_L` in CN_SH. The replica's eth0 has GRO on: the frames
+# that colo_rw_in redirects into the veth CN_V arrive only then.
+#
+# Its TCP receive buffer starts larger than the primary's. A veth hands
+# each frame redirected into it by XDP to the stack in a page of its own,
+# where the primary's come as the client's own small skbs; charged more
+# for the same bytes, the secondary's window opens about half as far
+# (rcv_ssthresh 32-47 KB against 81-200 KB, measured on an upload). The
+# client follows the primary's window alone, so it sends past the
+# secondary's, which drops what the primary took; the ACK rule then holds
+# the primary's ACKs and the client never learns what to send again: only
+# a checkpoint ends it (3 uploads of 5 stalled so). A VM behind a tap
+# builds its own buffers and sees no such difference.
+cn_secondary_host() {
+	CN_SH=$1-sh
+	CN_SEC=$1-sec
+	CN_S=${1}s
+	CN_L=${1}l
+	CN_V=${1}v
+	$CN_ON_EXIT "rm -rf /sys/fs/bpf/colo-xdp/secondary-$CN_V"
+	cn_ns "$CN_SH" || return 1
+	ip link add "$CN_S" type veth peer name "$CN_L" netns "$CN_SH" ||
+		return 1
+	$CN_ON_EXIT "ip link del $CN_S"
+	cn_host_if "$CN_S" && ip -n "$CN_SH" link set "$CN_L" up &&
+		cn_replica "$CN_SEC" "$CN_V" "$CN_SH" &&
+		ip netns exec "$CN_SEC" ethtool -K eth0 gro on >/dev/null &&
+		ip netns exec "$CN_SEC" sysctl -qw \
+			net.ipv4.tcp_rmem="4096 1048576 6291456"
+}
+
+# cn_pair_topology PREFIX: the client, the primary replica behind CN_P and
+# the secondary host (cn_secondary_host). Sets CN_CLI, CN_PRI, CN_P, CN_O
+# and cn_secondary_host's.
+cn_pair_topology() {
+	CN_PRI=$1-pri
+	CN_P=${1}p
+	cn_pins_on_exit
+	cn_client "$1" && cn_replica "$CN_PRI" "$CN_P" && cn_secondary_host "$1"
 }
 
 # cn_tap_topology PREFIX: client on a veth, replicas as tap devices CN_P

@@ -54,7 +54,7 @@ static size_t l4_hlen(const struct frame_spec *s)
 {
 	switch (s->proto) {
 	case IPPROTO_TCP:
-		return 20;
+		return 20 + s->tcp_opts_len;
 	case IPPROTO_UDP:
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
@@ -72,9 +72,11 @@ static void build_l4(const struct frame_spec *s, uint8_t *l4, size_t l4len)
 		put16(l4 + 2, s->dport);
 		put32(l4 + 4, s->seq);
 		put32(l4 + 8, s->ack);
-		l4[12] = 5 << 4;
+		l4[12] = (5 + s->tcp_opts_len / 4) << 4;
 		l4[13] = s->tcp_flags;
 		put16(l4 + 14, 65535);
+		if (s->tcp_opts_len)
+			memcpy(l4 + 20, s->tcp_opts, s->tcp_opts_len);
 		break;
 	case IPPROTO_UDP:
 		put16(l4, s->sport);
@@ -199,8 +201,10 @@ int frame_build(const struct frame_spec *spec, uint8_t *buf, size_t size)
 
 	if (size < ETH_HLEN + 4)
 		return -ENOSPC;
-	memcpy(buf, dst_mac, 6);
-	memcpy(buf + 6, src_mac, 6);
+	if (spec->tcp_opts_len % 4 || spec->tcp_opts_len > 40)
+		return -EINVAL;
+	memcpy(buf, spec->dmac ? spec->dmac : dst_mac, 6);
+	memcpy(buf + 6, spec->smac ? spec->smac : src_mac, 6);
 	ethertype = spec->l3 == FRAME_ARP  ? 0x0806 :
 		    spec->l3 == FRAME_IPV6 ? 0x86dd :
 					     0x0800;

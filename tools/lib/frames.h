@@ -23,6 +23,8 @@ enum frame_l3 {
 
 struct frame_spec {
 	enum frame_l3 l3;
+	/* NULL: 52:54:00:12:34:56 -> 52:54:00:65:43:21 */
+	const uint8_t *smac, *dmac;
 	uint16_t vlan; /* FRAME_VLAN | id, or 0 untagged */
 	/* textual addresses; NULL: 10.0.0.1 -> 10.0.0.2, fd00::1 -> fd00::2 */
 	const char *saddr;
@@ -35,6 +37,9 @@ struct frame_spec {
 	uint16_t sport, dport; /* TCP, UDP */
 	uint32_t seq, ack; /* TCP */
 	uint8_t tcp_flags; /* COLO_TCP_*, plus PSH 0x08 and the others */
+	/* TCP options as they go on the wire: a multiple of 4, at most 40 */
+	const void *tcp_opts;
+	uint8_t tcp_opts_len;
 	uint8_t icmp_type; /* ICMP, ICMPv6 */
 	const void *payload; /* after the L4 header (the IP header if none) */
 	uint32_t payload_len;
@@ -43,7 +48,8 @@ struct frame_spec {
 
 /*
  * Build the frame into buf. Returns its length, or -ENOSPC when it does not
- * fit in size bytes, -EINVAL for an address that does not parse.
+ * fit in size bytes, -EINVAL for an address that does not parse or TCP
+ * options that do not fill whole 32-bit words.
  */
 int frame_build(const struct frame_spec *spec, uint8_t *buf, size_t size);
 

@@ -7,6 +7,7 @@ int cmd_ctl(int argc, char **argv);
 int cmd_keep(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_secondary(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 
 #endif /* COLO_COMMANDS_H */

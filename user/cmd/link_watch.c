@@ -10,14 +10,15 @@
 #include "link_watch.h"
 #include "log.h"
 
-int link_watch_open(struct link_watch *w, const int *ifindex)
+int link_watch_open(struct link_watch *w, const int *ifindex, int n)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
 				  .nl_groups = RTMGRP_LINK };
 	int err;
 
 	memset(w, 0, sizeof(*w));
-	memcpy(w->ifindex, ifindex, sizeof(w->ifindex));
+	w->n = n < LINK_WATCH_MAX ? n : LINK_WATCH_MAX;
+	memcpy(w->ifindex, ifindex, w->n * sizeof(w->ifindex[0]));
 	w->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		       NETLINK_ROUTE);
 	if (w->fd < 0 || bind(w->fd, (struct sockaddr *)&sa, sizeof(sa))) {
@@ -52,7 +53,7 @@ unsigned int link_watch_handle(struct link_watch *w)
 	for (;;) {
 		len = recv(w->fd, buf, sizeof(buf), 0);
 		if (len < 0 && errno == ENOBUFS) {
-			for (r = 0; r < COLO_NR_ROLES; r++)
+			for (r = 0; r < w->n; r++)
 				if (!if_indextoname(w->ifindex[r], name))
 					gone(w, r, &mask);
 			continue;
@@ -68,7 +69,7 @@ unsigned int link_watch_handle(struct link_watch *w)
 			/* a port leaving a bridge: the interface stays */
 			if (ifi->ifi_family == AF_BRIDGE)
 				continue;
-			for (r = 0; r < COLO_NR_ROLES; r++)
+			for (r = 0; r < w->n; r++)
 				if (ifi->ifi_index == w->ifindex[r])
 					gone(w, r, &mask);
 		}

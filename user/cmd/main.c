@@ -12,6 +12,8 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "run", cmd_run, "compare a primary and a secondary VM on XDP" },
+	{ "secondary", cmd_secondary,
+	  "forward and rewrite TCP for the secondary VM, in the kernel" },
 	{ "replay", cmd_replay, "compare two pcap captures offline" },
 	{ "stat", cmd_stat, "show the counters of running instances" },
 	{ "ctl", cmd_ctl,
@@ -28,7 +30,7 @@ static void usage(FILE *f)
 		   "COLO network comparator on XDP and AF_XDP.\n\n"
 		   "commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name,
+		fprintf(f, "  %-10s %s\n", commands[i].name,
 			commands[i].summary);
 	fprintf(f, "\n'colo-xdp COMMAND --help' describes each command.\n");
 }

@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +50,6 @@
  * loader's sockets land (a NAPI poll's worth) before reading its rings.
  */
 #define RUN_SETTLE_MS 10
-
-static volatile sig_atomic_t run_stop;
 
 enum {
 	PFD_P,
@@ -388,7 +385,7 @@ static void links_changed(struct run_ctx *rc)
 		cli_err(CMD,
 			"%s (%s) was deleted or left this network namespace: stopping; start colo-xdp run again once it is back",
 			rc->ifname[r], cli_role_flag[r]);
-		run_stop = 1;
+		cli_stop = 1;
 	}
 }
 
@@ -457,7 +454,7 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 	} else {
 		run_degraded_frames(rc, &rc->degraded_seen);
 	}
-	while (!run_stop) {
+	while (!cli_stop) {
 		now = cli_now_ns();
 		if (colo_steer_heartbeat(rc->steer, now) > 0 || adopted) {
 			run_loader_gap(rc,
@@ -579,22 +576,6 @@ static void print_mirror(const struct run_opts *o)
 		       ifname[COLO_ROLE_SECONDARY], ifname[COLO_ROLE_PRIMARY]);
 }
 
-static void on_signal(int sig)
-{
-	run_stop = 1;
-}
-
-static int set_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	/* no SA_RESTART: poll() returns at once on a signal */
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
-		return -errno;
-	return 0;
-}
-
 int cmd_run(int argc, char **argv)
 {
 	static const struct colo_engine_ops ops = {
@@ -624,7 +605,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (o.pin_cpu && cli_pin_cpu(CMD, o.cpu))
 		goto out;
-	err = set_signals();
+	err = cli_catch_stop();
 	if (err) {
 		cli_err(CMD, "cannot handle SIGINT and SIGTERM: %s",
 			strerror(-err));
@@ -664,7 +645,7 @@ int cmd_run(int argc, char **argv)
 	/* before the sockets: a deletion from here on is seen in the loop */
 	for (r = 0; r < COLO_NR_ROLES; r++)
 		ifindex[r] = colo_steer_ifindex(rc.steer, r);
-	if (link_watch_open(&rc.links, ifindex))
+	if (link_watch_open(&rc.links, ifindex, COLO_NR_ROLES))
 		goto out;
 
 	for (r = 0; r < COLO_NR_ROLES; r++)

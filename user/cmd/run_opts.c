@@ -23,19 +23,6 @@ static const char *const attach_modes[] = { "auto", "none", NULL };
 static const char *const loss_modes[] = { "pass", "hold", NULL };
 static const char *const mirror_modes[] = { "on", "off", NULL };
 
-static int parse_pin_path(const char *cmd, const struct cli_opt *opt,
-			  void *field, const char *arg)
-{
-	if (arg[0] != '/') {
-		cli_err(cmd,
-			"--%s: '%s' is not an absolute path under a bpffs mount",
-			opt->name, arg);
-		return -EINVAL;
-	}
-	*(const char **)field = arg;
-	return 0;
-}
-
 static int parse_vm_mac(const char *cmd, const struct cli_opt *opt, void *field,
 			const char *arg)
 {
@@ -105,7 +92,7 @@ static const struct cli_opt run_opts[] = {
 	CLI_OPT_CPU(struct run_opts, "cpu", cpu, pin_cpu, "run on CPU N"),
 	{ .type = CLI_OPT_FUNC, .name = "pin-path", .arg = "DIR",
 	  .off = offsetof(struct run_opts, steer.pin_path),
-	  .parse = parse_pin_path, .def = COLO_PIN_ROOT "/<primary-in>",
+	  .parse = cli_parse_pin_path, .def = COLO_PIN_ROOT "/<primary-in>",
 	  .help = "where to pin maps" },
 	{ .type = CLI_OPT_U32, .name = "stats-interval", .arg = "S",
 	  .off = offsetof(struct run_opts, stats_interval_s), .min = 1,

@@ -5,11 +5,12 @@
  * ifindex), colo_mirror's (colo_mir_stats) with the VM MAC it mirrors
  * for, what the loader publishes in colo_loader (engine and datapath
  * counters, which interfaces and which process), and whether the loader
- * is alive for colo_steer's watchdog (colo_heartbeat's age).
+ * is alive for colo_steer's watchdog (colo_heartbeat's age); and of every
+ * secondary agent, its rewriter's per-CPU counters and its record
+ * (colo_secondary: interfaces, process, sweep).
  */
 #include <errno.h>
 #include <net/if.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include "json.h"
 #include "mac.h"
 #include "pin_dir.h"
+#include "pins.h"
 
 #define CMD "stat"
 
@@ -55,7 +57,48 @@ static const struct colo_counter mirror_fields[] = {
 	MIRROR_F(no_vm_mac),
 };
 
+#define RW_F(f) FIELD(struct colo_rw_stats, f)
+/* What the secondary's rewriter counts, by its field names. */
+static const struct colo_counter rw_fields[] = {
+	RW_F(to_vm),
+	RW_F(to_host),
+	RW_F(foreign),
+	RW_F(acks_mapped),
+	RW_F(to_link),
+	RW_F(seqs_mapped),
+	RW_F(learned_accepted),
+	RW_F(learned_opened),
+	RW_F(learn_refused),
+	RW_F(not_learned),
+	RW_F(untracked),
+	RW_F(unknown_rst_fin),
+	RW_F(table_full),
+	RW_F(closed),
+	RW_F(malformed),
+	RW_F(bad_options),
+	RW_F(sack_wrapped),
+	RW_F(sack_outside),
+};
+
+#define SWEEP_F(f) FIELD(struct colo_rw_sweep_stats, f)
+static const struct colo_counter sweep_fields[] = {
+	SWEEP_F(sweeps),
+	SWEEP_F(expired_idle),
+	SWEEP_F(expired_handshake),
+	SWEEP_F(expired_closed),
+	SWEEP_F(expired_stale),
+	/* a gauge: the connections in the table now */
+	{ "conns", offsetof(struct colo_rw_sweep_stats, conns), COLO_GAUGE },
+};
+
 #define NFIELDS(a) (sizeof(a) / sizeof(a[0]))
+
+_Static_assert(NFIELDS(rw_fields) * sizeof(__u64) ==
+		       sizeof(struct colo_rw_stats),
+	       "a counter of struct colo_rw_stats has no name");
+_Static_assert(NFIELDS(sweep_fields) * sizeof(__u64) ==
+		       sizeof(struct colo_rw_sweep_stats),
+	       "a counter of struct colo_rw_sweep_stats has no name");
 
 static const char *const role_key[COLO_NR_ROLES] = { "primary", "secondary",
 						     "outdev" };
@@ -91,13 +134,6 @@ static const char *const on_loss_name[] = {
 	[COLO_LOSS_HOLD] = "hold",
 };
 
-static volatile sig_atomic_t stat_stop;
-
-static void on_sigint(int sig)
-{
-	stat_stop = 1;
-}
-
 /*
  * The entry key of the map pinned as name in path: into out (size bytes);
  * per CPU (ncpus values, in percpu), summed counter by counter into out.
@@ -113,7 +149,8 @@ static bool read_pinned(const char *path, const char *name, __u32 key,
 	int fd, c;
 
 	memset(out, 0, size);
-	fd = pin_dir_open_pin(path, name);
+	/* another version's value would overrun out, or percpu */
+	fd = pin_dir_open_map(path, name, size);
 	if (fd < 0)
 		return false;
 	found = !bpf_map_lookup_elem(fd, &key, percpu ? (void *)percpu : out);
@@ -400,13 +437,90 @@ static void print_json(const struct instance *in, bool first)
 	printf("]}");
 }
 
-/* One round of show(): how to print, and how many were shown. */
+static void sec_human(const char *path, const struct secondary_view *v)
+{
+	printf("%s: secondary, pid %u%s\n", path, v->rec.pid,
+	       v->running ?
+		       "" :
+		       " (not running: its programs may still rewrite; detach them and remove its pins with 'rm -r DIR')");
+	printf("  interfaces: vm %.*s (%u) link %.*s (%u)\n", COLO_RW_IFNAMSIZ,
+	       v->rec.vm, v->rec.vm_ifindex, COLO_RW_IFNAMSIZ, v->rec.link,
+	       v->rec.link_ifindex);
+	printf("  connections: %llu of %u\n",
+	       (unsigned long long)v->rec.sweep.conns, v->rec.max_conns);
+	if (v->have_stats)
+		print_fields("rewriter, totals since attach", &v->st, rw_fields,
+			     NFIELDS(rw_fields), COLO_TOTAL);
+	else
+		printf("  rewriter: -\n");
+	print_fields("sweep, totals since the agent started", &v->rec.sweep,
+		     sweep_fields, NFIELDS(sweep_fields), COLO_TOTAL);
+}
+
+static void sec_json(const char *path, const struct secondary_view *v,
+		     bool first)
+{
+	char name[COLO_RW_IFNAMSIZ + 1];
+
+	printf("%s{\"pin_path\":", first ? "" : ",");
+	json_print_str(stdout, path);
+	printf(",\"pid\":%u,\"running\":%s,\"interfaces\":{\"vm\":{\"name\":",
+	       v->rec.pid, v->running ? "true" : "false");
+	snprintf(name, sizeof(name), "%.*s", COLO_RW_IFNAMSIZ, v->rec.vm);
+	json_print_str(stdout, name);
+	printf(",\"ifindex\":%u},\"link\":{\"name\":", v->rec.vm_ifindex);
+	snprintf(name, sizeof(name), "%.*s", COLO_RW_IFNAMSIZ, v->rec.link);
+	json_print_str(stdout, name);
+	printf(",\"ifindex\":%u}},\"max_connections\":%u,\"rewrite\":",
+	       v->rec.link_ifindex, v->rec.max_conns);
+	if (v->have_stats)
+		colo_counters_print_json(stdout, &v->st, rw_fields,
+					 NFIELDS(rw_fields));
+	else
+		printf("null");
+	printf(",\"sweep\":");
+	colo_counters_print_json(stdout, &v->rec.sweep, sweep_fields,
+				 NFIELDS(sweep_fields));
+	putchar('}');
+}
+
+/*
+ * One round of show(): what to look for (run's instances, or secondary
+ * agents), how to print, how many were shown of each.
+ */
 struct round {
+	bool secondaries;
 	bool json;
 	int ncpus;
 	union percpu_value *percpu;
-	int n;
+	int n[2];
 };
+
+/*
+ * Show what path holds if it is of the kind looked for: 1 if it was,
+ * 0 if it holds none of it, or a negative errno.
+ */
+static int show_path(const char *path, struct round *rd)
+{
+	struct secondary_view v;
+	struct instance in;
+	int *n = &rd->n[rd->secondaries], err;
+
+	if (rd->secondaries)
+		err = secondary_pins_read(path, &v);
+	else
+		err = read_instance(&in, path, rd->ncpus, rd->percpu);
+	if (err == -ENOENT)
+		return 0;
+	if (err)
+		return err;
+	if (rd->secondaries)
+		rd->json ? sec_json(path, &v, !*n) : sec_human(path, &v);
+	else
+		rd->json ? print_json(&in, !*n) : print_human(&in);
+	(*n)++;
+	return 1;
+}
 
 /*
  * An entry that holds no instance is skipped; one refused to us ends the
@@ -414,47 +528,36 @@ struct round {
  */
 static int show_one(const char *path, void *arg)
 {
-	struct round *rd = arg;
-	struct instance in;
-	int err;
+	int err = show_path(path, arg);
 
-	err = read_instance(&in, path, rd->ncpus, rd->percpu);
-	if (err == -EPERM || err == -EACCES)
-		return err;
-	if (err)
-		return 0;
-	rd->json ? print_json(&in, !rd->n) : print_human(&in);
-	rd->n++;
-	return 0;
+	return err == -EPERM || err == -EACCES ? err : 0;
 }
 
-/* One round: every instance (or the named one). Returns instances shown. */
+/*
+ * One round: every instance and agent (or the named one). Returns how
+ * many were shown, or a negative errno.
+ */
 static int show(const char *pin_path, bool json, int ncpus,
 		union percpu_value *percpu)
 {
 	struct round rd = { .json = json, .ncpus = ncpus, .percpu = percpu };
-	struct instance in;
-	int err;
+	int kind, err = 0;
 
-	if (json)
-		printf("{\"instances\":[");
-	if (pin_path) {
-		err = read_instance(&in, pin_path, ncpus, percpu);
-		if (!err) {
-			json ? print_json(&in, true) : print_human(&in);
-			rd.n++;
-		} else if (err != -ENOENT) {
-			rd.n = err;
-		}
-	} else {
-		err = pin_dir_for_each(show_one, &rd);
-		if (err)
-			rd.n = err;
+	for (kind = 0; !err && kind < 2; kind++) {
+		rd.secondaries = kind;
+		if (json)
+			printf(kind ? "],\"secondaries\":[" :
+				      "{\"instances\":[");
+		if (pin_path)
+			err = show_path(pin_path, &rd);
+		else
+			err = pin_dir_for_each(show_one, &rd);
+		err = err < 0 ? err : 0;
 	}
 	if (json)
 		printf("]}\n");
 	fflush(stdout);
-	return rd.n;
+	return err ? err : rd.n[0] + rd.n[1];
 }
 
 struct stat_opts {
@@ -500,7 +603,8 @@ static const struct cli_cmd stat_cmd = {
 	.about =
 		"Show the counters of every running colo-xdp instance (pinned under\n" COLO_PIN_ROOT
 		"/): what colo_steer did with the frames of each role,\n"
-		"and the loader's engine and datapath counters.\n",
+		"and the loader's engine and datapath counters; and of every secondary\n"
+		"agent, what its rewriter did and its sweep removed.\n",
 	.opts = stat_opts,
 };
 
@@ -523,8 +627,8 @@ int cmd_stat(int argc, char **argv)
 	percpu = calloc(ncpus, sizeof(*percpu));
 	if (!percpu)
 		goto out;
-	signal(SIGINT, on_sigint);
-	signal(SIGTERM, on_sigint);
+	if (cli_catch_stop())
+		goto out;
 	for (;;) {
 		n = show(o.pin_path, o.json, ncpus, percpu);
 		if (n == -EPERM || n == -EACCES) {
@@ -533,20 +637,26 @@ int cmd_stat(int argc, char **argv)
 				strerror(-n));
 			goto out;
 		}
+		if (n == -EPROTO) {
+			cli_err(CMD,
+				"%s was pinned by another version of colo-xdp, whose counters this one cannot read: use that version's 'colo-xdp stat'",
+				o.pin_path);
+			goto out;
+		}
 		if (n < 0) {
 			cli_err(CMD, "%s: %s", o.pin_path, strerror(-n));
 			goto out;
 		}
 		if (!n) {
 			cli_err(CMD,
-				"no colo-xdp instance is pinned in %s: start one with 'colo-xdp run'",
+				"no colo-xdp instance is pinned in %s: start one with 'colo-xdp run' or 'colo-xdp secondary'",
 				o.pin_path ? o.pin_path : COLO_PIN_ROOT);
 			goto out;
 		}
 		if (!o.interval)
 			break;
 		sleep(o.interval);
-		if (stat_stop)
+		if (cli_stop)
 			break;
 		if (!o.json)
 			putchar('\n');

@@ -23,6 +23,7 @@
 
 #include "colo_mirror.h"
 #include "colo_mirror.skel.h"
+#include "host.h"
 #include "log.h"
 #include "mirror.h"
 #include "pin_dir.h"
@@ -101,7 +102,7 @@ static int left_behind(struct colo_mirror *m, bool on, __u32 *id)
 	}
 	*id = t.prog_id;
 	if (*id)
-		colo_bpf_prog_name(*id, name, sizeof(name));
+		host_prog_name(*id, name, sizeof(name));
 	/* anyone else's: in a mirror's way, and not for --mirror off to remove */
 	if (*id && strcmp(name, COLO_MIRROR_PROG_NAME)) {
 		if (on) {

@@ -24,7 +24,7 @@
 /* A pin: its directory, '/', a map name of 15 characters at most. */
 #define PIN_PATH_MAX (PATH_MAX + 16)
 
-static bool runs(__u32 pid)
+bool pin_dir_pid_runs(__u32 pid)
 {
 	return pid && !kill(pid, 0);
 }
@@ -88,7 +88,7 @@ static int claim_held(struct pin_dir *d, const char *const ifname[],
 	int r;
 
 	pin_dir_owner(d->path, dead);
-	if (runs(dead->pid)) {
+	if (pin_dir_pid_runs(dead->pid)) {
 		log_err("pin directory %s belongs to a running colo-xdp (pid %u): stop it, or give this instance another pin path",
 			d->path, dead->pid);
 		return -EBUSY;
@@ -109,9 +109,7 @@ static int claim_held(struct pin_dir *d, const char *const ifname[],
 	return PIN_DIR_TAKEOVER;
 }
 
-int pin_dir_claim(struct pin_dir *d, const char *path,
-		  const char *const ifname[COLO_NR_ROLES],
-		  const int ifindex[COLO_NR_ROLES], struct colo_loader *dead)
+int pin_dir_make(struct pin_dir *d, const char *path, const char *name)
 {
 	int n, err;
 
@@ -119,9 +117,9 @@ int pin_dir_claim(struct pin_dir *d, const char *path,
 		n = snprintf(d->path, sizeof(d->path), "%s", path);
 	else
 		n = snprintf(d->path, sizeof(d->path), "%s/%s", COLO_PIN_ROOT,
-			     ifname[COLO_ROLE_PRIMARY]);
+			     name);
 	if (n >= (int)sizeof(d->path)) {
-		log_err("pin path %s: too long", path);
+		log_err("pin path %s: too long", d->path);
 		return -ENAMETOOLONG;
 	}
 	d->default_path = !path;
@@ -135,10 +133,21 @@ int pin_dir_claim(struct pin_dir *d, const char *path,
 			return mkdir_failed(d);
 		/* ours only if empty: rmdir would have removed an empty one */
 		if (rmdir(d->path) || mkdir(d->path, 0700))
-			return claim_held(d, ifname, ifindex, dead);
+			return PIN_DIR_HELD;
 	}
 	d->owned = true;
 	return PIN_DIR_FREE;
+}
+
+int pin_dir_claim(struct pin_dir *d, const char *path,
+		  const char *const ifname[COLO_NR_ROLES],
+		  const int ifindex[COLO_NR_ROLES], struct colo_loader *dead)
+{
+	int ret = pin_dir_make(d, path, ifname[COLO_ROLE_PRIMARY]);
+
+	if (ret != PIN_DIR_HELD)
+		return ret;
+	return claim_held(d, ifname, ifindex, dead);
 }
 
 void pin_dir_remove(struct pin_dir *d)
@@ -171,20 +180,45 @@ int pin_dir_unlink(const char *path, const char *name)
 	return unlink(pin) && errno != ENOENT ? -errno : 0;
 }
 
-int pin_dir_owner(const char *path, struct colo_loader *rec)
+int pin_dir_open_map(const char *path, const char *name, __u32 value_size)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	fd = pin_dir_open_pin(path, name);
+	if (fd < 0)
+		return fd;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (!err && info.value_size != value_size)
+		err = -EPROTO;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int pin_dir_read_record(const char *path, const char *name, void *rec,
+			__u32 size)
 {
 	__u32 zero = 0;
 	int fd, err;
 
-	memset(rec, 0, sizeof(*rec));
-	fd = pin_dir_open_pin(path, COLO_MAP_LOADER);
+	memset(rec, 0, size);
+	fd = pin_dir_open_map(path, name, size);
 	if (fd < 0)
 		return fd;
 	err = bpf_map_lookup_elem(fd, &zero, rec);
 	if (err)
-		memset(rec, 0, sizeof(*rec));
+		memset(rec, 0, size);
 	close(fd);
 	return err;
+}
+
+int pin_dir_owner(const char *path, struct colo_loader *rec)
+{
+	return pin_dir_read_record(path, COLO_MAP_LOADER, rec, sizeof(*rec));
 }
 
 bool pin_dir_abandoned(const char *path)
@@ -206,8 +240,8 @@ static __u64 heartbeat(const char *path, const struct colo_loader *rec,
 	__u64 hb = 0;
 	int cfd, hfd;
 
-	cfd = pin_dir_open_pin(path, COLO_MAP_CONFIG);
-	hfd = pin_dir_open_pin(path, COLO_MAP_HEARTBEAT);
+	cfd = pin_dir_open_map(path, COLO_MAP_CONFIG, sizeof(*cfg));
+	hfd = pin_dir_open_map(path, COLO_MAP_HEARTBEAT, sizeof(hb));
 	if (cfd >= 0 && hfd >= 0 && !bpf_map_lookup_elem(cfd, &key, cfg) &&
 	    cfg->on_loss <= COLO_LOSS_HOLD) {
 		key = cfg->hb_slot;
@@ -228,8 +262,8 @@ void pin_dir_alive(const char *path, const struct colo_loader *rec,
 	__u64 hb, now;
 
 	memset(live, 0, sizeof(*live));
-	live->loader = runs(rec->pid);
-	live->keeper = runs(rec->keeper_pid);
+	live->loader = pin_dir_pid_runs(rec->pid);
+	live->keeper = pin_dir_pid_runs(rec->keeper_pid);
 	hb = heartbeat(path, rec, &cfg);
 	if (!hb) {
 		live->state = PIN_DIR_NOT_STARTED;

@@ -30,10 +30,19 @@ struct pin_dir {
 enum pin_dir_claim {
 	PIN_DIR_FREE, /* made, or found empty: a new instance's */
 	PIN_DIR_TAKEOVER, /* a dead instance's, of the same interfaces */
+	PIN_DIR_HELD, /* pin_dir_make(): it holds pins, whose is not known */
 };
 
 /* Before anything can fail: pin_dir_unlock() and pin_dir_remove() are safe. */
 void pin_dir_init(struct pin_dir *d);
+
+/*
+ * Make path (NULL: COLO_PIN_ROOT/name) under the claim lock. Returns
+ * PIN_DIR_FREE (made, or found empty: the caller's to remove), PIN_DIR_HELD
+ * (it holds pins: the caller looks whose), or a negative errno with a
+ * message. Whatever it returns, the lock is held until pin_dir_unlock().
+ */
+int pin_dir_make(struct pin_dir *d, const char *path, const char *name);
 
 /*
  * Claim path (NULL: COLO_PIN_ROOT/<ifname[primary]>) for an instance on
@@ -56,11 +65,29 @@ void pin_dir_unlock(struct pin_dir *d);
  */
 void pin_dir_remove(struct pin_dir *d);
 
+/* The process an owner record names runs; 0 is nobody. */
+bool pin_dir_pid_runs(__u32 pid);
+
 /* Open the pin name in the directory path: an fd, or a negative errno. */
 int pin_dir_open_pin(const char *path, const char *name);
 
 /* Remove the pin name from the directory path, if it is there. */
 int pin_dir_unlink(const char *path, const char *name);
+
+/*
+ * Open the map pinned as name in path to read values of value_size bytes
+ * (per CPU, for a per-CPU map): an fd, or a negative errno; -EPROTO when
+ * its values have another size: another version of colo-xdp pinned it,
+ * and reading it would overrun the reader's buffer.
+ */
+int pin_dir_open_map(const char *path, const char *name, __u32 value_size);
+
+/*
+ * The one value of the array map pinned as name in path, size bytes
+ * (an instance's record): 0, or a negative errno with *rec zeroed.
+ */
+int pin_dir_read_record(const char *path, const char *name, void *rec,
+			__u32 size);
 
 /*
  * The owner record pinned in path: 0, or a negative errno (-ENOENT: no

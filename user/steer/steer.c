@@ -16,32 +16,22 @@
  */
 #include <errno.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/socket.h>
-#include <sys/statfs.h>
 #include <unistd.h>
-#include <linux/ethtool.h>
 #include <linux/if_link.h>
-#include <linux/magic.h>
-#include <linux/sockios.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "caps.h"
-#include "log.h"
 #include "colo_mirror.h"
 #include "colo_steer.skel.h"
+#include "host.h"
+#include "log.h"
 #include "pin_dir.h"
 #include "steer.h"
-
-#define BPFFS "/sys/fs/bpf"
 
 enum steer_map {
 	STEER_CONFIG,
@@ -100,142 +90,16 @@ struct colo_steer {
 	struct colo_loader rec; /* what colo_loader holds */
 };
 
-static int check_caps(void)
-{
-	bool net_admin, bpf;
-	uint64_t set;
-	int err = caps_effective(&set);
-
-	if (err)
-		return err;
-	net_admin = caps_has(set, CAP_NET_ADMIN);
-	bpf = caps_has_bpf(set);
-	if (net_admin && bpf)
-		return 0;
-	log_err("loading XDP programs needs root, or CAP_BPF and CAP_NET_ADMIN (missing %s): run as root",
-		net_admin ? "CAP_BPF" :
-		bpf	  ? "CAP_NET_ADMIN" :
-			    "both");
-	return -EPERM;
-}
-
-/* A fresh machine has a bare sysfs directory there, as iproute2 knows. */
-static int ensure_bpffs(void)
-{
-	struct statfs st;
-
-	if (!statfs(BPFFS, &st) && st.f_type == BPF_FS_MAGIC)
-		return 0;
-	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700")) {
-		log_err("%s is not a bpf filesystem and mounting one failed (%s): mount it with 'mount -t bpf bpf %s'",
-			BPFFS, strerror(errno), BPFFS);
-		return -errno;
-	}
-	return 0;
-}
-
-static int check_iface(const char *name, const char *role, int *ifindex)
-{
-	struct ifreq ifr = {};
-	int sock, err = 0;
-
-	if (!name || !*name) {
-		log_err("no %s interface given: name all three (primary, secondary, outdev)",
-			role);
-		return -EINVAL;
-	}
-	if (strlen(name) >= IF_NAMESIZE) {
-		log_err("%s interface '%s': name longer than %d characters",
-			role, name, IF_NAMESIZE - 1);
-		return -EINVAL;
-	}
-	*ifindex = if_nametoindex(name);
-	if (!*ifindex) {
-		log_err("%s interface %s does not exist: check the name with 'ip link'",
-			role, name);
-		return -ENODEV;
-	}
-	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (sock < 0)
-		return -errno;
-	strcpy(ifr.ifr_name, name);
-	if (ioctl(sock, SIOCGIFFLAGS, &ifr)) {
-		err = -errno;
-		log_err("%s interface %s: cannot read its flags: %s", role,
-			name, strerror(errno));
-		goto out;
-	}
-	if (!(ifr.ifr_flags & IFF_UP)) {
-		log_err("%s interface %s is down: bring it up with 'ip link set dev %s up'",
-			role, name, name);
-		err = -ENETDOWN;
-	}
-out:
-	close(sock);
-	return err;
-}
-
-static bool is_veth(const char *name)
-{
-	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
-	struct ifreq ifr = {};
-	bool veth = false;
-	int sock;
-
-	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (sock < 0)
-		return false;
-	strcpy(ifr.ifr_name, name);
-	ifr.ifr_data = (void *)&info;
-	if (!ioctl(sock, SIOCETHTOOL, &ifr))
-		veth = !strcmp(info.driver, "veth");
-	close(sock);
-	return veth;
-}
-
-void colo_bpf_prog_name(__u32 id, char *name, size_t len)
-{
-	struct bpf_prog_info info = {};
-	__u32 info_len = sizeof(info);
-	int fd;
-
-	name[0] = 0;
-	fd = bpf_prog_get_fd_by_id(id);
-	if (fd < 0)
-		return;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &info_len))
-		snprintf(name, len, "%s", info.name);
-	close(fd);
-}
-
-/* The XDP program attached to ifindex (native first, then generic). */
-static int attached_prog(int ifindex, const char *ifname, __u32 *id)
-{
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	int err;
-
-	err = bpf_xdp_query(ifindex, 0, &q);
-	if (err) {
-		log_err("%s: cannot query its XDP program: %s", ifname,
-			strerror(-err));
-		return err;
-	}
-	*id = q.drv_prog_id ? q.drv_prog_id :
-	      q.skb_prog_id ? q.skb_prog_id :
-			      q.hw_prog_id;
-	return 0;
-}
-
 static int check_no_prog(const char *ifname, int ifindex)
 {
 	char name[BPF_OBJ_NAME_LEN];
 	__u32 id;
 	int err;
 
-	err = attached_prog(ifindex, ifname, &id);
+	err = host_xdp_prog(ifindex, ifname, &id);
 	if (err || !id)
 		return err;
-	colo_bpf_prog_name(id, name, sizeof(name));
+	host_prog_name(id, name, sizeof(name));
 	if (!strcmp(name, COLO_PROG_NAME))
 		log_err("%s already runs %s (id %u), attached by 'ip link' or another colo-xdp instance: adopt it with --attach none, or remove it with 'ip link set dev %s xdp off'",
 			ifname, name, id, ifname);
@@ -284,7 +148,7 @@ static int prog_maps(const char *ifname, int ifindex, __u32 ids[STEER_NR_MAPS])
 	struct bpf_map_info minfo;
 	int fd = -1, mfd, err;
 
-	err = attached_prog(ifindex, ifname, &id);
+	err = host_xdp_prog(ifindex, ifname, &id);
 	if (err)
 		return err;
 	if (!id) {
@@ -647,7 +511,7 @@ static int check_takeover(struct colo_steer *s)
 		return err;
 	}
 	for (r = 0; r < STEER_NR_RX; r++) {
-		err = attached_prog(s->ifindex[r], s->ifname[r], &id);
+		err = host_xdp_prog(s->ifindex[r], s->ifname[r], &id);
 		if (err)
 			return err;
 		fd = id ? bpf_prog_get_fd_by_id(id) : -1;
@@ -694,8 +558,8 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 	pin_dir_init(&s->pins);
 	s->xdp_flags = opts->skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	for (r = 0; r < COLO_NR_ROLES; r++) {
-		err = check_iface(opts->ifname[r], role_name[r],
-				  &s->ifindex[r]);
+		err = host_check_iface(opts->ifname[r], role_name[r],
+				       &s->ifindex[r]);
 		if (err)
 			goto out;
 		strcpy(s->ifname[r], opts->ifname[r]);
@@ -714,7 +578,7 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 		err = -EINVAL;
 		goto out;
 	}
-	err = check_caps();
+	err = host_check_caps();
 	if (err)
 		goto out;
 	s->ncpus = libbpf_num_possible_cpus();
@@ -727,7 +591,7 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 		err = -ENOMEM;
 		goto out;
 	}
-	err = ensure_bpffs();
+	err = host_ensure_bpffs();
 	if (err)
 		goto out;
 	err = claim_pins(s, opts);
@@ -772,7 +636,7 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 			s->dead_pid, s->pins.path, COLO_PROG_NAME, s->ifname[0],
 			s->ifname[1]);
 	}
-	if (is_veth(s->ifname[COLO_ROLE_OUT]))
+	if (host_is_veth(s->ifname[COLO_ROLE_OUT]))
 		log_warn(
 			"note: outdev %s is a veth: frames redirected to it arrive only if its peer has an XDP program or GRO on ('ethtool -K PEER gro on')",
 			s->ifname[COLO_ROLE_OUT]);

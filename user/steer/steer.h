@@ -67,9 +67,6 @@ __u32 colo_steer_slot(const struct colo_steer *s);
  */
 int colo_steer_set_state(struct colo_steer *s, enum colo_state state);
 
-/* The name of BPF program id, or "" if it is gone already. */
-void colo_bpf_prog_name(__u32 id, char *name, size_t len);
-
 /* The directory holding this instance's pins. */
 const char *colo_steer_pin_path(const struct colo_steer *s);
 

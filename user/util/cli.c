@@ -10,6 +10,8 @@
 #include "cli.h"
 #include "log.h"
 
+volatile sig_atomic_t cli_stop;
+
 const char *const cli_role_flag[COLO_NR_ROLES] = {
 	[COLO_ROLE_PRIMARY] = "--primary-in",
 	[COLO_ROLE_SECONDARY] = "--secondary-in",
@@ -88,5 +90,20 @@ int cli_pin_cpu(const char *subcmd, uint32_t cpu)
 			cpu, strerror(-err));
 		return err;
 	}
+	return 0;
+}
+
+static void on_stop(int sig)
+{
+	cli_stop = 1;
+}
+
+int cli_catch_stop(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+		return -errno;
 	return 0;
 }

@@ -6,6 +6,7 @@
 #ifndef COLO_CLI_H
 #define COLO_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,15 @@ const char *cli_cmd_name(const char *subcmd, char *buf, size_t len);
  * flag. Names the flag and points to --help. Returns CLI_EXIT_USAGE.
  */
 int cli_bad_option(const char *subcmd, char **argv, int ret);
+
+/* Set by SIGINT and SIGTERM once cli_catch_stop() ran. */
+extern volatile sig_atomic_t cli_stop;
+
+/*
+ * SIGINT and SIGTERM set cli_stop. Without SA_RESTART: a poll() or a
+ * sleep returns at once, and the loop sees the stop. 0 or -errno.
+ */
+int cli_catch_stop(void);
 
 /* Run this process on CPU cpu (--cpu); prints the error for --cpu. */
 int cli_pin_cpu(const char *subcmd, uint32_t cpu);

@@ -315,3 +315,16 @@ void cli_opts_help(const struct cli_cmd *cmd, const void *opts, FILE *f)
 	if (cmd->footer)
 		fprintf(f, "\n%s", cmd->footer);
 }
+
+int cli_parse_pin_path(const char *cmd, const struct cli_opt *opt, void *field,
+		       const char *arg)
+{
+	if (arg[0] != '/') {
+		cli_err(cmd,
+			"--%s: '%s' is not an absolute path under a bpffs mount",
+			opt->name, arg);
+		return -EINVAL;
+	}
+	*(const char **)field = arg;
+	return 0;
+}

@@ -118,6 +118,10 @@ struct cli_cmd {
 int cli_opts_parse(const struct cli_cmd *cmd, int argc, char **argv, void *opts,
 		   size_t size, int *first_arg);
 
+/* A pin directory (--pin-path, CLI_OPT_FUNC): an absolute path. */
+int cli_parse_pin_path(const char *cmd, const struct cli_opt *opt, void *field,
+		       const char *arg);
+
 /* --help, with the defaults read from opts. */
 void cli_opts_help(const struct cli_cmd *cmd, const void *opts, FILE *f);
 

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Loader side of colo_rewrite.bpf.o, through its skeleton, with the
+ * agent's pin directory as the pin root: its maps never meet another
+ * agent's. Every attach, pin and directory made here is recorded in
+ * struct rewrite, and rewrite_close() removes exactly those.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "colo_rewrite.skel.h"
+#include "host.h"
+#include "log.h"
+#include "pins.h"
+#include "rewrite.h"
+
+/* Where colo_rw_out sits on the VM's ingress: first, and recognisable. */
+#define REWRITE_TC_HANDLE 0xc01
+#define REWRITE_TC_PRIO 1
+
+struct rewrite {
+	struct colo_rewrite_bpf *skel;
+	struct pin_dir pins;
+	char vm[IF_NAMESIZE], link[IF_NAMESIZE];
+	int vm_ifindex, link_ifindex;
+	__u32 xdp_flags;
+	bool xdp_attached;
+	struct bpf_tc_hook hook;
+	bool hook_created, tc_attached;
+	struct colo_rw_config *cfg; /* colo_rw_config, mmapped */
+	size_t cfg_len;
+	struct colo_secondary rec;
+};
+
+static int link_mac(const char *name, __u8 mac[6])
+{
+	struct ifreq ifr = {};
+	int sock, err = 0;
+
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return -errno;
+	strcpy(ifr.ifr_name, name);
+	if (ioctl(sock, SIOCGIFHWADDR, &ifr)) {
+		err = -errno;
+		log_err("link interface %s: cannot read its MAC address: %s",
+			name, strerror(-err));
+	} else {
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	}
+	close(sock);
+	return err;
+}
+
+static int check_ifaces(struct rewrite *rw, const struct rewrite_opts *o)
+{
+	int err;
+
+	err = host_check_iface(o->vm, "vm", &rw->vm_ifindex);
+	if (!err)
+		err = host_check_iface(o->link, "link", &rw->link_ifindex);
+	if (err)
+		return err;
+	if (rw->vm_ifindex == rw->link_ifindex) {
+		log_err("%s is both the vm and the link interface: give two different interfaces",
+			o->vm);
+		return -EINVAL;
+	}
+	strcpy(rw->vm, o->vm);
+	strcpy(rw->link, o->link);
+	return 0;
+}
+
+static int check_no_xdp(const struct rewrite *rw)
+{
+	char name[BPF_OBJ_NAME_LEN];
+	__u32 id;
+	int err;
+
+	err = host_xdp_prog(rw->link_ifindex, rw->link, &id);
+	if (err || !id)
+		return err;
+	host_prog_name(id, name, sizeof(name));
+	if (!strcmp(name, COLO_RW_PROG_IN))
+		log_err("%s already runs %s (id %u) of another colo-xdp secondary: stop it, or remove it with 'ip link set dev %s xdp off'",
+			rw->link, name, id, rw->link);
+	else
+		log_err("%s already runs the XDP program '%s' (id %u) of someone else: remove it with 'ip link set dev %s xdp off' if it is not needed, or choose another interface",
+			rw->link, name, id, rw->link);
+	return -EBUSY;
+}
+
+static int load(struct rewrite *rw, const struct rewrite_opts *o)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = rw->pins.path);
+	int err;
+
+	rw->skel = colo_rewrite_bpf__open_opts(&oo);
+	if (!rw->skel) {
+		err = -errno;
+		log_err("cannot open the embedded colo_rewrite object: %s",
+			strerror(-err));
+		return err;
+	}
+	err = bpf_map__set_max_entries(rw->skel->maps.colo_rw_conns,
+				       o->max_conns);
+	if (!err)
+		err = colo_rewrite_bpf__load(rw->skel);
+	if (err) {
+		log_err("loading colo_rewrite failed: %s (with --max-connections %u; run with --verbose for libbpf's log)",
+			strerror(-err), o->max_conns);
+		return err;
+	}
+	rw->cfg_len = (sizeof(*rw->cfg) + getpagesize() - 1) &
+		      ~((size_t)getpagesize() - 1);
+	rw->cfg = mmap(NULL, rw->cfg_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       bpf_map__fd(rw->skel->maps.colo_rw_config), 0);
+	if (rw->cfg == MAP_FAILED) {
+		err = -errno;
+		rw->cfg = NULL;
+		log_err("cannot mmap map %s: %s", COLO_RW_MAP_CONFIG,
+			strerror(-err));
+		return err;
+	}
+	rw->cfg->vm_ifindex = rw->vm_ifindex;
+	rw->cfg->link_ifindex = rw->link_ifindex;
+	err = link_mac(rw->link, rw->cfg->link_mac);
+	if (err)
+		return err;
+	strcpy(rw->rec.vm, rw->vm);
+	strcpy(rw->rec.link, rw->link);
+	rw->rec.vm_ifindex = rw->vm_ifindex;
+	rw->rec.link_ifindex = rw->link_ifindex;
+	rw->rec.pid = getpid();
+	rw->rec.max_conns = o->max_conns;
+	return rewrite_publish(rw, &rw->rec.sweep);
+}
+
+static int attach_xdp(struct rewrite *rw)
+{
+	int fd = bpf_program__fd(rw->skel->progs.colo_rw_in), err;
+
+	err = bpf_xdp_attach(rw->link_ifindex, fd,
+			     rw->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	if (!err) {
+		rw->xdp_attached = true;
+		return 0;
+	}
+	if (err == -EEXIST || err == -EBUSY)
+		return check_no_xdp(rw) ?: err;
+	if (err == -EOPNOTSUPP && (rw->xdp_flags & XDP_FLAGS_DRV_MODE))
+		log_err("%s has no native XDP support: use generic mode (--xdp-mode skb)",
+			rw->link);
+	else
+		log_err("%s: attaching %s failed: %s", rw->link,
+			COLO_RW_PROG_IN, strerror(-err));
+	return err;
+}
+
+static int attach_tc(struct rewrite *rw)
+{
+	LIBBPF_OPTS(bpf_tc_opts, tc, .handle = REWRITE_TC_HANDLE,
+		    .priority = REWRITE_TC_PRIO,
+		    .prog_fd = bpf_program__fd(rw->skel->progs.colo_rw_out));
+	int err;
+
+	rw->hook.sz = sizeof(rw->hook);
+	rw->hook.ifindex = rw->vm_ifindex;
+	rw->hook.attach_point = BPF_TC_INGRESS;
+	err = bpf_tc_hook_create(&rw->hook);
+	if (err && err != -EEXIST) {
+		log_err("%s: cannot add a clsact qdisc for %s: %s", rw->vm,
+			COLO_RW_PROG_OUT, strerror(-err));
+		return err;
+	}
+	rw->hook_created = !err;
+	err = bpf_tc_attach(&rw->hook, &tc);
+	if (err == -EEXIST)
+		log_err("%s already has a tc filter at handle %#x priority %d of its ingress, another colo-xdp secondary's or someone else's: remove it with 'tc filter del dev %s ingress handle %#x prio %d bpf'",
+			rw->vm, REWRITE_TC_HANDLE, REWRITE_TC_PRIO, rw->vm,
+			REWRITE_TC_HANDLE, REWRITE_TC_PRIO);
+	else if (err)
+		log_err("%s: attaching %s to its tc ingress failed: %s", rw->vm,
+			COLO_RW_PROG_OUT, strerror(-err));
+	rw->tc_attached = !err;
+	return err;
+}
+
+int rewrite_open(const struct rewrite_opts *o, struct rewrite **out)
+{
+	struct rewrite *rw;
+	int err;
+
+	rw = calloc(1, sizeof(*rw));
+	if (!rw)
+		return -ENOMEM;
+	pin_dir_init(&rw->pins);
+	rw->xdp_flags = o->skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	err = check_ifaces(rw, o);
+	if (!err)
+		err = host_check_caps();
+	if (!err)
+		err = host_ensure_bpffs();
+	if (!err)
+		err = secondary_pins_claim(&rw->pins, o->pin_path, rw->vm);
+	if (!err)
+		err = check_no_xdp(rw);
+	if (!err)
+		err = load(rw, o);
+	if (err)
+		goto out;
+	/* the directory names a live owner now: nobody else claims it */
+	pin_dir_unlock(&rw->pins);
+	err = attach_xdp(rw);
+	if (!err)
+		err = attach_tc(rw);
+	if (err)
+		goto out;
+	if (host_is_veth(rw->vm))
+		log_warn(
+			"note: vm %s is a veth: frames redirected to it arrive only if its peer has an XDP program or GRO on ('ethtool -K PEER gro on')",
+			rw->vm);
+	log_debug("%s on %s (XDP), %s on %s (tc ingress), maps pinned in %s",
+		  COLO_RW_PROG_IN, rw->link, COLO_RW_PROG_OUT, rw->vm,
+		  rw->pins.path);
+	*out = rw;
+	return 0;
+out:
+	rewrite_close(rw);
+	return err;
+}
+
+const char *rewrite_pin_path(const struct rewrite *rw)
+{
+	return rw->pins.path;
+}
+
+void rewrite_ifindex(const struct rewrite *rw, int ifindex[2])
+{
+	ifindex[0] = rw->vm_ifindex;
+	ifindex[1] = rw->link_ifindex;
+}
+
+int rewrite_conns_fd(const struct rewrite *rw)
+{
+	return bpf_map__fd(rw->skel->maps.colo_rw_conns);
+}
+
+uint32_t rewrite_epoch(const struct rewrite *rw)
+{
+	return __atomic_load_n(&rw->cfg->epoch, __ATOMIC_RELAXED);
+}
+
+int rewrite_publish(struct rewrite *rw, const struct colo_rw_sweep_stats *st)
+{
+	__u32 zero = 0;
+	int err;
+
+	rw->rec.sweep = *st;
+	err = bpf_map_update_elem(bpf_map__fd(rw->skel->maps.colo_secondary),
+				  &zero, &rw->rec, 0);
+	if (err)
+		log_err("cannot publish into map %s: %s", COLO_RW_MAP_AGENT,
+			strerror(-err));
+	return err;
+}
+
+static void detach(struct rewrite *rw)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, xo);
+	LIBBPF_OPTS(bpf_tc_opts, tc, .handle = REWRITE_TC_HANDLE,
+		    .priority = REWRITE_TC_PRIO);
+	int err;
+
+	if (rw->tc_attached) {
+		err = bpf_tc_detach(&rw->hook, &tc);
+		/* ENOENT, ENODEV: gone with its interface */
+		if (err && err != -ENOENT && err != -ENODEV)
+			log_err("%s: %s left on its tc ingress: %s (remove it with 'tc filter del dev %s ingress handle %#x prio %d bpf')",
+				rw->vm, COLO_RW_PROG_OUT, strerror(-err),
+				rw->vm, REWRITE_TC_HANDLE, REWRITE_TC_PRIO);
+	}
+	if (rw->hook_created) {
+		rw->hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&rw->hook);
+	}
+	if (rw->xdp_attached) {
+		/* only if it is still ours: someone may have replaced it */
+		xo.old_prog_fd = bpf_program__fd(rw->skel->progs.colo_rw_in);
+		err = bpf_xdp_detach(rw->link_ifindex, rw->xdp_flags, &xo);
+		if (err && err != -ENODEV)
+			log_err("%s: %s left attached: %s (remove it with 'ip link set dev %s xdp off')",
+				rw->link, COLO_RW_PROG_IN, strerror(-err),
+				rw->link);
+	}
+}
+
+void rewrite_close(struct rewrite *rw)
+{
+	struct bpf_map *m;
+
+	if (!rw)
+		return;
+	if (rw->skel) {
+		detach(rw);
+		bpf_object__for_each_map(m, rw->skel->obj)
+			if (bpf_map__is_pinned(m))
+				bpf_map__unpin(m, NULL);
+	}
+	pin_dir_remove(&rw->pins);
+	pin_dir_unlock(&rw->pins);
+	if (rw->cfg)
+		munmap(rw->cfg, rw->cfg_len);
+	colo_rewrite_bpf__destroy(rw->skel);
+	free(rw);
+}

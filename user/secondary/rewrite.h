@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The kernel side of `colo-xdp secondary`: load colo_rewrite.bpf.o,
+ * attach colo_rw_in (XDP) to the link towards the primary host and
+ * colo_rw_out (tc ingress) to the VM's interface, pin the maps in the
+ * agent's directory, and undo all of it. From then on the frames go both
+ * ways without this process; it only sweeps the connection table and
+ * publishes its record.
+ */
+#ifndef COLO_SECONDARY_REWRITE_H
+#define COLO_SECONDARY_REWRITE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "colo_rewrite.h"
+
+struct rewrite_opts {
+	const char *vm; /* the secondary VM's tap (or veth) */
+	const char *link; /* towards the primary host's secondary interface */
+	const char *pin_path; /* NULL: COLO_PIN_ROOT/secondary-<vm> */
+	uint32_t max_conns; /* the connection table's size */
+	bool skb_mode; /* XDP generic (skb) mode on the link */
+};
+
+struct rewrite;
+
+/*
+ * Check the interfaces, claim the pin directory, load, pin, configure and
+ * attach. On error: a message naming the interface or object and the
+ * fix, a negative errno, nothing left attached or pinned.
+ */
+int rewrite_open(const struct rewrite_opts *o, struct rewrite **out);
+
+const char *rewrite_pin_path(const struct rewrite *rw);
+
+/* The VM's and the link's ifindex, in that order. */
+void rewrite_ifindex(const struct rewrite *rw, int ifindex[2]);
+
+/* The connection table, for the sweep. */
+int rewrite_conns_fd(const struct rewrite *rw);
+
+/* The checkpoint epoch entries must belong to. */
+uint32_t rewrite_epoch(const struct rewrite *rw);
+
+/* The sweep's counters out to the pinned record `colo-xdp stat` reads. */
+int rewrite_publish(struct rewrite *rw, const struct colo_rw_sweep_stats *st);
+
+/* Detach what was attached, remove the pins and the directory. */
+void rewrite_close(struct rewrite *rw);
+
+#endif /* COLO_SECONDARY_REWRITE_H */

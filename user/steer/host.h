@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * What loading and attaching colo-xdp's BPF programs asks of this host,
+ * checked before anything is touched, each failure with a message that
+ * names the object and the fix: the privileges, a bpffs at /sys/fs/bpf,
+ * interfaces that exist and are up, the XDP program an interface runs
+ * already, and whether it is a veth (whose peer must take redirected
+ * frames).
+ */
+#ifndef COLO_HOST_H
+#define COLO_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <linux/types.h>
+
+#define HOST_BPFFS "/sys/fs/bpf"
+
+/* CAP_BPF and CAP_NET_ADMIN (root): -EPERM naming what is missing. */
+int host_check_caps(void);
+
+/* Mount a bpffs on HOST_BPFFS when a fresh machine has none there. */
+int host_ensure_bpffs(void);
+
+/*
+ * The interface name, given for role ("primary", "vm", ...), exists and
+ * is up: its index in *ifindex, or a negative errno.
+ */
+int host_check_iface(const char *name, const char *role, int *ifindex);
+
+bool host_is_veth(const char *name);
+
+/* The id of the XDP program attached to ifindex (0: none), native first. */
+int host_xdp_prog(int ifindex, const char *ifname, __u32 *id);
+
+/* The name of program id, or "" if it is gone already. */
+void host_prog_name(__u32 id, char *name, size_t len);
+
+#endif /* COLO_HOST_H */
