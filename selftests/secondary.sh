@@ -28,8 +28,9 @@ t_check "secondary --help describes its flags, exit 0" \
 
 RUN_LOG=$T_TMP/run.log
 SEC_LOG=$T_TMP/secondary.log
+# tc's mirror (cn_mirror) brings the clients' frames to both replicas
 t_bg "$COLO_XDP" run --primary-in "$CN_P" --secondary-in "$CN_S" \
-	--outdev "$CN_O" >"$RUN_LOG" 2>&1
+	--outdev "$CN_O" --mirror off >"$RUN_LOG" 2>&1
 # nsenter, not ip netns exec: the agent pins in the host's bpffs
 t_bg nsenter --net="/run/netns/$CN_SH" "$COLO_XDP" secondary \
 	--vm "$CN_V" --link "$CN_L" >"$SEC_LOG" 2>&1
@@ -199,6 +200,7 @@ t_check "guest-opened: the secondary gets it too, through the rewriter" \
 t_check "guest-opened: the server got the 256 KiB request whole" \
 	test "$(cat "$T_TMP/server.sha" 2>/dev/null)" = \
 	"$(python3 -c 'import hashlib; print(hashlib.sha256(bytes(range(256)) * 1024).hexdigest())')"
+snap; echo "# $(v "{k: x for k, x in r[\"engine\"].items() if k.startswith(\"ckpt\") or k in (\"mismatches\",)}")"
 t_check "guest-opened: no checkpoint request, no mismatch" \
 	test "$(requests)" = 0
 
