@@ -81,6 +81,17 @@ t_cleanup() {
 trap t_cleanup EXIT
 trap 'exit 130' INT TERM
 
+# t_totals_up A B: no total of the loader went down from one `colo-xdp stat
+# --json` of an instance (A) to a later one (B); only its gauges may. Names
+# what went down, if anything.
+t_totals_up() {
+	python3 -c 'import json, sys
+a, b = (json.loads(x)["instances"][0] for x in sys.argv[1:])
+down = [k for g in ("engine", "datapath") for k in a[g]
+	if k not in b["gauges"] and b[g][k] < a[g][k]]
+sys.exit(print("# went down:", down) if down else 0)' "$1" "$2"
+}
+
 # t_done: the summary line, and exit non-zero only on a failure.
 t_done() {
 	echo "$T_PASSED passed, $T_FAILED failed, $T_SKIPPED skipped"

@@ -89,14 +89,6 @@ FREE0=$(stat_json 'i["datapath"]["pool_free"]')
 snap() {
 	"$COLO_XDP" stat --pin-path "$INST" --json 2>/dev/null
 }
-# totals_up A B: no total of the loader went down from snapshot A to B
-totals_up() {
-	python3 -c 'import json, sys
-a, b = (json.loads(x)["instances"][0] for x in sys.argv[1:])
-down = [k for g in ("engine", "datapath") for k in a[g]
-	if k not in b["gauges"] and b[g][k] < a[g][k]]
-sys.exit(print("# went down:", down) if down else 0)' "$1" "$2"
-}
 t_bg traffic
 TRAFFIC=$T_LAST_PID
 echo "# t(s)  VmRSS(kB)  pool_in_use  pool_free  checkpoints"
@@ -121,7 +113,7 @@ while :; do
 		prev=$(snap)
 	fi
 	cur=$(snap)
-	totals_up "$prev" "$cur" || went_down=$((went_down + 1))
+	t_totals_up "$prev" "$cur" || went_down=$((went_down + 1))
 	prev=$cur
 	line=$(stat_json '"%d %d %d" % (i["engine"]["pool_in_use"], i["datapath"]["pool_free"], i["engine"]["checkpoints"])')
 	r=$(rss)
