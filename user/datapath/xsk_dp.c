@@ -513,9 +513,11 @@ void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr, uint32_t len)
 		/* compared already: a successor sends it on at once */
 		lf->state |= XSK_DP_RELEASED;
 		tail = dp->pending_head + dp->pending_len;
-		/* each frame is in one place at a time, so this never overflows */
-		if (tail >=
-		    dp->nr_frames) /* any size: a compare, not a division */
+		/*
+		 * Each chunk is in one place at a time, so this never
+		 * overflows; any size: a compare, not a division.
+		 */
+		if (tail >= dp->nr_frames)
 			tail -= dp->nr_frames;
 		dp->pending[tail].addr = addr;
 		dp->pending[tail].len = lf->len;
