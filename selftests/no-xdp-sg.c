@@ -7,7 +7,6 @@
  * to this process (a user notification), which reads the address from
  * COMMAND's memory and answers.
  */
-#define _GNU_SOURCE /* process_vm_readv */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
