@@ -141,7 +141,16 @@ static __always_inline int degrade(const struct colo_if_config *cfg,
 	return XDP_DROP;
 }
 
-SEC("xdp")
+/*
+ * xdp.frags: a frame larger than a page (a jumbo MTU) comes as a
+ * multi-buffer XDP frame. Without the flag veth refuses the program when
+ * its peer's MTU is jumbo, and drivers drop such frames. The headers are
+ * parsed from the first buffer (data to data_end; colo_parse checks IP
+ * lengths against the whole frame's), and the frame is redirected whole:
+ * an AF_XDP socket bound with XDP_USE_SG gets it in several UMEM chunks,
+ * the DEVMAP sends it on as it is.
+ */
+SEC("xdp.frags")
 int colo_steer(struct xdp_md *ctx)
 {
 	const __u8 *data = (const __u8 *)(long)ctx->data;

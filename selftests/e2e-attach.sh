@@ -34,8 +34,8 @@ instance a && instance b || {
 }
 
 t_check "ip link attaches colo_steer to A's primary and secondary" \
-	bash -c "ip link set dev $a_P xdp obj $T_BUILD/colo_steer.bpf.o sec xdp &&
-		 ip link set dev $a_S xdp obj $T_BUILD/colo_steer.bpf.o sec xdp"
+	bash -c "ip link set dev $a_P xdp obj $T_BUILD/colo_steer.bpf.o sec xdp.frags &&
+		 ip link set dev $a_S xdp obj $T_BUILD/colo_steer.bpf.o sec xdp.frags"
 t_on_exit "ip link set dev $a_P xdp off"
 t_on_exit "ip link set dev $a_S xdp off"
 

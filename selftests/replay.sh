@@ -47,6 +47,13 @@ EXPECT = {
     'tcp-fin-rst': [run(released=[0], ckpts=['mismatch'],
                         at=('secondary', 1), queued=([1], [1]))],
     'padding': [run(released=[0, 1])],
+    'jumbo': [
+        run(released=[0], ckpts=['mismatch'], at=('secondary', 1),
+            queued=([1, 2], [1, 2])),
+        run('--auto-checkpoint', released=[0, 1, 2],
+            ckpts={'alternate': ['mismatch'],
+                   'primary-first': ['mismatch', 'timeout']}),
+    ],
     'mismatch': [
         run(released=[0], ckpts=['mismatch'], at=('secondary', 1),
             queued=([1, 2], [1, 2])),

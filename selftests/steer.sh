@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # colo_steer on veth pairs to namespaces, driven as a user would:
-# - `ip link ... xdp obj colo_steer.bpf.o sec xdp` loads it and pins its
+# - `ip link ... xdp obj colo_steer.bpf.o sec xdp.frags` loads it and pins its
 #   maps in /sys/fs/bpf/xdp/globals/, whose counters bpftool prints by name;
 # - `colo-xdp run --attach none` adopts it, `colo-xdp run` attaches it
 #   itself; either way an ARP from the primary reaches the client through
@@ -131,8 +131,8 @@ stop_run() {
 
 # --- ip link loads it; bpftool names the counters
 t_check "ip link loads colo_steer.bpf.o on P and S" \
-	bash -c "ip link set dev $P xdp obj $OBJ sec xdp &&
-		 ip link set dev $S xdp obj $OBJ sec xdp"
+	bash -c "ip link set dev $P xdp obj $OBJ sec xdp.frags &&
+		 ip link set dev $S xdp obj $OBJ sec xdp.frags"
 t_check "ip link attached colo_steer" prog_on "$P"
 missing=
 for m in "${MAPS[@]}"; do

@@ -27,6 +27,7 @@ static struct {
 	struct colo_mismatch mm;
 	struct colo_flow_key mm_key;
 	int mismatches;
+	uint32_t last_len; /* of the last release */
 } rec;
 
 static uint8_t bufs[NBUF][BUFSZ];
@@ -48,6 +49,7 @@ static void logevent(const char *fmt, ...)
 static void on_release(void *ctx, uint64_t h, uint32_t len)
 {
 	rec.releases++;
+	rec.last_len = len;
 	logevent("R%llu", (unsigned long long)h);
 }
 
@@ -476,6 +478,164 @@ TEST(jumbo_9000_byte_frames)
 	colo_engine_input(eng, COLO_SECONDARY, 102, sb, len, 0);
 	CHECK_LOG("C:mismatch");
 	CHECK_EQ(rec.mm.offset, 9000 - 14 - 20 - 1);
+}
+
+/* --- frames in several segments (jumbo frames in UMEM chunks) --- */
+
+/*
+ * Offer buf in segments of cut bytes each, the last one shorter, as
+ * AF_XDP multi-buffer hands a frame in UMEM chunks; -EAGAIN logs X<h>.
+ */
+static int in_cut(uint64_t h, const uint8_t *buf, uint32_t len, uint32_t cut)
+{
+	struct iovec iov[64];
+	unsigned int n = 0;
+	uint32_t off;
+	int err;
+
+	for (off = 0; off < len && n < 64; off += cut, n++) {
+		iov[n].iov_base = (void *)(buf + off);
+		iov[n].iov_len = len - off < cut ? len - off : cut;
+	}
+	err = colo_engine_input_iov(
+		eng, h < 100 ? COLO_PRIMARY : COLO_SECONDARY, h, iov, n, 0);
+	if (err == -EAGAIN)
+		logevent("X%llu", (unsigned long long)h);
+	return err;
+}
+
+/* A 9000-byte UDP frame in pb and a copy in sb. */
+static uint32_t jumbo_udp(uint8_t *pb, uint8_t *sb, uint32_t size)
+{
+	struct frame_spec a = udp("");
+	int len;
+
+	a.payload = stream;
+	a.payload_len = 9000 - 14 - 20 - 8;
+	len = frame_build(&a, pb, size);
+	if (len != 9000 || frame_build(&a, sb, size) != len)
+		abort();
+	return len;
+}
+
+TEST(segmented_udp_compared_whole)
+{
+	static uint8_t pb[9100], sb[9100];
+	uint32_t len = jumbo_udp(pb, sb, sizeof(pb));
+
+	start();
+	/* 1792: a 2048-byte UMEM frame after XDP's headroom; edges differ */
+	in_cut(1, pb, len, 1792);
+	CHECK_EQ(st()->queued[COLO_PRIMARY], 1);
+	in_cut(101, sb, len, 1000);
+	CHECK_LOG("R1 F101");
+	CHECK_EQ(rec.last_len, 9000);
+	CHECK_EQ(st()->compared, 1);
+	/* one side whole, the other in pieces */
+	colo_engine_input(eng, COLO_PRIMARY, 2, pb, len, 0);
+	in_cut(102, sb, len, 1792);
+	CHECK_LOG("R2 F102");
+	CHECK_EQ(st()->pool_in_use, 0);
+}
+
+TEST(segmented_mismatch_in_a_later_segment)
+{
+	static uint8_t pb[9100], sb[9100];
+	uint32_t len = jumbo_udp(pb, sb, sizeof(pb));
+
+	start();
+	sb[5000] ^= 0x40;
+	in_cut(1, pb, len, 1792);
+	in_cut(101, sb, len, 1792);
+	CHECK_LOG("C:mismatch");
+	/* from the UDP header, as for a frame in one piece */
+	CHECK_EQ(rec.mm.offset, 5000 - 14 - 20);
+	CHECK_EQ(rec.mm.primary_handle, 1);
+	CHECK_EQ(rec.mm.secondary_handle, 101);
+	sb[5000] ^= 0x40;
+	/* the last byte of the last segment */
+	start();
+	sb[len - 1] ^= 1;
+	in_cut(1, pb, len, 1792);
+	in_cut(101, sb, len, 4000);
+	CHECK_LOG("C:mismatch");
+	CHECK_EQ(rec.mm.offset, len - 1 - 14 - 20);
+	/* released whole at the checkpoint */
+	colo_engine_checkpoint_done(eng);
+	CHECK_LOG("R1 F101");
+	CHECK_EQ(rec.last_len, 9000);
+}
+
+TEST(segmented_ip_compare_skips_id_and_ttl)
+{
+	static uint8_t pb[9100], sb[9100];
+	struct frame_spec a = udp("");
+	int len;
+
+	start();
+	a.proto = 47; /* GRE: the whole IP packet is compared */
+	a.payload = stream;
+	a.payload_len = 8000;
+	len = frame_build(&a, pb, sizeof(pb));
+	a.ip_id = 4321;
+	a.ttl = 9;
+	CHECK_EQ(frame_build(&a, sb, sizeof(sb)), len);
+	in_cut(1, pb, len, 1792);
+	in_cut(101, sb, len, 1792);
+	CHECK_LOG("R1 F101");
+	sb[7000] ^= 1;
+	in_cut(2, pb, len, 1792);
+	in_cut(102, sb, len, 1792);
+	CHECK_LOG("C:mismatch");
+	CHECK_EQ(rec.mm.offset, 7000 - 14);
+}
+
+TEST(segmented_tcp_stream)
+{
+	static uint8_t pb[2][9100], sb[9100], s2[9100];
+	struct frame_spec p1 = data(ISN, 8948), p2 = data(ISN + 8948, 8948);
+	struct frame_spec s = data(ISN, 8948), t = data(ISN + 8948, 8948);
+	int l1, l2, ls, lt;
+
+	start();
+	l1 = frame_build(&p1, pb[0], sizeof(pb[0]));
+	l2 = frame_build(&p2, pb[1], sizeof(pb[1]));
+	ls = frame_build(&s, sb, sizeof(sb));
+	lt = frame_build(&t, s2, sizeof(s2));
+	CHECK_EQ(l1, 9002);
+	in_cut(1, pb[0], l1, 1792);
+	in_cut(2, pb[1], l2, 1792);
+	in_cut(101, sb, ls, 3000);
+	CHECK_LOG("F101 R1");
+	/* a difference 6000 bytes into the second segment's payload */
+	s2[14 + 20 + 20 + 6000] ^= 2;
+	in_cut(102, s2, lt, 1792);
+	CHECK_LOG("C:mismatch");
+	CHECK_EQ(rec.mm.offset, 6000);
+	CHECK_EQ(rec.mm.seq, ISN + 8948 + 6000);
+}
+
+TEST(segment_pool_refuses_then_recovers)
+{
+	static uint8_t pb[9100], sb[9100];
+	uint32_t len = jumbo_udp(pb, sb, sizeof(pb));
+	struct colo_engine_config cfg;
+
+	colo_engine_config_default(&cfg);
+	cfg.max_frames = 12; /* twelve segments: two frames of six */
+	start_cfg(&cfg);
+	CHECK_EQ(in_cut(1, pb, len, 1792), 0);
+	CHECK_EQ(in_cut(2, pb, len, 1792), 0);
+	CHECK_EQ(in_cut(3, pb, len, 1792), -EAGAIN);
+	CHECK_LOG("C:no-buffers X3");
+	CHECK_EQ(st()->refused[COLO_FULL_POOL], 1);
+	colo_engine_checkpoint_done(eng);
+	CHECK_LOG("R1 R2");
+	CHECK_EQ(in_cut(3, pb, len, 1792), 0);
+	CHECK_EQ(in_cut(103, sb, len, 1792), 0);
+	CHECK_LOG("R3 F103");
+	CHECK_EQ(colo_engine_input_iov(eng, COLO_PRIMARY, 4, NULL, 0, 0),
+		 -EINVAL);
 }
 
 /* --- TCP --- */

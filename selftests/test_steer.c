@@ -888,10 +888,10 @@ TEST(adopting_instances_share_ip_link_maps)
 		goto out;
 	}
 	for (r = 0; r < 2; r++) {
-		CHECK_EQ(test_sh("ip link set dev %s xdp obj %s sec xdp",
+		CHECK_EQ(test_sh("ip link set dev %s xdp obj %s sec xdp.frags",
 				 sa.name[r], obj),
 			 0);
-		CHECK_EQ(test_sh("ip link set dev %s xdp obj %s sec xdp",
+		CHECK_EQ(test_sh("ip link set dev %s xdp obj %s sec xdp.frags",
 				 sb.name[r], obj),
 			 0);
 	}

@@ -158,6 +158,46 @@ TEST(every_frame_where_the_rings_and_the_ledger_say)
 	xsk_dp_destroy(dp);
 }
 
+/* Chunk f continues in chunk next, of the same frame. */
+static void chained(struct xsk_dp *dp, int f, int next)
+{
+	dp->ledger->frame[f].next = next + 1;
+	dp->ledger->frame[next].cont = 1;
+}
+
+TEST(a_multi_buffer_frame_is_held_whole)
+{
+	struct rings rg = {};
+	struct xsk_dp *dp = dp_new(&rg);
+
+	/* a primary frame in chunks 40, 45, 42; a released one in 50, 51 */
+	held(dp, 40, 2, 0, 1792);
+	held(dp, 45, 2, 0, 1792);
+	held(dp, 42, 2, 0, 100);
+	chained(dp, 40, 45);
+	chained(dp, 45, 42);
+	held(dp, 50, 1, XSK_DP_RELEASED, 1792);
+	held(dp, 51, 1, XSK_DP_RELEASED, 10);
+	chained(dp, 50, 51);
+	/* a later chunk whose first was freed when the loader died */
+	held(dp, 60, 3, 0, 500);
+	dp->ledger->frame[60].cont = 1;
+	CHECK_EQ(xsk_dp_recover(dp), 0);
+	CHECK_EQ(dp->nr_adopted, 1);
+	CHECK_EQ(dp->adopted[0].f.addr, (40ull << SHIFT) + HEADROOM);
+	CHECK_EQ(dp->adopted[0].f.len, 1792 + 1792 + 100);
+	CHECK_EQ(dp->adopted[0].f.nseg, 3);
+	/* both chunks of the released one go out, chained */
+	CHECK_EQ(dp->pending_len, 2);
+	CHECK_EQ(dp->pending[0].addr, (50ull << SHIFT) + HEADROOM);
+	CHECK_EQ(dp->pending[0].options, 1); /* XDP_PKT_CONTD */
+	CHECK_EQ(dp->pending[1].addr, (51ull << SHIFT) + HEADROOM);
+	CHECK_EQ(dp->pending[1].options, 0);
+	CHECK(in_pool(dp, 60));
+	CHECK(!in_pool(dp, 45) && !in_pool(dp, 42));
+	xsk_dp_destroy(dp);
+}
+
 TEST(a_frame_on_two_rings_is_refused)
 {
 	struct rings rg = {};

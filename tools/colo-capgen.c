@@ -27,7 +27,7 @@
 
 #define CMD "colo-capgen"
 
-#define GEN_FRAME_MAX 2200
+#define GEN_FRAME_MAX 9100 /* a 9000-byte MTU's frames */
 #define GEN_BASE_NS (1700000000ull * 1000000000ull)
 #define GEN_STEP_NS 1000000ull /* 1 ms between frames */
 #define GEN_ISN 1000000u
@@ -318,6 +318,35 @@ static void sc_mismatch(struct gen *g)
 	both(g, &s);
 }
 
+/*
+ * A jumbo MTU's 9014-byte frames, as AF_XDP multi-buffer takes them in
+ * several UMEM frames: the secondary's second differs only at payload
+ * bytes 5000 and 5002, swapped (its checksum stays the same).
+ */
+static void sc_jumbo(struct gen *g)
+{
+	static uint8_t payload[9000 - 20 - 8];
+	struct frame_spec s = udp(5000, "");
+	struct gen_frame *f;
+	uint8_t *p;
+	size_t i;
+
+	for (i = 0; i < sizeof(payload); i++)
+		payload[i] = (uint8_t)(i * 7 + (i >> 8));
+	s.payload = payload;
+	s.payload_len = sizeof(payload);
+	both(g, &s);
+	gen_add(g, COLO_PRIMARY, &s);
+	f = gen_add(g, COLO_SECONDARY, &s);
+	if (f) {
+		p = f->data + COLO_ETH_HLEN + 20 + 8 + 5000;
+		i = p[0];
+		p[0] = p[2];
+		p[2] = (uint8_t)i;
+	}
+	both(g, &s);
+}
+
 static void sc_missing(struct gen *g)
 {
 	struct frame_spec s = udp(5000, "one");
@@ -588,6 +617,8 @@ static const struct scenario {
 	{ "tcp-fin-rst", sc_tcp_fin_rst,
 	  "released [0], mismatch, queued primary [1] secondary [1]" },
 	{ "padding", sc_padding, "released [0,1], no checkpoint" },
+	{ "jumbo", sc_jumbo,
+	  "9014-byte frames, mismatch at payload byte 5000 of secondary 1: released [0], queued primary [1,2] secondary [1,2]; -a: released [0,1,2]" },
 	{ "mismatch", sc_mismatch,
 	  "released [0], mismatch at secondary 1, queued primary [1,2] "
 	  "secondary [1,2]; -a: released [0,1,2]" },

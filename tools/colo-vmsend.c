@@ -31,7 +31,8 @@
 
 #define CMD "colo-vmsend"
 
-#define FRAME_MAX 1514
+/* A 9000-byte jumbo MTU's frame, a VLAN tag, and a UDP-sized payload in TCP */
+#define FRAME_MAX (9000 + ETH_HLEN + 4 + 12)
 /* The host side of a veth queues 256 frames: let it drain every so often. */
 #define PACE_FRAMES 32
 #define PACE_NS 300000
@@ -49,11 +50,11 @@ enum proto { P_UDP, P_TCP, P_ICMP, P_ARP };
 struct opts {
 	const char *tap, *dev, *write;
 	unsigned int proto; /* enum proto */
-	uint32_t count, size, ip_id, differ_at, seq;
+	uint32_t count, size, ip_id, differ_at, differ_byte, seq;
 	uint32_t sport, dport;
 	uint8_t src_mac[6], dst_mac[6];
 	struct in_addr src, dst;
-	bool differ;
+	bool differ, differ_byte_set;
 };
 
 /* Frame i of the stream, from the shared frame builder; returns its length. */
@@ -98,8 +99,15 @@ static int build(const struct opts *o, uint32_t i, uint8_t *f)
 		payload[j] = (uint8_t)(i * 7 + j);
 	if (o->size >= 4)
 		memcpy(payload, &(uint32_t){ htonl(i) }, 4);
-	if (o->differ && i == o->differ_at && o->size)
+	if (o->differ && i == o->differ_at && o->differ_byte_set &&
+	    o->differ_byte + 2 < o->size) {
+		/* a swap in one word position: the checksum stays the same */
+		j = payload[o->differ_byte];
+		payload[o->differ_byte] = payload[o->differ_byte + 2];
+		payload[o->differ_byte + 2] = (uint8_t)j;
+	} else if (o->differ && i == o->differ_at && o->size) {
 		payload[o->size - 1] ^= 0xff;
+	}
 
 	len = frame_build(&spec, f, FRAME_MAX);
 	if (len < 0)
@@ -188,7 +196,7 @@ static const struct cli_opt vmsend_opts[] = {
 	  .help = "frames to send" },
 	{ .type = CLI_OPT_U32, .name = "size", .arg = "N",
 	  .off = offsetof(struct opts, size),
-	  .max = FRAME_MAX - ETH_HLEN - 40,
+	  .max = 9000 - 28,
 	  .help = "payload bytes per frame" },
 	{ .type = CLI_OPT_FUNC, .name = "src-mac", .arg = "M",
 	  .off = offsetof(struct opts, src_mac), .parse = parse_mac_opt,
@@ -220,6 +228,11 @@ static const struct cli_opt vmsend_opts[] = {
 	  .seen = CLI_SEEN(struct opts, differ), .max = UINT32_MAX,
 	  .no_default = true,
 	  .help = "flip the last payload byte of frame K (0-based)" },
+	{ .type = CLI_OPT_U32, .name = "differ-byte", .arg = "B",
+	  .off = offsetof(struct opts, differ_byte),
+	  .seen = CLI_SEEN(struct opts, differ_byte_set),
+	  .max = FRAME_MAX, .no_default = true,
+	  .help = "--differ-at swaps payload bytes B and B+2 instead: only they differ, not the checksum" },
 	{ .type = CLI_OPT_STRING, .name = "write", .arg = "FILE",
 	  .off = offsetof(struct opts, write), .what = "a file name",
 	  .help = "also write the frames sent to a pcap file" },

@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "mac.h"
+#include "host.h"
 #include "run.h"
 
 #define CMD RUN_CMD
@@ -114,45 +115,27 @@ static int check_af_xdp(void)
 }
 
 /*
- * A frame longer than a UMEM frame takes is dropped by the kernel: refuse
- * an MTU on P or S that allows one, before anything is attached. Frames
- * in several UMEM frames (AF_XDP multi-buffer) are not taken yet.
+ * A frame longer than a UMEM frame takes spans several (AF_XDP
+ * multi-buffer, XDP_USE_SG): the largest MTU of P and S whose frames do,
+ * or 0. Only then are the sockets bound with XDP_USE_SG, so a kernel
+ * without it (before 6.6) still runs every MTU that needs none; a bind
+ * it refuses names the MTU, the limit and the fix. An MTU raised later
+ * needs a restart: until then the kernel drops the longer frames
+ * (rx_dropped).
  */
-static int check_mtu(const struct run_opts *o)
+static uint32_t sg_mtu(const struct run_opts *o)
 {
 	/* the Ethernet header and one VLAN tag around the MTU */
 	const uint32_t l2 = 14 + 4, max = xsk_dp_max_frame(o->frame_size);
-	struct ifreq ifr = {};
-	int fd, r, err = 0;
+	uint32_t mtu, need = 0;
+	int r;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
-		uint32_t mtu;
-
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s",
-			 o->steer.ifname[r]);
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
 		/* a missing interface: colo_steer_open() names it */
-		if (ioctl(fd, SIOCGIFMTU, &ifr))
-			continue;
-		mtu = ifr.ifr_mtu;
-		if (mtu + l2 <= max)
-			continue;
-		cli_err(CMD,
-			"%s %s has MTU %u: its frames (up to %u bytes) do not fit a %u-byte UMEM frame (%u bytes after the kernel's headroom), and frames in several UMEM frames are not taken yet; set its MTU to %u or less ('ip link set dev %s mtu %u')%s",
-			cli_role_flag[r], o->steer.ifname[r], mtu, mtu + l2,
-			o->frame_size, max, max - l2, o->steer.ifname[r],
-			max - l2,
-			o->frame_size < 4096 &&
-					mtu + l2 <= xsk_dp_max_frame(4096) ?
-				", or use --frame-size 4096" :
-				"");
-		err = -EMSGSIZE;
-		break;
-	}
-	close(fd);
-	return err;
+		if (!host_mtu(o->steer.ifname[r], &mtu) && mtu + l2 > max &&
+		    mtu > need)
+			need = mtu;
+	return need;
 }
 
 void run_room_changed(struct run_ctx *rc)
@@ -184,12 +167,25 @@ static void wait_push(struct run_wait *w, const struct xsk_dp_frame *f)
 	w->len++;
 }
 
+/* A frame into the engine: a multi-buffer one as its chunks, uncopied. */
+static int engine_input(struct run_ctx *rc, enum colo_side side,
+			const struct xsk_dp_frame *f, uint64_t now)
+{
+	struct iovec iov[XSK_DP_MAX_SEGS];
+	unsigned int n;
+
+	if (f->nseg == 1)
+		return colo_engine_input(rc->engine, side, f->addr, f->data,
+					 f->len, now);
+	n = xsk_dp_frame_iov(rc->dp, f->addr, iov, XSK_DP_MAX_SEGS);
+	return colo_engine_input_iov(rc->engine, side, f->addr, iov, n, now);
+}
+
 /* Offer one frame; a refused one waits, and so does all after it. */
 static bool offer(struct run_ctx *rc, enum colo_side side,
 		  const struct xsk_dp_frame *f, uint64_t now)
 {
-	if (!rc->wait[side].len &&
-	    !colo_engine_input(rc->engine, side, f->addr, f->data, f->len, now))
+	if (!rc->wait[side].len && !engine_input(rc, side, f, now))
 		return true;
 	wait_push(&rc->wait[side], f);
 	rc->retry[side] = false;
@@ -207,8 +203,7 @@ static unsigned int offer_waiting(struct run_ctx *rc, enum colo_side side,
 	rc->retry[side] = false;
 	while (w->len) {
 		f = &w->f[w->head];
-		if (colo_engine_input(rc->engine, side, f->addr, f->data,
-				      f->len, now))
+		if (engine_input(rc, side, f, now))
 			break;
 		if (++w->head == w->cap)
 			w->head = 0;
@@ -601,7 +596,7 @@ int cmd_run(int argc, char **argv)
 	rc.ifname = o.steer.ifname;
 	rc.scan_cycle_ns = o.engine.expired_scan_cycle_ms * 1000000ull;
 	rc.links.fd = -1;
-	if (check_caps() || check_af_xdp() || check_mtu(&o))
+	if (check_caps() || check_af_xdp())
 		goto out;
 	if (o.pin_cpu && cli_pin_cpu(CMD, o.cpu))
 		goto out;
@@ -661,6 +656,7 @@ int cmd_run(int argc, char **argv)
 	dcfg.cpu = o.pin_cpu ? (int)o.cpu : -1;
 	/* generic XDP hands AF_XDP copies only */
 	dcfg.zero_copy = o.steer.skb_mode ? XSK_DP_ZC_OFF : o.zero_copy;
+	dcfg.sg_mtu = sg_mtu(&o);
 	dcfg.busy_poll = o.busy_poll;
 	dcfg.busy_wait_ms = RUN_BUSY_WAIT_MS;
 	err = datapath_open(&rc, &dcfg);
@@ -684,6 +680,11 @@ int cmd_run(int argc, char **argv)
 	       o.steer.ifname[COLO_ROLE_OUT], o.steer.queue, o.umem_frames,
 	       o.frame_size);
 	zero_copy = print_modes(&rc, &o);
+	if (dcfg.sg_mtu)
+		printf("multi-buffer: MTU %u takes frames of up to %u UMEM frames (XDP_USE_SG)\n",
+		       dcfg.sg_mtu,
+		       (dcfg.sg_mtu + 18 + xsk_dp_max_frame(o.frame_size) - 1) /
+			       xsk_dp_max_frame(o.frame_size));
 	if (!xsk_dp_umem_report(rc.dp, &mem)) {
 		hostmem_report_print(&mem, stdout);
 		colo_steer_set_umem(rc.steer, &mem, zero_copy);

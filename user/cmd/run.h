@@ -34,6 +34,9 @@
  */
 #define RUN_CKPT_LOADER_GAP COLO_CKPT_TIMEOUT
 
+/* The longest frame a jumbo MTU gives: an IP packet, Ethernet and a tag. */
+#define RUN_FRAME_MAX (65535 + 14 + 4)
+
 struct run_opts {
 	struct colo_steer_opts steer;
 	bool mirror; /* --mirror on|off */

@@ -36,8 +36,31 @@ void run_on_checkpoint(void *ctx, enum colo_ckpt_reason reason)
 	run_request_checkpoint(ctx, reason);
 }
 
+/*
+ * A frame's bytes in one piece for --mismatch-dump: a copy, but only of
+ * a mismatch's two frames, and a frame in one chunk is not copied.
+ */
+static const void *frame_bytes(struct run_ctx *rc, uint64_t handle,
+			       uint8_t *buf, uint32_t *len)
+{
+	struct iovec iov[XSK_DP_MAX_SEGS];
+	unsigned int n, i;
+
+	n = xsk_dp_frame_iov(rc->dp, handle, iov, XSK_DP_MAX_SEGS);
+	*len = iov[0].iov_len;
+	if (n == 1)
+		return iov[0].iov_base;
+	for (i = 0, *len = 0; i < n && *len + iov[i].iov_len <= RUN_FRAME_MAX;
+	     i++) {
+		memcpy(buf + *len, iov[i].iov_base, iov[i].iov_len);
+		*len += iov[i].iov_len;
+	}
+	return buf;
+}
+
 void run_on_mismatch(void *ctx, const struct colo_mismatch *m)
 {
+	static uint8_t pbuf[RUN_FRAME_MAX], sbuf[RUN_FRAME_MAX];
 	const struct colo_flow_key *k = m->key;
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	bool v6 = k->ipver == 6;
@@ -49,8 +72,8 @@ void run_on_mismatch(void *ctx, const struct colo_mismatch *m)
 		ctl_server_event_mismatch(rc->ctl, m);
 	if (rc->dump) {
 		/* both frames stay queued: the mismatch holds them */
-		pf = xsk_dp_frame(rc->dp, m->primary_handle, &pl);
-		sf = xsk_dp_frame(rc->dp, m->secondary_handle, &sl);
+		pf = frame_bytes(rc, m->primary_handle, pbuf, &pl);
+		sf = frame_bytes(rc, m->secondary_handle, sbuf, &sl);
 		mismatch_dump_pair(rc->dump, pf, pl, sf, sl);
 	}
 	if (!rc->verbose)

@@ -155,6 +155,39 @@ static void scan_descs(struct scan *sc, const void *ring, __u32 *prod,
 				    .addr);
 }
 
+/* on_ring[]: reached from a held frame's first chunk */
+#define SCAN_CHAINED 2
+
+/*
+ * The whole length and chunks of the frame whose first chunk is first:
+ * its later ones, chained by next, are held with it as long as they
+ * carry its state (the dead loader may have died freeing it).
+ */
+static uint32_t chain(struct xsk_dp *dp, struct scan *sc, uint32_t first,
+		      uint32_t *nseg)
+{
+	struct xsk_dp_ledger_frame *lf = &dp->ledger->frame[first];
+	uint64_t state = lf->state;
+	uint32_t len = lf->len, n = 1, next;
+
+	for (next = lf->next; next; next = lf->next) {
+		struct xsk_dp_ledger_frame *c = &dp->ledger->frame[next - 1];
+
+		if (c->state != state || !c->cont ||
+		    (sc->on_ring[next - 1] & SCAN_CHAINED) ||
+		    n == XSK_DP_MAX_SEGS) {
+			lf->next = 0; /* cut it here: the rest is not its */
+			break;
+		}
+		sc->on_ring[next - 1] |= SCAN_CHAINED;
+		len += c->len;
+		n++;
+		lf = c;
+	}
+	*nseg = n;
+	return len;
+}
+
 struct arrival {
 	uint64_t state; /* the ledger's */
 	uint32_t frame;
@@ -190,12 +223,16 @@ int xsk_dp_recover(struct xsk_dp *dp)
 	scan_descs(&sc, o->tx.ring, o->tx.producer, o->tx.consumer, o->tx.mask);
 	scan_addrs(&sc, o->comp.ring, o->comp.producer, o->comp.consumer,
 		   o->comp.mask);
-	/* a length the engine would read past its frame with */
+	/*
+	 * A length the engine would read past its frame with, or a chunk
+	 * chained to one outside the UMEM.
+	 */
 	for (f = 0; f < dp->nr_frames; f++) {
 		const struct xsk_dp_ledger_frame *lf = &dp->ledger->frame[f];
 
 		if (XSK_DP_ENGINE(lf->state) &&
-		    (uint64_t)lf->offset + lf->len > ~dp->frame_mask + 1)
+		    ((uint64_t)lf->offset + lf->len > ~dp->frame_mask + 1 ||
+		     lf->next > dp->nr_frames))
 			sc.bad++;
 	}
 	if (sc.bad) {
@@ -213,7 +250,7 @@ int xsk_dp_recover(struct xsk_dp *dp)
 		if (lf->state == XSK_DP_POOL) {
 			dp->pool[dp->pool_len++] = (uint64_t)f
 						   << dp->frame_shift;
-		} else if (XSK_DP_ENGINE(lf->state)) {
+		} else if (XSK_DP_ENGINE(lf->state) && !lf->cont) {
 			held[n].state = lf->state;
 			held[n++].frame = f;
 			if (XSK_DP_ENGINE(lf->state) >= dp->next_seq)
@@ -230,21 +267,36 @@ int xsk_dp_recover(struct xsk_dp *dp)
 		struct xsk_dp_held *h = &dp->adopted[dp->nr_adopted];
 		uint64_t addr = ((uint64_t)held[r].frame << dp->frame_shift) +
 				lf->offset;
+		uint32_t len, nseg;
 
+		/* a multi-buffer frame's chunks: held with it, not alone */
+		len = chain(dp, &sc, held[r].frame, &nseg);
 		/* released and waiting for room on the TX ring: send them */
 		if (held[r].state & XSK_DP_RELEASED) {
-			xsk_dp_tx(dp, addr, lf->len);
+			xsk_dp_tx(dp, addr, len);
 			dp->stats.adopted_sent++;
 			continue;
 		}
 		h->f.addr = addr;
-		h->f.len = lf->len;
+		h->f.len = len;
+		h->f.nseg = nseg;
 		h->f.data = xsk_umem__get_data(dp->mem.area, addr);
 		h->role = held[r].state & XSK_DP_SECONDARY ?
 				  COLO_ROLE_SECONDARY :
 				  COLO_ROLE_PRIMARY;
 		dp->stats.adopted[h->role]++;
 		dp->nr_adopted++;
+	}
+	/* a frame's later chunks whose first went back already: pool's */
+	for (f = 0; f < dp->nr_frames; f++) {
+		struct xsk_dp_ledger_frame *lf = &dp->ledger->frame[f];
+
+		if (XSK_DP_ENGINE(lf->state) && lf->cont &&
+		    !(sc.on_ring[f] & SCAN_CHAINED)) {
+			lf->state = XSK_DP_POOL;
+			dp->pool[dp->pool_len++] = (uint64_t)f
+						   << dp->frame_shift;
+		}
 	}
 	err = 0;
 out:

@@ -23,6 +23,12 @@
 #ifndef XDP_MAX_TX_SKB_BUDGET
 #define XDP_MAX_TX_SKB_BUDGET 9
 #endif
+#ifndef XDP_USE_SG
+#define XDP_USE_SG (1 << 4)
+#endif
+#ifndef XDP_PKT_CONTD
+#define XDP_PKT_CONTD (1 << 0)
+#endif
 
 /* Microseconds one recvfrom() may spin on the queue: short, the loop spins. */
 #define XSK_DP_BUSY_POLL_US 20
@@ -34,8 +40,19 @@ static void sock_error(const struct xsk_dp_config *cfg, enum colo_role role,
 		       int err)
 {
 	const char *ifname = cfg->ifname[role];
+	uint32_t max = xsk_dp_max_frame(cfg->frame_size);
 	const char *fix;
 
+	/* before 6.6 the flag is unknown; a zero-copy driver may lack it */
+	if (cfg->sg_mtu && (err == -EINVAL || err == -EOPNOTSUPP)) {
+		cli_err("run",
+			"AF_XDP socket for %s %s: %s with XDP_USE_SG: this kernel or driver has no AF_XDP multi-buffer, which MTU %u needs (its frames span several %u-byte UMEM frames of %u bytes each); set the MTUs of %s and %s to %u or less ('ip link set dev NAME mtu %u'), or run Linux 6.6 or later",
+			cli_role_flag[role], ifname, strerror(-err),
+			cfg->sg_mtu, cfg->frame_size, max,
+			cfg->ifname[COLO_ROLE_PRIMARY],
+			cfg->ifname[COLO_ROLE_SECONDARY], max - 18, max - 18);
+		return;
+	}
 	switch (-err) {
 	case EBUSY:
 		fix = "another AF_XDP socket is bound there: stop the other colo-xdp or AF_XDP program";
@@ -142,7 +159,8 @@ static int bind_all(struct xsk_dp *dp, const struct xsk_dp_config *cfg,
 	};
 	struct xsk_socket_config scfg = {
 		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-		.bind_flags = XDP_USE_NEED_WAKEUP | bind_flags,
+		.bind_flags = XDP_USE_NEED_WAKEUP | bind_flags |
+			      (cfg->sg_mtu ? XDP_USE_SG : 0),
 	};
 	uint32_t waited;
 	int r, err;
@@ -396,35 +414,62 @@ void xsk_dp_fds(const struct xsk_dp *dp, int fds[XSK_DP_NR_FDS])
 	fds[XSK_DP_FD_LEDGER] = dp->ledger_fd;
 }
 
+/*
+ * Take up to max frames, each whole: a multi-buffer frame is a run of
+ * descriptors, all but its last marked XDP_PKT_CONTD, and a peek may end
+ * inside one. Its chunks are chained in the ledger as they are read; an
+ * unfinished one goes back on the ring, read again next time.
+ */
 unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
 		       struct xsk_dp_frame *frames, unsigned int max)
 {
 	struct xsk_dp_sock *s = &dp->sock[role];
-	unsigned int n, i;
+	uint64_t side = role == COLO_ROLE_SECONDARY ? XSK_DP_SECONDARY : 0;
+	struct xsk_dp_ledger_frame *lf, *prev = NULL;
+	struct xsk_dp_frame *f = NULL;
+	unsigned int n, i, used = 0, nf = 0;
+	uint64_t state = 0;
 	uint32_t idx;
 
-	n = xsk_ring_cons__peek(&s->rx, max, &idx);
+	/* descriptors, not frames: max frames may take more of them */
+	n = xsk_ring_cons__peek(&s->rx, XSK_DP_RING_SIZE, &idx);
 	for (i = 0; i < n; i++) {
 		const struct xdp_desc *d =
-			xsk_ring_cons__rx_desc(&s->rx, idx++);
+			xsk_ring_cons__rx_desc(&s->rx, idx + i);
+		uint32_t chunk = d->addr >> dp->frame_shift;
 
-		struct xsk_dp_ledger_frame *lf =
-			&dp->ledger->frame[d->addr >> dp->frame_shift];
-
-		frames[i].addr = d->addr;
-		frames[i].len = d->len;
-		frames[i].data = xsk_umem__get_data(dp->mem.area, d->addr);
+		if (!prev) {
+			if (nf == max)
+				break;
+			f = &frames[nf++];
+			f->addr = d->addr;
+			f->data = xsk_umem__get_data(dp->mem.area, d->addr);
+			f->len = 0;
+			f->nseg = 0;
+			state = dp->next_seq++ << XSK_DP_SHIFT | side;
+		} else {
+			prev->next = chunk + 1;
+		}
+		f->len += d->len;
+		f->nseg++;
 		/* in the ledger before the ring lets go of it */
+		lf = &dp->ledger->frame[chunk];
 		lf->len = d->len;
 		lf->offset = d->addr & ~dp->frame_mask;
-		lf->state =
-			dp->next_seq++ << XSK_DP_SHIFT |
-			(role == COLO_ROLE_SECONDARY ? XSK_DP_SECONDARY : 0);
+		lf->next = 0;
+		lf->cont = !!prev;
+		lf->state = state;
+		prev = d->options & XDP_PKT_CONTD ? lf : NULL;
+		if (!prev)
+			used = i + 1;
 	}
+	if (prev)
+		nf--;
+	xsk_ring_cons__cancel(&s->rx, n - used);
 	/* The descriptors are copied out; the frames stay ours. */
-	xsk_ring_cons__release(&s->rx, n);
-	dp->stats.rx[role] += n;
-	return n;
+	xsk_ring_cons__release(&s->rx, used);
+	dp->stats.rx[role] += nf;
+	return nf;
 }
 
 static inline void ledger_set(struct xsk_dp *dp, uint64_t addr, uint64_t state)
@@ -432,31 +477,76 @@ static inline void ledger_set(struct xsk_dp *dp, uint64_t addr, uint64_t state)
 	dp->ledger->frame[addr >> dp->frame_shift].state = state;
 }
 
-const void *xsk_dp_frame(const struct xsk_dp *dp, uint64_t addr, uint32_t *len)
+/* The address of a chained chunk, by the ledger's next. */
+static inline uint64_t chunk_addr(const struct xsk_dp *dp, uint32_t next)
 {
-	*len = dp->ledger->frame[addr >> dp->frame_shift].len;
-	return xsk_umem__get_data(dp->mem.area, addr);
+	return ((uint64_t)(next - 1) << dp->frame_shift) +
+	       dp->ledger->frame[next - 1].offset;
 }
 
+unsigned int xsk_dp_frame_iov(const struct xsk_dp *dp, uint64_t addr,
+			      struct iovec *iov, unsigned int max)
+{
+	const struct xsk_dp_ledger_frame *lf;
+	unsigned int n;
+
+	for (n = 0; n < max; n++) {
+		lf = &dp->ledger->frame[addr >> dp->frame_shift];
+		iov[n].iov_base = xsk_umem__get_data(dp->mem.area, addr);
+		iov[n].iov_len = lf->len;
+		if (!lf->next)
+			return n + 1;
+		addr = chunk_addr(dp, lf->next);
+	}
+	return n;
+}
+
+/* len, the whole frame's, is the engine's: each chunk's is the ledger's */
 void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr, uint32_t len)
 {
-	uint32_t tail = dp->pending_head + dp->pending_len;
+	struct xsk_dp_ledger_frame *lf;
+	uint32_t tail;
 
-	/* compared already: a successor sends it on at once */
-	dp->ledger->frame[addr >> dp->frame_shift].state |= XSK_DP_RELEASED;
-	/* each frame is in one place at a time, so this never overflows */
-	if (tail >= dp->nr_frames) /* any size: a compare, not a division */
-		tail -= dp->nr_frames;
-	dp->pending[tail].addr = addr;
-	dp->pending[tail].len = len;
-	dp->pending[tail].options = 0;
-	dp->pending_len++;
+	(void)len;
+	for (;;) {
+		lf = &dp->ledger->frame[addr >> dp->frame_shift];
+		/* compared already: a successor sends it on at once */
+		lf->state |= XSK_DP_RELEASED;
+		tail = dp->pending_head + dp->pending_len;
+		/*
+		 * Each chunk is in one place at a time, so this never
+		 * overflows; any size: a compare, not a division.
+		 */
+		if (tail >= dp->nr_frames)
+			tail -= dp->nr_frames;
+		dp->pending[tail].addr = addr;
+		dp->pending[tail].len = lf->len;
+		dp->pending[tail].options = lf->next ? XDP_PKT_CONTD : 0;
+		dp->pending_len++;
+		if (!lf->next)
+			return;
+		addr = chunk_addr(dp, lf->next);
+	}
+}
+
+/* One chunk back to the pool. */
+static inline void chunk_free(struct xsk_dp *dp, uint64_t addr)
+{
+	ledger_set(dp, addr, XSK_DP_POOL);
+	dp->pool[dp->pool_len++] = addr & dp->frame_mask;
 }
 
 void xsk_dp_free(struct xsk_dp *dp, uint64_t addr)
 {
-	ledger_set(dp, addr, XSK_DP_POOL);
-	dp->pool[dp->pool_len++] = addr & dp->frame_mask;
+	uint32_t next;
+
+	for (;;) {
+		next = dp->ledger->frame[addr >> dp->frame_shift].next;
+		chunk_free(dp, addr);
+		if (!next)
+			return;
+		addr = chunk_addr(dp, next);
+	}
 }
 
 static void tx_push(struct xsk_dp *dp)
@@ -471,6 +561,19 @@ static void tx_push(struct xsk_dp *dp)
 	n = xsk_prod_nb_free(&s->tx, dp->pending_len);
 	if (n > dp->pending_len)
 		n = dp->pending_len;
+	/*
+	 * A multi-buffer frame's chunks go on the ring in one reserve: none
+	 * waits on the ring for the rest of its frame, which then would
+	 * have to wait for room behind it.
+	 */
+	while (n) {
+		i = dp->pending_head + n - 1;
+		if (i >= dp->nr_frames)
+			i -= dp->nr_frames;
+		if (!(dp->pending[i].options & XDP_PKT_CONTD))
+			break;
+		n--;
+	}
 	n = xsk_ring_prod__reserve(&s->tx, n, &idx);
 	for (i = 0; i < n; i++) {
 		*xsk_ring_prod__tx_desc(&s->tx, idx + i) =
@@ -521,8 +624,9 @@ static void comp_reap(struct xsk_dp *dp)
 	uint32_t n, i, idx;
 
 	n = xsk_ring_cons__peek(&s->comp, XSK_DP_RING_SIZE, &idx);
+	/* one entry per chunk: a multi-buffer frame's come back one by one */
 	for (i = 0; i < n; i++)
-		xsk_dp_free(dp, *xsk_ring_cons__comp_addr(&s->comp, idx++));
+		chunk_free(dp, *xsk_ring_cons__comp_addr(&s->comp, idx++));
 	xsk_ring_cons__release(&s->comp, n);
 	dp->stats.tx_completed += n;
 }

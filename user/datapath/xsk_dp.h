@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "colo_dp.h"
 #include "colo_xdp.h"
@@ -33,6 +34,13 @@
 #define XSK_DP_DEFAULT_FRAME_SIZE 2048
 /* Frames taken off one RX ring per call. */
 #define XSK_DP_BATCH 64
+/*
+ * The most UMEM frames one multi-buffer frame spans: the kernel's XDP
+ * frame is at most a page and 17 fragments (MAX_SKB_FRAGS) of one, 72 KiB
+ * with 4 KiB pages, hence 41 chunks of 1792 bytes (a 2048-byte UMEM frame
+ * after XDP's headroom).
+ */
+#define XSK_DP_MAX_SEGS 48
 
 /*
  * AF_XDP mode of the sockets. One UMEM takes the mode of its first socket
@@ -57,6 +65,11 @@ struct xsk_dp_config {
 	const struct hostmem_opts *mem;
 	int cpu; /* the comparing CPU, for --numa-policy local; -1: any */
 	enum xsk_dp_zc zero_copy;
+	/*
+	 * Nonzero: bind with XDP_USE_SG (AF_XDP multi-buffer), because P or
+	 * S has this MTU, whose frames span several UMEM frames.
+	 */
+	uint32_t sg_mtu;
 	bool busy_poll;
 	/*
 	 * The kernel frees a previous loader's sockets a moment after it
@@ -65,10 +78,17 @@ struct xsk_dp_config {
 	uint32_t busy_wait_ms;
 };
 
+/*
+ * A frame taken off an RX ring, named by its first UMEM frame (chunk). A
+ * multi-buffer frame continues in more chunks, chained in the ledger:
+ * xsk_dp_frame_iov() lists them; xsk_dp_tx() and xsk_dp_free() take them
+ * all, by the first one's address.
+ */
 struct xsk_dp_frame {
-	uint64_t addr; /* UMEM address as the RX ring gave it */
-	const void *data;
-	uint32_t len;
+	uint64_t addr; /* the first chunk's UMEM address, as the ring gave it */
+	const void *data; /* the first chunk's bytes */
+	uint32_t len; /* the whole frame's, over all its chunks */
+	uint32_t nseg; /* chunks: 1 unless multi-buffer */
 };
 
 /* A frame an adoption found held by the dead loader's engine. */
@@ -142,15 +162,21 @@ unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
 		       struct xsk_dp_frame *frames, unsigned int max);
 
 /*
- * The bytes and length of a frame taken off an RX ring and not yet given
- * back (xsk_dp_tx or xsk_dp_free), by its address: what --mismatch-dump
- * writes of the two frames the engine names.
+ * The chunks of a frame taken off an RX ring and not yet given back
+ * (xsk_dp_tx or xsk_dp_free), by its first chunk's address, in order: at
+ * most max, returns how many. For the engine's segments, and what
+ * --mismatch-dump writes of the two frames the engine names.
  */
-const void *xsk_dp_frame(const struct xsk_dp *dp, uint64_t addr, uint32_t *len);
+unsigned int xsk_dp_frame_iov(const struct xsk_dp *dp, uint64_t addr,
+			      struct iovec *iov, unsigned int max);
 
-/* Queue a frame for the outdev, in call order. Never drops it. */
+/*
+ * Queue a frame for the outdev, in call order, every chunk of it with the
+ * length its RX descriptor gave (len, the whole frame's, is not needed).
+ * Never drops it.
+ */
 void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr, uint32_t len);
-/* Give a frame back to the pool. */
+/* Give a frame back to the pool, every chunk of it. */
 void xsk_dp_free(struct xsk_dp *dp, uint64_t addr);
 
 /*

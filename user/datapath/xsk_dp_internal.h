@@ -30,7 +30,7 @@ struct xsk_dp_sock {
 };
 
 #define XSK_DP_LEDGER_MAGIC 0x434f4c58u /* "COLX" */
-#define XSK_DP_LEDGER_VERSION 1
+#define XSK_DP_LEDGER_VERSION 2
 
 /*
  * Where a frame is, by the ledger: the kernel's (on a fill, RX, TX or
@@ -45,11 +45,17 @@ struct xsk_dp_sock {
 #define XSK_DP_RELEASED 2 /* compared, waiting for room on the TX ring */
 #define XSK_DP_ENGINE(state) ((state) >> XSK_DP_SHIFT)
 
-/* A frame in the ledger, by frame index. */
+/* A frame (chunk) in the ledger, by frame index. */
 struct xsk_dp_ledger_frame {
 	uint64_t state;
 	uint32_t len; /* as its RX descriptor gave them */
 	uint32_t offset;
+	/*
+	 * A multi-buffer frame's next chunk, by frame index + 1; 0 at its
+	 * last. Its chunks share one state: they change hands together.
+	 */
+	uint32_t next;
+	uint32_t cont; /* 1: not a frame's first chunk */
 };
 
 /*

@@ -145,9 +145,15 @@ static void frame_fill(struct eng_frame *f, enum colo_side side,
 	f->span = payload + !!(pkt->tcp_flags & (COLO_TCP_FIN | COLO_TCP_RST));
 }
 
-int colo_engine_input(struct colo_engine *e, enum colo_side side,
-		      uint64_t handle, const void *data, uint32_t len,
-		      uint64_t now_ns)
+/*
+ * One frame, whole (iov NULL: data and len) or in iovcnt segments whose
+ * first is data and first_len and whose lengths add up to len. Headers are
+ * parsed from the first segment only, as colo_steer parses them from an
+ * XDP frame's first buffer.
+ */
+static int input(struct colo_engine *e, enum colo_side side, uint64_t handle,
+		 const void *data, uint32_t first_len, uint32_t len,
+		 const struct iovec *iov, unsigned int iovcnt, uint64_t now_ns)
 {
 	struct eng_frame *f;
 	struct eng_conn *c;
@@ -162,7 +168,7 @@ int colo_engine_input(struct colo_engine *e, enum colo_side side,
 		answer_uncompared(e, side, handle, len);
 		return 0;
 	}
-	colo_parse(data, (const uint8_t *)data + len, len, &pkt);
+	colo_parse(data, (const uint8_t *)data + first_len, len, &pkt);
 	/* the parser's 16-bit offsets cannot describe a frame over 64 KiB */
 	if (pkt.cls == COLO_CLASS_COMPARE &&
 	    (len > UINT16_MAX || pkt.ip_end < pkt.data_off))
@@ -177,7 +183,7 @@ int colo_engine_input(struct colo_engine *e, enum colo_side side,
 		return 0;
 	}
 	/* every refusal before the frame touches any state: none to undo */
-	if (!colo_engine_room(e, side))
+	if (!colo_engine_room(e, side) || (iov && e->segs_free < iovcnt))
 		return refuse(e, COLO_FULL_POOL);
 	c = eng_conn_get(e, &pkt.key, pkt.cmp == COLO_CMP_TCP);
 	if (!c)
@@ -198,11 +204,39 @@ int colo_engine_input(struct colo_engine *e, enum colo_side side,
 	e->st.frames_in[side]++;
 	f = eng_frame_get(e);
 	frame_fill(f, side, handle, data, len, now_ns, &pkt);
+	if (iov)
+		eng_frame_segs(e, f, iov, iovcnt);
 	eng_cmp_input(e, c, f);
 	if (over)
 		eng_request(e, COLO_CKPT_QUEUE_FULL);
 	eng_conn_settle(e, c);
 	return 0;
+}
+
+int colo_engine_input(struct colo_engine *e, enum colo_side side,
+		      uint64_t handle, const void *data, uint32_t len,
+		      uint64_t now_ns)
+{
+	return input(e, side, handle, data, len, len, NULL, 0, now_ns);
+}
+
+int colo_engine_input_iov(struct colo_engine *e, enum colo_side side,
+			  uint64_t handle, const struct iovec *iov,
+			  unsigned int iovcnt, uint64_t now_ns)
+{
+	uint64_t len = 0;
+	unsigned int i;
+
+	for (i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	/* a frame the 32-bit length cannot carry is not one to compare */
+	if (!iovcnt || len > UINT32_MAX)
+		return -EINVAL;
+	if (iovcnt == 1)
+		return input(e, side, handle, iov[0].iov_base, (uint32_t)len,
+			     (uint32_t)len, NULL, 0, now_ns);
+	return input(e, side, handle, iov[0].iov_base, (uint32_t)iov[0].iov_len,
+		     (uint32_t)len, iov, iovcnt, now_ns);
 }
 
 void colo_engine_tick(struct colo_engine *e, uint64_t now_ns)

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "colo_parse.h"
 #include "colo_stats.h"
@@ -97,6 +98,21 @@ void colo_engine_destroy(struct colo_engine *e);
 int colo_engine_input(struct colo_engine *e, enum colo_side side,
 		      uint64_t handle, const void *data, uint32_t len,
 		      uint64_t now_ns);
+
+/*
+ * The same for a frame in iovcnt segments (a jumbo frame in several
+ * buffers), in frame order: compared and answered whole, by its one
+ * handle, with the segments' total length. Its headers must be in the
+ * first segment (a frame whose are not is malformed: passed uncompared).
+ * The engine keeps the segments' addresses, never their bytes, in a
+ * preallocated pool as large as the frame pool (one slot per segment);
+ * the bytes stay the driver's as for colo_engine_input(). -EINVAL for no
+ * segment or over 4 GiB; -EAGAIN as above, also when the segment pool
+ * cannot take them.
+ */
+int colo_engine_input_iov(struct colo_engine *e, enum colo_side side,
+			  uint64_t handle, const struct iovec *iov,
+			  unsigned int iovcnt, uint64_t now_ns);
 
 /*
  * Frames of side the pool has room for now: a driver that takes frames

@@ -21,17 +21,112 @@ static uint32_t diff_at(const uint8_t *a, const uint8_t *b, uint32_t n)
 	return i;
 }
 
+/* Where a walk over a frame's bytes is: in a segment, and the next one. */
+struct eng_cursor {
+	const uint8_t *p;
+	uint32_t left; /* bytes from p to the end of its segment */
+	uint32_t seg; /* the next segment, ENG_NIL after the last */
+};
+
+static void cursor_at(const struct colo_engine *e, const struct eng_frame *f,
+		      uint32_t off, struct eng_cursor *c)
+{
+	const struct eng_seg *s;
+	uint32_t i = f->seg;
+
+	if (!f->segmented) {
+		c->p = f->data + off;
+		c->left = f->len - off;
+		c->seg = ENG_NIL;
+		return;
+	}
+	/* off < f->len: the parser bounds every compared range by it */
+	for (s = &e->segs[i]; off >= s->len && s->next != ENG_NIL;
+	     s = &e->segs[s->next])
+		off -= s->len;
+	c->p = s->data + off;
+	c->left = s->len - off;
+	c->seg = s->next;
+}
+
+static void cursor_fill(const struct colo_engine *e, struct eng_cursor *c)
+{
+	const struct eng_seg *s;
+
+	while (!c->left && c->seg != ENG_NIL) {
+		s = &e->segs[c->seg];
+		c->p = s->data;
+		c->left = s->len;
+		c->seg = s->next;
+	}
+}
+
+/*
+ * diff_at() over frames in segments: the two frames' segment edges need
+ * not line up, so compare the run both have in one piece, then step.
+ */
+static uint32_t segs_diff_at(const struct colo_engine *e,
+			     const struct eng_frame *a, uint32_t aoff,
+			     const struct eng_frame *b, uint32_t boff,
+			     uint32_t n)
+{
+	struct eng_cursor x, y;
+	uint32_t done = 0, k, d;
+
+	cursor_at(e, a, aoff, &x);
+	cursor_at(e, b, boff, &y);
+	while (done < n) {
+		cursor_fill(e, &x);
+		cursor_fill(e, &y);
+		k = n - done;
+		k = x.left < k ? x.left : k;
+		k = y.left < k ? y.left : k;
+		if (!k) /* a frame shorter than its parse: cannot be equal */
+			return done;
+		d = diff_at(x.p, y.p, k);
+		if (d < k)
+			return done + d;
+		x.p += k;
+		x.left -= k;
+		y.p += k;
+		y.left -= k;
+		done += k;
+	}
+	return n;
+}
+
+/* First differing byte of n from a's aoff and b's boff, or n. */
+static inline uint32_t frame_diff_at(const struct colo_engine *e,
+				     const struct eng_frame *a, uint32_t aoff,
+				     const struct eng_frame *b, uint32_t boff,
+				     uint32_t n)
+{
+	if (!(a->segmented | b->segmented))
+		return diff_at(a->data + aoff, b->data + boff, n);
+	return segs_diff_at(e, a, aoff, b, boff, n);
+}
+
+/* The first segment: where the parser found every header. */
+static inline const uint8_t *frame_head(const struct colo_engine *e,
+					const struct eng_frame *f)
+{
+	return f->segmented ? e->segs[f->seg].data : f->data;
+}
+
 /* Whole IP packet but the IPv4 ID, TTL and checksum or IPv6 hop limit. */
-static uint32_t ip_diff_at(const uint8_t *a, const uint8_t *b, uint32_t n,
+static uint32_t ip_diff_at(const struct colo_engine *e,
+			   const struct eng_frame *p, uint32_t off,
+			   const struct eng_frame *s, uint32_t soff, uint32_t n,
 			   int ipver)
 {
 	uint32_t skip = ipver == 4 ? 0x0d30 : 0x0080, i;
+	const uint8_t *a = frame_head(e, p) + off, *b = frame_head(e, s) + soff;
 
 	/* n >= 20: the parser never classifies a shorter IP packet COMPARE */
 	for (i = 0; i < 12; i++)
 		if (!(skip >> i & 1) && a[i] != b[i])
 			return i;
-	return 12 + diff_at(a + 12, b + 12, n - 12);
+	return 12 + frame_diff_at(e, p, off + 12, s, soff + 12, n - 12);
 }
 
 static void mismatch(struct colo_engine *e, struct eng_conn *c,
@@ -67,9 +162,9 @@ static bool pair_equal(struct colo_engine *e, struct eng_conn *c,
 		return false;
 	}
 	if (p->cmp == COLO_CMP_IP)
-		d = ip_diff_at(p->data + off, s->data + soff, n, c->key.ipver);
+		d = ip_diff_at(e, p, off, s, soff, n, c->key.ipver);
 	else
-		d = diff_at(p->data + off, s->data + soff, n);
+		d = frame_diff_at(e, p, off, s, soff, n);
 	if (d < n || pn != sn) {
 		mismatch(e, c, p, s, d, 0);
 		return false;
@@ -136,8 +231,8 @@ static bool tcp_compare(struct colo_engine *e, struct eng_conn *c,
 	/* at most n: each side's data ends at or before its segment */
 	uint32_t d = pdl < sdl ? pdl : sdl, i;
 
-	i = diff_at(p->data + p->data_off + (cur - p->start),
-		    s->data + s->data_off + (cur - s->start), d);
+	i = frame_diff_at(e, p, p->data_off + (cur - p->start), s,
+			  s->data_off + (cur - s->start), d);
 	if (i < d)
 		goto differ;
 	if (d < n) {

@@ -12,6 +12,8 @@
 #ifndef COLO_ENGINE_INTERNAL_H
 #define COLO_ENGINE_INTERNAL_H
 
+#include <sys/uio.h>
+
 #include "engine.h"
 
 #define ENG_NIL UINT32_MAX
@@ -20,10 +22,17 @@
 _Static_assert(COLO_ENGINE_MAX_QUEUE_SIZE <= UINT16_MAX,
 	       "a connection's queue length does not fit its counter");
 
-/* A queued frame: what the comparison needs from its parse, and links. */
+/*
+ * A queued frame: what the comparison needs from its parse, and links.
+ * One cache line: a frame in several segments keeps them in the segment
+ * pool, so the common one-segment frame pays nothing for them.
+ */
 struct eng_frame {
 	uint64_t handle;
-	const uint8_t *data;
+	union {
+		const uint8_t *data; /* one segment: the whole frame */
+		uint32_t seg; /* segmented: its first in the segment pool */
+	};
 	uint64_t t_ns; /* arrival */
 	uint32_t len;
 	uint32_t conn; /* its connection; ENG_NIL until queued */
@@ -38,7 +47,17 @@ struct eng_frame {
 	uint8_t tcp_flags;
 	uint8_t cmp; /* enum colo_cmp */
 	uint8_t side;
-	uint8_t queued; /* on a connection queue and its arrival list */
+	uint8_t queued : 1; /* on a connection queue and its arrival list */
+	uint8_t segmented : 1; /* seg, not data */
+};
+
+_Static_assert(sizeof(struct eng_frame) == 64, "a frame is one cache line");
+
+/* A piece of a segmented frame, in frame order; linked by index. */
+struct eng_seg {
+	const uint8_t *data;
+	uint32_t len;
+	uint32_t next; /* next piece of its frame, or free list */
 };
 
 enum eng_conn_flag {
@@ -73,10 +92,12 @@ struct colo_engine {
 	struct colo_engine_ops ops;
 	void *ctx;
 	struct eng_frame *frames;
+	struct eng_seg *segs; /* as many as frames: see eng_table_init() */
 	struct eng_conn *conns;
 	uint32_t *buckets;
 	uint32_t bucket_mask;
 	uint32_t free_frame, free_conn;
+	uint32_t free_seg, segs_free;
 	uint32_t ghead[2], gtail[2]; /* queued frames by arrival, per side */
 	uint32_t lru_head, lru_tail;
 	uint32_t epoch;
@@ -125,6 +146,8 @@ int eng_table_init(struct colo_engine *e);
 void eng_table_fini(struct colo_engine *e);
 uint64_t eng_table_memory(const struct colo_engine_config *cfg);
 struct eng_frame *eng_frame_get(struct colo_engine *e);
+void eng_frame_segs(struct colo_engine *e, struct eng_frame *f,
+		    const struct iovec *iov, unsigned int iovcnt);
 struct eng_conn *eng_conn_get(struct colo_engine *e,
 			      const struct colo_flow_key *key, bool tcp);
 void eng_conn_sync(struct colo_engine *e, struct eng_conn *c);

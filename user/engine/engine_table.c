@@ -44,7 +44,8 @@ static uint32_t buckets_for(uint32_t max_connections)
 
 uint64_t eng_table_memory(const struct colo_engine_config *cfg)
 {
-	return (uint64_t)cfg->max_frames * sizeof(struct eng_frame) +
+	return (uint64_t)cfg->max_frames *
+		       (sizeof(struct eng_frame) + sizeof(struct eng_seg)) +
 	       (uint64_t)cfg->max_connections * sizeof(struct eng_conn) +
 	       (uint64_t)buckets_for(cfg->max_connections) * sizeof(uint32_t);
 }
@@ -54,9 +55,14 @@ int eng_table_init(struct colo_engine *e)
 	uint32_t i, nb = buckets_for(e->cfg.max_connections);
 
 	e->frames = calloc(e->cfg.max_frames, sizeof(*e->frames));
+	/*
+	 * As many segments as frames: a driver whose segments are buffers
+	 * of a pool the size of max_frames (AF_XDP's UMEM) never runs out.
+	 */
+	e->segs = calloc(e->cfg.max_frames, sizeof(*e->segs));
 	e->conns = calloc(e->cfg.max_connections, sizeof(*e->conns));
 	e->buckets = malloc((size_t)nb * sizeof(*e->buckets));
-	if (!e->frames || !e->conns || !e->buckets) {
+	if (!e->frames || !e->segs || !e->conns || !e->buckets) {
 		eng_table_fini(e);
 		return -ENOMEM;
 	}
@@ -64,6 +70,10 @@ int eng_table_init(struct colo_engine *e)
 	memset(e->buckets, 0xff, (size_t)nb * sizeof(*e->buckets));
 	for (i = 0; i < e->cfg.max_frames; i++)
 		e->frames[i].next = i + 1 < e->cfg.max_frames ? i + 1 : ENG_NIL;
+	for (i = 0; i < e->cfg.max_frames; i++)
+		e->segs[i].next = i + 1 < e->cfg.max_frames ? i + 1 : ENG_NIL;
+	e->free_seg = 0;
+	e->segs_free = e->cfg.max_frames;
 	for (i = 0; i < e->cfg.max_connections; i++)
 		e->conns[i].hnext = i + 1 < e->cfg.max_connections ? i + 1 :
 								     ENG_NIL;
@@ -83,9 +93,11 @@ int eng_table_init(struct colo_engine *e)
 void eng_table_fini(struct colo_engine *e)
 {
 	free(e->frames);
+	free(e->segs);
 	free(e->conns);
 	free(e->buckets);
 	e->frames = NULL;
+	e->segs = NULL;
 	e->conns = NULL;
 	e->buckets = NULL;
 }
@@ -100,12 +112,53 @@ struct eng_frame *eng_frame_get(struct colo_engine *e)
 	f->next = ENG_NIL;
 	f->conn = ENG_NIL;
 	f->queued = 0;
+	f->segmented = 0;
 	e->st.pool_in_use++;
 	return f;
 }
 
+/*
+ * Keep a frame's segments, in order; the caller checked segs_free. Empty
+ * ones are left out: the comparison walks bytes, not segments.
+ */
+void eng_frame_segs(struct colo_engine *e, struct eng_frame *f,
+		    const struct iovec *iov, unsigned int iovcnt)
+{
+	uint32_t *link = &f->seg;
+	struct eng_seg *s = NULL;
+	unsigned int i;
+
+	for (i = 0; i < iovcnt; i++) {
+		if (!iov[i].iov_len)
+			continue;
+		*link = e->free_seg;
+		s = &e->segs[e->free_seg];
+		e->free_seg = s->next;
+		e->segs_free--;
+		s->data = iov[i].iov_base;
+		s->len = (uint32_t)iov[i].iov_len;
+		link = &s->next;
+	}
+	*link = ENG_NIL;
+	f->segmented = 1;
+}
+
 static void frame_put(struct colo_engine *e, struct eng_frame *f)
 {
+	uint32_t i, last;
+
+	if (f->segmented) {
+		/* the whole chain back onto the free list at once */
+		for (i = f->seg, last = ENG_NIL; i != ENG_NIL;
+		     i = e->segs[i].next) {
+			last = i;
+			e->segs_free++;
+		}
+		if (last != ENG_NIL) {
+			e->segs[last].next = e->free_seg;
+			e->free_seg = f->seg;
+		}
+	}
 	f->next = e->free_frame;
 	e->free_frame = eng_frame_idx(e, f);
 	e->st.pool_in_use--;

@@ -94,6 +94,23 @@ out:
 	return err;
 }
 
+int host_mtu(const char *name, __u32 *mtu)
+{
+	struct ifreq ifr = {};
+	int sock, err = 0;
+
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(sock, SIOCGIFMTU, &ifr))
+		err = -errno;
+	else
+		*mtu = ifr.ifr_mtu;
+	close(sock);
+	return err;
+}
+
 bool host_is_veth(const char *name)
 {
 	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };

@@ -31,6 +31,9 @@ int host_check_iface(const char *name, const char *role, int *ifindex);
 
 bool host_is_veth(const char *name);
 
+/* The MTU of interface name, or a negative errno. */
+int host_mtu(const char *name, __u32 *mtu);
+
 /* The id of the XDP program attached to ifindex (0: none), native first. */
 int host_xdp_prog(int ifindex, const char *ifname, __u32 *id);
 

@@ -152,7 +152,7 @@ static int prog_maps(const char *ifname, int ifindex, __u32 ids[STEER_NR_MAPS])
 	if (err)
 		return err;
 	if (!id) {
-		log_err("--attach none: no XDP program is attached to %s: attach colo_steer with 'ip link set dev %s xdp obj colo_steer.bpf.o sec xdp', or let colo-xdp attach it",
+		log_err("--attach none: no XDP program is attached to %s: attach colo_steer with 'ip link set dev %s xdp obj colo_steer.bpf.o sec xdp.frags', or let colo-xdp attach it",
 			ifname, ifname);
 		return -ENOENT;
 	}
@@ -219,7 +219,7 @@ static int adopt_maps(struct colo_steer *s)
 	/* the DEVMAP is per program (see colo_steer.bpf.c): P's is used */
 	ids[1][STEER_DEVMAP] = ids[0][STEER_DEVMAP];
 	if (memcmp(ids[0], ids[1], sizeof(ids[0]))) {
-		log_err("--attach none: the colo_steer programs on %s and %s do not share maps: attach both with 'ip link ... xdp obj colo_steer.bpf.o sec xdp' from the root mount namespace, so both pin /sys/fs/bpf/xdp/globals/",
+		log_err("--attach none: the colo_steer programs on %s and %s do not share maps: attach both with 'ip link ... xdp obj colo_steer.bpf.o sec xdp.frags' from the root mount namespace, so both pin /sys/fs/bpf/xdp/globals/",
 			s->ifname[0], s->ifname[1]);
 		return -EINVAL;
 	}
@@ -411,9 +411,16 @@ static int fill_maps(struct colo_steer *s)
 	return 0;
 }
 
+/*
+ * An MTU whose frames fit a page, hence any driver's XDP: above it, a
+ * refused attach is likely a driver without multi-buffer XDP.
+ */
+#define STEER_PLAIN_MTU 1500
+
 static int attach_prog(struct colo_steer *s, int r)
 {
 	int fd = bpf_program__fd(s->skel->progs.colo_steer);
+	__u32 mtu;
 	int err;
 
 	err = bpf_xdp_attach(s->ifindex[r], fd,
@@ -428,6 +435,12 @@ static int attach_prog(struct colo_steer *s, int r)
 	if (err == -EOPNOTSUPP && (s->xdp_flags & XDP_FLAGS_DRV_MODE))
 		log_err("%s has no native XDP support: use generic mode (--xdp-mode skb)",
 			s->ifname[r]);
+	else if (err != -EOPNOTSUPP && !host_mtu(s->ifname[r], &mtu) &&
+		 mtu > STEER_PLAIN_MTU)
+		/* colo_steer takes multi-buffer frames: the driver does not */
+		log_err("%s: attaching %s failed at MTU %u: %s; this driver has no multi-buffer XDP for frames over a page: set its MTU to %u ('ip link set dev %s mtu %u'), or use --xdp-mode skb (generic XDP takes them since Linux 6.9)",
+			s->ifname[r], COLO_PROG_NAME, mtu, strerror(-err),
+			STEER_PLAIN_MTU, s->ifname[r], STEER_PLAIN_MTU);
 	else
 		log_err("%s: attaching %s failed: %s", s->ifname[r],
 			COLO_PROG_NAME, strerror(-err));
