@@ -34,9 +34,10 @@
 	}
 /* What colo_steer counts per role, by its field names. */
 static const struct colo_counter steer_fields[] = {
-	STEER_F(to_socket),	   STEER_F(bypassed),  STEER_F(dropped),
-	STEER_F(malformed),	   STEER_F(no_socket), STEER_F(degraded_passed),
-	STEER_F(degraded_dropped),
+	STEER_F(to_socket),	   STEER_F(bypassed),
+	STEER_F(dropped),	   STEER_F(malformed),
+	STEER_F(no_socket),	   STEER_F(degraded_passed),
+	STEER_F(degraded_dropped), STEER_F(passthrough),
 };
 
 #define NFIELDS(a) (sizeof(a) / sizeof(a[0]))
