@@ -26,6 +26,8 @@ const struct colo_counter colo_counters[] = {
 	ENG("released", released),
 	ENG("released_flush", released_flush),
 	ENG("failover_passed", failover_passed),
+	ENG("passthrough_released", passthrough_released),
+	ENG("passthrough_freed", passthrough_freed),
 	ENG("retransmissions", retransmissions),
 	ENG("mismatches", mismatches),
 	ENG("refused_queue_full", refused[COLO_FULL_QUEUE]),
