@@ -888,6 +888,67 @@ TEST(json_writer)
 	CHECK_EQ(json_out_end(&o), -ENOSPC);
 }
 
+static int log_element(void *ctx, const char *elem, size_t len)
+{
+	struct members *r = ctx;
+
+	r->n += snprintf(r->log + r->n, sizeof(r->log) - r->n, "%.*s;",
+			 (int)len, elem);
+	return 0;
+}
+
+TEST(json_arrays_of_objects)
+{
+	static const char *const bad[] = {
+		"", "{}", "[", "[1,]", "[,1]", "[1 2]", "[1]]", "[1] x", "[{]",
+	};
+	const char *arr = " [ {\"a\":1} ,2,\"x\",[3]] ";
+	char buf[256], err[128];
+	struct members r = {};
+	struct json_out o;
+	size_t i;
+	int n;
+
+	json_out_begin(&o, buf, sizeof(buf));
+	json_out_bool(&o, "ok", true);
+	json_out_array_begin(&o, "rules");
+	json_out_object_begin(&o);
+	json_out_str(&o, "spec", "proto=udp,dport=53");
+	json_out_u64(&o, "primary", 3);
+	json_out_object_end(&o);
+	json_out_object_begin(&o);
+	json_out_str(&o, "spec", "src=fd00::/64");
+	json_out_object_end(&o);
+	json_out_array_end(&o);
+	json_out_array_begin(&o, "none");
+	json_out_array_end(&o);
+	json_out_u64(&o, "n", 2);
+	n = json_out_end(&o);
+	CHECK(!strcmp(buf, "{\"ok\":true,\"rules\":[{\"spec\":"
+			   "\"proto=udp,dport=53\",\"primary\":3},"
+			   "{\"spec\":\"src=fd00::/64\"}],\"none\":[],"
+			   "\"n\":2}\n"));
+	CHECK_EQ(json_parse_object(buf, n, log_member, &r, err, sizeof(err)),
+		 0);
+	/* each element as written, in order */
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ(json_parse_array(arr, strlen(arr), log_element, &r, err,
+				  sizeof(err)),
+		 0);
+	CHECK(!strcmp(r.log, "{\"a\":1};2;\"x\";[3];"));
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ(json_parse_array("[]", 2, log_element, &r, err, sizeof(err)),
+		 0);
+	CHECK(!strcmp(r.log, ""));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		if (json_parse_array(bad[i], strlen(bad[i]), log_element, &r,
+				     err, sizeof(err)) != -EINVAL)
+			fprintf(stderr, "  accepted: '%s'\n", bad[i]);
+		CHECK(!strncmp(err, "byte ", 5));
+	}
+}
+
 /* Control socket */
 
 struct ctl_rec {
