@@ -956,6 +956,8 @@ struct ctl_rec {
 	int fail_with;
 	struct ctl_stats stats;
 	struct ctl_status status;
+	char spec[JSON_STR_MAX]; /* of the last passthrough-add or -del */
+	int pass_added, pass_deleted;
 };
 
 static int rec_checkpoint_done(void *ctx)
@@ -992,12 +994,47 @@ static void rec_status(void *ctx, struct ctl_status *out)
 	*out = ((struct ctl_rec *)ctx)->status;
 }
 
+/* A refusal says why, as a bad spec does. */
+static int rec_pass(struct ctl_rec *r, const char *spec, char *err,
+		    size_t errlen)
+{
+	snprintf(r->spec, sizeof(r->spec), "%s", spec);
+	if (r->fail_with)
+		snprintf(err, errlen, "proto: '%s' is not tcp", spec);
+	return r->fail_with;
+}
+
+static int rec_pass_add(void *ctx, const char *spec, char *err, size_t errlen)
+{
+	((struct ctl_rec *)ctx)->pass_added++;
+	return rec_pass(ctx, spec, err, errlen);
+}
+
+static int rec_pass_del(void *ctx, const char *spec, char *err, size_t errlen)
+{
+	((struct ctl_rec *)ctx)->pass_deleted++;
+	return rec_pass(ctx, spec, err, errlen);
+}
+
+static int rec_pass_list(void *ctx, struct ctl_pass_rule *out, char *err,
+			 size_t errlen)
+{
+	strcpy(out[0].spec, "proto=udp,dport=53");
+	out[0].count = (struct colo_pass_count){ 3, 4 };
+	strcpy(out[1].spec, "src=fd00::/64");
+	out[1].count = (struct colo_pass_count){ 0, UINT64_MAX };
+	return 2;
+}
+
 static const struct ctl_server_ops ctl_ops = {
 	.checkpoint_done = rec_checkpoint_done,
 	.failover = rec_failover,
 	.resume = rec_resume,
 	.stats = rec_stats,
 	.status = rec_status,
+	.passthrough_add = rec_pass_add,
+	.passthrough_del = rec_pass_del,
+	.passthrough_list = rec_pass_list,
 };
 
 /*
@@ -1191,6 +1228,50 @@ TEST(ctl_every_command)
 	ctl_server_destroy(s.ctl);
 }
 
+TEST(ctl_passthrough_commands)
+{
+	struct ctl_rec rec = {};
+	struct srv s = ctl_start("pass.sock", &rec, 0);
+	const char *r;
+	int fd;
+
+	if (!s.ctl)
+		return;
+	fd = unix_connect(tmp("pass.sock"));
+	CHECK(ok(ask(
+		&s, fd,
+		"{\"command\":\"passthrough-add\",\"spec\":\"proto=udp\"}\n")));
+	CHECK_EQ(rec.pass_added, 1);
+	CHECK(!strcmp(rec.spec, "proto=udp"));
+	CHECK(ok(ask(
+		&s, fd,
+		"{\"spec\":\"dport=53\",\"command\":\"passthrough-del\"}\n")));
+	CHECK_EQ(rec.pass_deleted, 1);
+	CHECK(!strcmp(rec.spec, "dport=53"));
+	/* the refusal's own words, not an errno */
+	rec.fail_with = -EINVAL;
+	r = ask(&s, fd,
+		"{\"command\":\"passthrough-add\",\"spec\":\"proto=x\"}\n");
+	CHECK(!ok(r));
+	CHECK(!strcmp(member(r, "error"), "proto: 'proto=x' is not tcp"));
+	rec.fail_with = 0;
+	/* without a spec, or not a string: refused before the loader */
+	r = ask(&s, fd, "{\"command\":\"passthrough-add\"}\n");
+	CHECK(strstr(member(r, "error"),
+		     "passthrough-add needs a \"spec\" string, e.g."));
+	r = ask(&s, fd, "{\"command\":\"passthrough-del\",\"spec\":5}\n");
+	CHECK(strstr(member(r, "error"), "passthrough-del needs a \"spec\""));
+	CHECK_EQ(rec.pass_added + rec.pass_deleted, 3);
+	r = ask(&s, fd, "{\"command\":\"passthrough-list\"}\n");
+	CHECK(ok(r));
+	CHECK(!strcmp(member(r, "rules"),
+		      "[{\"spec\":\"proto=udp,dport=53\",\"primary\":3,"
+		      "\"secondary\":4},{\"spec\":\"src=fd00::/64\","
+		      "\"primary\":0,\"secondary\":18446744073709551615}]"));
+	close(fd);
+	ctl_server_destroy(s.ctl);
+}
+
 struct seen {
 	uint64_t base;
 	unsigned char count[sizeof(struct ctl_stats) / sizeof(uint64_t)];
@@ -1355,6 +1436,9 @@ TEST(ctl_unsupported_commands)
 			    "error"),
 		     "not supported"));
 	CHECK(strstr(member(ask(&s, fd, "{\"command\":\"stats\"}\n"), "error"),
+		     "not supported"));
+	CHECK(strstr(member(ask(&s, fd, "{\"command\":\"passthrough-list\"}\n"),
+			    "error"),
 		     "not supported"));
 	CHECK(ok(ask(&s, fd, "{\"command\":\"subscribe\"}\n")));
 	close(fd);

@@ -573,6 +573,8 @@ int cmd_run(int argc, char **argv)
 		if (err)
 			goto out;
 	}
+	/* before the dead loader's frames: those of such flows pass */
+	run_pass_follow(&rc);
 	if (take_adopted(&rc))
 		goto out;
 
@@ -585,6 +587,7 @@ int cmd_run(int argc, char **argv)
 		hostmem_report_print(&mem, stdout);
 		colo_steer_set_umem(rc.steer, &mem);
 	}
+	run_pass_print(&rc);
 	if (rc.xen)
 		printf("xen notify on %s\n", xen_server_address(rc.xen));
 	if (rc.ctl)
