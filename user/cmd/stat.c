@@ -2,9 +2,10 @@
 /*
  * colo-xdp stat: the counters of every running instance, read from its pin
  * directory: colo_steer's per-CPU steering counters (colo_stats, keyed by
- * ifindex) and what the loader publishes in colo_loader (engine and
- * datapath counters, which interfaces and which process), and whether the
- * loader is alive for colo_steer's watchdog (colo_heartbeat's age).
+ * ifindex) and per passthrough rule (colo_pass_stats), what the loader
+ * publishes in colo_loader (engine and datapath counters, which interfaces
+ * and which process), and whether the loader is alive for colo_steer's
+ * watchdog (colo_heartbeat's age).
  */
 #include <errno.h>
 #include <net/if.h>
@@ -24,6 +25,7 @@
 #include "counters.h"
 #include "hostmem.h"
 #include "json.h"
+#include "pass_spec.h"
 #include "pin_dir.h"
 
 #define CMD "stat"
@@ -51,6 +53,8 @@ struct instance {
 	struct colo_steer_stats steer[2]; /* primary, secondary */
 	bool have_steer[2];
 	struct pin_dir_liveness live;
+	struct colo_pass_set pass;
+	struct colo_pass_count pass_count[COLO_PASS_MAX];
 };
 
 static const char *const loader_state[] = {
@@ -100,6 +104,9 @@ static int read_instance(struct instance *in, const char *path, int ncpus,
 	}
 	if (sfd >= 0)
 		close(sfd);
+	/* pins of an older colo_steer have no rules: none to show */
+	pin_dir_pass(path, in->rec.ifindex[COLO_ROLE_PRIMARY], &in->pass,
+		     in->pass_count);
 	return 0;
 }
 
@@ -130,7 +137,7 @@ static void print_fields(const char *title, const void *base,
 static void print_human(const struct instance *in)
 {
 	const struct pin_dir_liveness *l = &in->live;
-	char name[IF_NAMESIZE];
+	char name[IF_NAMESIZE], spec[PASS_SPEC_MAX];
 	const char *note = "";
 	size_t f;
 	int r;
@@ -182,6 +189,14 @@ static void print_human(const struct instance *in)
 				printf(" %16s", "-");
 		putchar('\n');
 	}
+	if (in->pass.n)
+		printf("  passthrough rules (frames since each was added):\n");
+	for (r = 0; r < (int)in->pass.n; r++) {
+		pass_spec_format(&in->pass.rule[r], spec, sizeof(spec));
+		printf("    %s  primary %llu  secondary %llu\n", spec,
+		       (unsigned long long)in->pass_count[r].primary,
+		       (unsigned long long)in->pass_count[r].secondary);
+	}
 	print_fields("engine, totals since the loader started", &in->rec.stats,
 		     colo_counters, colo_counters_engine, COLO_TOTAL);
 	print_fields("engine, now", &in->rec.stats, colo_counters,
@@ -228,7 +243,7 @@ static void json_umem(const struct colo_umem_report *u)
 static void print_json(const struct instance *in, bool first)
 {
 	const struct pin_dir_liveness *l = &in->live;
-	char name[IF_NAMESIZE];
+	char name[IF_NAMESIZE], spec[PASS_SPEC_MAX];
 	const char *sep;
 	unsigned int i;
 	int r;
@@ -265,7 +280,16 @@ static void print_json(const struct instance *in, bool first)
 		else
 			printf("null");
 	}
-	printf("},\"engine\":");
+	printf("},\"passthrough\":[");
+	for (i = 0; i < in->pass.n; i++) {
+		pass_spec_format(&in->pass.rule[i], spec, sizeof(spec));
+		printf("%s{\"spec\":", i ? "," : "");
+		json_print_str(stdout, spec);
+		printf(",\"primary\":%llu,\"secondary\":%llu}",
+		       (unsigned long long)in->pass_count[i].primary,
+		       (unsigned long long)in->pass_count[i].secondary);
+	}
+	printf("],\"engine\":");
 	colo_counters_print_json(stdout, &in->rec.stats, colo_counters,
 				 colo_counters_engine);
 	printf(",\"datapath\":");
@@ -381,8 +405,9 @@ static const struct cli_cmd stat_cmd = {
 	.usage = "[--pin-path DIR] [--json] [--watch [SECONDS]]",
 	.about =
 		"Show the counters of every running colo-xdp instance (pinned under\n" COLO_PIN_ROOT
-		"/): what colo_steer did with the frames of each role,\n"
-		"and the loader's engine and datapath counters.\n",
+		"/): what colo_steer did with the frames of each role\n"
+		"and of each passthrough rule, and the loader's engine and datapath\n"
+		"counters.\n",
 	.opts = stat_opts,
 };
 
