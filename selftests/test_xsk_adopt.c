@@ -137,7 +137,9 @@ TEST(every_frame_where_the_rings_and_the_ledger_say)
 	CHECK_EQ(dp->ledger->frame[26].state, XSK_DP_KERNEL);
 
 	CHECK_EQ(dp->nr_adopted, 3);
-	CHECK_EQ(dp->stats.adopted, 4);
+	CHECK_EQ(dp->stats.adopted[COLO_ROLE_PRIMARY], 2);
+	CHECK_EQ(dp->stats.adopted[COLO_ROLE_SECONDARY], 1);
+	CHECK_EQ(dp->stats.adopted_sent, 1);
 	CHECK_EQ(dp->adopted[0].f.addr, (51ull << SHIFT) + HEADROOM);
 	CHECK_EQ(dp->adopted[0].role, COLO_ROLE_SECONDARY);
 	CHECK_EQ(dp->adopted[0].f.len, 101);
