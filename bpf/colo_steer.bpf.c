@@ -6,6 +6,10 @@
  * reach userspace: a primary frame goes straight to the outdev, a
  * secondary frame is dropped.
  *
+ * Passthrough rules (colo_pass.h) name flows that are not compared: their
+ * frames are decided here like those of a non-IP protocol, and counted per
+ * rule. Only an instance that has rules looks them up.
+ *
  * Watchdog: a loader that stops running (SIGKILL, crash, SIGSTOP) must not
  * stop the guests' traffic with it. When its heartbeat is older than
  * watchdog_ms, or the socket of its queue is gone while the heartbeat is
@@ -90,6 +94,31 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } colo_loader SEC(".maps");
 
+/*
+ * Passthrough rules, keyed by the instance's colo_heartbeat slot. The
+ * loader replaces the whole set at once; without preallocation a replaced
+ * value is freed only after an RCU grace period, so a frame being matched
+ * meanwhile sees the old set whole, never a mix (a preallocated element
+ * could be reused for the next update at once).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, COLO_HB_SLOTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct colo_pass_set);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} colo_pass SEC(".maps");
+
+/* Per rule: hb_slot * COLO_PASS_MAX + the rule's slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, COLO_HB_SLOTS *COLO_PASS_MAX);
+	__type(key, __u32);
+	__type(value, struct colo_pass_count);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} colo_pass_stats SEC(".maps");
+
 /* Heartbeat of cfg's loader: 0 (disarmed), or its age check in *lost. */
 static __always_inline __u64 heartbeat(const struct colo_if_config *cfg,
 				       bool *lost)
@@ -142,6 +171,44 @@ static __always_inline int degrade(const struct colo_if_config *cfg,
 }
 
 /*
+ * A frame of a passthrough flow: its verdict in *act, counted for the
+ * first rule that matches it. False when no rule matches. Out of line
+ * (a BPF subprogram): a frame of an instance without rules runs the code
+ * it ran before rules existed, and one test.
+ */
+static __noinline bool passthrough(const struct colo_if_config *cfg,
+				   struct colo_steer_stats *st,
+				   const struct colo_flow_key *k, int *act)
+{
+	const struct colo_pass_set *set;
+	struct colo_pass_count *count;
+	__u32 key = cfg->hb_slot, i, n;
+
+	set = bpf_map_lookup_elem(&colo_pass, &key);
+	if (!set)
+		return false;
+	n = set->n;
+	for (i = 0; i < COLO_PASS_MAX && i < n; i++)
+		if (colo_pass_match(&set->rule[i], k))
+			break;
+	if (i >= COLO_PASS_MAX || i >= n)
+		return false;
+	key = cfg->hb_slot * COLO_PASS_MAX + set->rule[i].slot;
+	count = bpf_map_lookup_elem(&colo_pass_stats, &key);
+	st->passthrough++;
+	if (cfg->role == COLO_ROLE_PRIMARY) {
+		if (count)
+			count->primary++;
+		*act = bpf_redirect_map(&colo_devmap, cfg->outdev, XDP_DROP);
+	} else {
+		if (count)
+			count->secondary++;
+		*act = XDP_DROP;
+	}
+	return true;
+}
+
+/*
  * xdp.frags: a frame larger than a page (a jumbo MTU) comes as a
  * multi-buffer XDP frame. Without the flag veth refuses the program when
  * its peer's MTU is jumbo, and drivers drop such frames. The headers are
@@ -162,7 +229,7 @@ int colo_steer(struct xdp_md *ctx)
 	__u64 armed;
 	__u32 key;
 	bool lost;
-	int cls;
+	int cls, act;
 
 	cfg = bpf_map_lookup_elem(&colo_config, &ifindex);
 	if (!cfg)
@@ -176,6 +243,9 @@ int colo_steer(struct xdp_md *ctx)
 		learn_vm_mac(cfg, data, end);
 	cls = colo_parse(data, end, bpf_xdp_get_buff_len(ctx), &pkt);
 	if (cls == COLO_CLASS_COMPARE && cfg->state == COLO_STATE_COMPARE) {
+		/* not compared, so the loader's state does not matter */
+		if (cfg->passthrough && passthrough(cfg, st, &pkt.key, &act))
+			return act;
 		armed = heartbeat(cfg, &lost);
 		if (lost)
 			return degrade(cfg, st);

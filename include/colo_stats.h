@@ -40,6 +40,9 @@ struct colo_engine_stats {
 	__u64 released; /* primary frames released, all causes */
 	__u64 released_flush; /* of which by checkpoint-done or failover */
 	__u64 failover_passed; /* primary passed while in failover */
+	/* of a passthrough flow, uncompared: primary released, secondary */
+	__u64 passthrough_released;
+	__u64 passthrough_freed;
 	__u64 retransmissions; /* TCP segments wholly below the cursor */
 	__u64 mismatches;
 	__u64 refused[COLO_FULL_MAX]; /* refusals, each offered again */

@@ -16,6 +16,7 @@
 
 #include "colo_stats.h"
 #include "colo_dp.h"
+#include "colo_pass.h"
 #include "colo_umem.h"
 
 enum colo_role {
@@ -53,6 +54,8 @@ enum colo_on_loss {
 #define COLO_MAP_STATS "colo_stats"
 #define COLO_MAP_LOADER "colo_loader"
 #define COLO_MAP_HEARTBEAT "colo_heartbeat"
+#define COLO_MAP_PASS "colo_pass"
+#define COLO_MAP_PASS_STATS "colo_pass_stats"
 #define COLO_PROG_NAME "colo_steer"
 
 /* Interfaces colo_steer can serve: config, stats and DEVMAP entries. */
@@ -75,6 +78,12 @@ struct colo_if_config {
 	__u32 hb_slot; /* the instance's colo_heartbeat entry */
 	__u32 watchdog_ms; /* heartbeat age at which the loader is lost */
 	__u32 on_loss; /* enum colo_on_loss */
+	/*
+	 * Nonzero: colo_pass holds rules for hb_slot. Frames are checked
+	 * against them only then, so that without a rule a frame costs
+	 * nothing more.
+	 */
+	__u32 passthrough;
 };
 
 /*
@@ -108,6 +117,8 @@ struct colo_steer_stats {
 	__u64 degraded_passed;
 	/* loader lost: dropped (every secondary frame; primary in hold) */
 	__u64 degraded_dropped;
+	/* of a passthrough rule: primary to the outdev, secondary dropped */
+	__u64 passthrough;
 };
 
 /* What the running loader publishes for `colo-xdp stat` and bpftool. */

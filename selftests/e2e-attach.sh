@@ -20,7 +20,7 @@ for d in /sys/fs/bpf/ip /sys/fs/bpf/tc /sys/fs/bpf/xdp; do
 	[[ -e $d/globals ]] || t_on_exit "rmdir $d/globals"
 done
 [[ -e $GLOBALS/colo_config ]] ||
-	t_on_exit "rm -f $GLOBALS/colo_config $GLOBALS/colo_xsks $GLOBALS/colo_devmap $GLOBALS/colo_stats $GLOBALS/colo_loader $GLOBALS/colo_heartbeat $GLOBALS/colo_vm_mac"
+	t_on_exit "rm -f $GLOBALS/colo_config $GLOBALS/colo_xsks $GLOBALS/colo_devmap $GLOBALS/colo_stats $GLOBALS/colo_loader $GLOBALS/colo_heartbeat $GLOBALS/colo_vm_mac $GLOBALS/colo_pass $GLOBALS/colo_pass_stats"
 
 # instance NAME: a replica pair and a client; sets NAME_P, NAME_S, ...
 instance() {

@@ -21,7 +21,8 @@ t_skip_unless_root
 
 OBJ=$T_BUILD/colo_steer.bpf.o
 GLOBALS=/sys/fs/bpf/xdp/globals
-MAPS=(colo_config colo_xsks colo_stats colo_loader colo_heartbeat colo_vm_mac)
+MAPS=(colo_config colo_xsks colo_stats colo_loader colo_heartbeat colo_vm_mac
+	colo_pass colo_pass_stats)
 
 # What ip link adds to bpffs goes at exit, unless it was there before
 # (another user of the ip-link maps): tc/globals/, and ip and xdp as

@@ -899,6 +899,67 @@ TEST(json_writer)
 	CHECK_EQ(json_out_end(&o), -ENOSPC);
 }
 
+static int log_element(void *ctx, const char *elem, size_t len)
+{
+	struct members *r = ctx;
+
+	r->n += snprintf(r->log + r->n, sizeof(r->log) - r->n, "%.*s;",
+			 (int)len, elem);
+	return 0;
+}
+
+TEST(json_arrays_of_objects)
+{
+	static const char *const bad[] = {
+		"", "{}", "[", "[1,]", "[,1]", "[1 2]", "[1]]", "[1] x", "[{]",
+	};
+	const char *arr = " [ {\"a\":1} ,2,\"x\",[3]] ";
+	char buf[256], err[128];
+	struct members r = {};
+	struct json_out o;
+	size_t i;
+	int n;
+
+	json_out_begin(&o, buf, sizeof(buf));
+	json_out_bool(&o, "ok", true);
+	json_out_array_begin(&o, "rules");
+	json_out_object_begin(&o);
+	json_out_str(&o, "spec", "proto=udp,dport=53");
+	json_out_u64(&o, "primary", 3);
+	json_out_object_end(&o);
+	json_out_object_begin(&o);
+	json_out_str(&o, "spec", "src=fd00::/64");
+	json_out_object_end(&o);
+	json_out_array_end(&o);
+	json_out_array_begin(&o, "none");
+	json_out_array_end(&o);
+	json_out_u64(&o, "n", 2);
+	n = json_out_end(&o);
+	CHECK(!strcmp(buf, "{\"ok\":true,\"rules\":[{\"spec\":"
+			   "\"proto=udp,dport=53\",\"primary\":3},"
+			   "{\"spec\":\"src=fd00::/64\"}],\"none\":[],"
+			   "\"n\":2}\n"));
+	CHECK_EQ(json_parse_object(buf, n, log_member, &r, err, sizeof(err)),
+		 0);
+	/* each element as written, in order */
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ(json_parse_array(arr, strlen(arr), log_element, &r, err,
+				  sizeof(err)),
+		 0);
+	CHECK(!strcmp(r.log, "{\"a\":1};2;\"x\";[3];"));
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ(json_parse_array("[]", 2, log_element, &r, err, sizeof(err)),
+		 0);
+	CHECK(!strcmp(r.log, ""));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		if (json_parse_array(bad[i], strlen(bad[i]), log_element, &r,
+				     err, sizeof(err)) != -EINVAL)
+			fprintf(stderr, "  accepted: '%s'\n", bad[i]);
+		CHECK(!strncmp(err, "byte ", 5));
+	}
+}
+
 /* Control socket */
 
 struct ctl_rec {
@@ -906,6 +967,8 @@ struct ctl_rec {
 	int fail_with;
 	struct ctl_stats stats;
 	struct ctl_status status;
+	char spec[JSON_STR_MAX]; /* of the last passthrough-add or -del */
+	int pass_added, pass_deleted;
 };
 
 static int rec_checkpoint_done(void *ctx)
@@ -942,12 +1005,47 @@ static void rec_status(void *ctx, struct ctl_status *out)
 	*out = ((struct ctl_rec *)ctx)->status;
 }
 
+/* A refusal says why, as a bad spec does. */
+static int rec_pass(struct ctl_rec *r, const char *spec, char *err,
+		    size_t errlen)
+{
+	snprintf(r->spec, sizeof(r->spec), "%s", spec);
+	if (r->fail_with)
+		snprintf(err, errlen, "proto: '%s' is not tcp", spec);
+	return r->fail_with;
+}
+
+static int rec_pass_add(void *ctx, const char *spec, char *err, size_t errlen)
+{
+	((struct ctl_rec *)ctx)->pass_added++;
+	return rec_pass(ctx, spec, err, errlen);
+}
+
+static int rec_pass_del(void *ctx, const char *spec, char *err, size_t errlen)
+{
+	((struct ctl_rec *)ctx)->pass_deleted++;
+	return rec_pass(ctx, spec, err, errlen);
+}
+
+static int rec_pass_list(void *ctx, struct ctl_pass_rule *out, char *err,
+			 size_t errlen)
+{
+	strcpy(out[0].spec, "proto=udp,dport=53");
+	out[0].count = (struct colo_pass_count){ 3, 4 };
+	strcpy(out[1].spec, "src=fd00::/64");
+	out[1].count = (struct colo_pass_count){ 0, UINT64_MAX };
+	return 2;
+}
+
 static const struct ctl_server_ops ctl_ops = {
 	.checkpoint_done = rec_checkpoint_done,
 	.failover = rec_failover,
 	.resume = rec_resume,
 	.stats = rec_stats,
 	.status = rec_status,
+	.passthrough_add = rec_pass_add,
+	.passthrough_del = rec_pass_del,
+	.passthrough_list = rec_pass_list,
 };
 
 /*
@@ -1141,6 +1239,50 @@ TEST(ctl_every_command)
 	ctl_server_destroy(s.ctl);
 }
 
+TEST(ctl_passthrough_commands)
+{
+	struct ctl_rec rec = {};
+	struct srv s = ctl_start("pass.sock", &rec, 0);
+	const char *r;
+	int fd;
+
+	if (!s.ctl)
+		return;
+	fd = unix_connect(tmp("pass.sock"));
+	CHECK(ok(ask(
+		&s, fd,
+		"{\"command\":\"passthrough-add\",\"spec\":\"proto=udp\"}\n")));
+	CHECK_EQ(rec.pass_added, 1);
+	CHECK(!strcmp(rec.spec, "proto=udp"));
+	CHECK(ok(ask(
+		&s, fd,
+		"{\"spec\":\"dport=53\",\"command\":\"passthrough-del\"}\n")));
+	CHECK_EQ(rec.pass_deleted, 1);
+	CHECK(!strcmp(rec.spec, "dport=53"));
+	/* the refusal's own words, not an errno */
+	rec.fail_with = -EINVAL;
+	r = ask(&s, fd,
+		"{\"command\":\"passthrough-add\",\"spec\":\"proto=x\"}\n");
+	CHECK(!ok(r));
+	CHECK(!strcmp(member(r, "error"), "proto: 'proto=x' is not tcp"));
+	rec.fail_with = 0;
+	/* without a spec, or not a string: refused before the loader */
+	r = ask(&s, fd, "{\"command\":\"passthrough-add\"}\n");
+	CHECK(strstr(member(r, "error"),
+		     "passthrough-add needs a \"spec\" string, e.g."));
+	r = ask(&s, fd, "{\"command\":\"passthrough-del\",\"spec\":5}\n");
+	CHECK(strstr(member(r, "error"), "passthrough-del needs a \"spec\""));
+	CHECK_EQ(rec.pass_added + rec.pass_deleted, 3);
+	r = ask(&s, fd, "{\"command\":\"passthrough-list\"}\n");
+	CHECK(ok(r));
+	CHECK(!strcmp(member(r, "rules"),
+		      "[{\"spec\":\"proto=udp,dport=53\",\"primary\":3,"
+		      "\"secondary\":4},{\"spec\":\"src=fd00::/64\","
+		      "\"primary\":0,\"secondary\":18446744073709551615}]"));
+	close(fd);
+	ctl_server_destroy(s.ctl);
+}
+
 struct seen {
 	uint64_t base;
 	unsigned char count[sizeof(struct ctl_stats) / sizeof(uint64_t)];
@@ -1305,6 +1447,9 @@ TEST(ctl_unsupported_commands)
 			    "error"),
 		     "not supported"));
 	CHECK(strstr(member(ask(&s, fd, "{\"command\":\"stats\"}\n"), "error"),
+		     "not supported"));
+	CHECK(strstr(member(ask(&s, fd, "{\"command\":\"passthrough-list\"}\n"),
+			    "error"),
 		     "not supported"));
 	CHECK(ok(ask(&s, fd, "{\"command\":\"subscribe\"}\n")));
 	close(fd);

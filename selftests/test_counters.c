@@ -61,3 +61,17 @@ TEST(values_are_read_from_their_field)
 			CHECK_EQ(v, 0);
 	}
 }
+
+TEST(passthrough_rule_counters_are_totals_by_field)
+{
+	struct colo_pass_count c = { .primary = 3, .secondary = 5 };
+	unsigned int i;
+
+	CHECK_EQ(colo_pass_counters_n, 2);
+	for (i = 0; i < colo_pass_counters_n; i++)
+		CHECK_EQ(colo_pass_counters[i].kind, COLO_TOTAL);
+	CHECK(!strcmp(colo_pass_counters[0].name, "primary"));
+	CHECK_EQ(colo_counter_get(&c, &colo_pass_counters[0]), 3);
+	CHECK(!strcmp(colo_pass_counters[1].name, "secondary"));
+	CHECK_EQ(colo_counter_get(&c, &colo_pass_counters[1]), 5);
+}

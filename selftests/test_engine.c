@@ -1321,6 +1321,128 @@ TEST(pool_share_refuses)
 	CHECK_EQ(st()->pool_in_use, 0);
 }
 
+/* A passthrough match for the tests: the flows to this port. */
+static bool to_port(const void *arg, const struct colo_flow_key *k)
+{
+	return k->dport == *(const uint16_t *)arg;
+}
+
+TEST(passthrough_releases_queued_frames_in_order)
+{
+	struct frame_spec a = udp("a"), x = udp("x"), b = udp("b");
+	struct frame_spec t1 = data(ISN, 10), t2 = data(ISN + 10, 10);
+	uint16_t port = 53;
+
+	start();
+	b.dport = 54;
+	in(1, &a);
+	in(2, &b);
+	in(3, &a);
+	in(4, &t2); /* out of order: released in sequence order */
+	in(5, &t1);
+	in(101, &x); /* the flow to port 53 differs */
+	CHECK_LOG("C:mismatch");
+	/* its held frames leave in order, its secondary is freed */
+	colo_engine_passthrough(eng, to_port, &port);
+	CHECK_LOG("R1 R3 F101");
+	CHECK_EQ(st()->passthrough_released, 2);
+	CHECK_EQ(st()->passthrough_freed, 1);
+	CHECK_EQ(st()->queued[COLO_PRIMARY], 3);
+	/* frames of the flow still on their way: answered as they come */
+	in(6, &x);
+	in(106, &a);
+	CHECK_LOG("R6 F106");
+	/* the others are still compared */
+	in(102, &b);
+	CHECK_LOG("R2 F102");
+	CHECK_EQ(st()->passthrough_released, 3);
+	CHECK_EQ(st()->passthrough_freed, 2);
+	CHECK_EQ(st()->released, 4);
+	CHECK_EQ(st()->mismatches, 1);
+	/* a TCP flow: the whole queue, by sequence, once */
+	port = 40000;
+	colo_engine_passthrough(eng, to_port, &port);
+	CHECK_LOG("R5 R4");
+	CHECK_EQ(st()->pool_in_use, 0);
+	CHECK_EQ(st()->conns_active, 1);
+	/* none: the flow is compared again */
+	colo_engine_passthrough(eng, NULL, NULL);
+	in(7, &a);
+	in(107, &a);
+	CHECK_LOG("R7 F107");
+}
+
+TEST(passthrough_in_connection_order)
+{
+	struct frame_spec a = udp("a"), b = udp("b"), c = udp("c");
+	struct frame_spec d = udp("d");
+	uint16_t port = 53;
+
+	start();
+	b.sport = 6000;
+	c.dport = 99;
+	d.sport = 7000;
+	in(1, &a);
+	in(2, &b);
+	in(3, &c);
+	in(4, &b);
+	in(5, &a);
+	in(101, &d); /* a connection with secondaries only */
+	CHECK_LOG("");
+	/* by each connection's oldest frame: a, b, then d */
+	colo_engine_passthrough(eng, to_port, &port);
+	CHECK_LOG("R1 R5 R2 R4 F101");
+	CHECK_EQ(st()->queued[COLO_PRIMARY], 1);
+	CHECK_EQ(st()->queued[COLO_SECONDARY], 0);
+	CHECK_EQ(st()->conns_active, 1);
+}
+
+TEST(passthrough_forgets_the_connection)
+{
+	struct frame_spec d1 = data(ISN, 10), far = data(ISN + 20000, 10);
+	uint16_t port = 40000;
+
+	start();
+	in(1, &d1);
+	in(101, &d1);
+	CHECK_LOG("F101 R1");
+	CHECK_EQ(st()->conns_active, 1);
+	/* empty, its cursor at ISN + 10: gone with the rule */
+	colo_engine_passthrough(eng, to_port, &port);
+	CHECK_LOG("");
+	CHECK_EQ(st()->conns_active, 0);
+	colo_engine_passthrough(eng, NULL, NULL);
+	/* compared again from where both sides are, not from the old cursor */
+	in(2, &far);
+	in(102, &far);
+	CHECK_LOG("F102 R2");
+	CHECK_EQ(st()->compared, 2);
+}
+
+TEST(passthrough_frames_need_no_room)
+{
+	struct frame_spec f[9], a = udp("a");
+	struct colo_engine_config cfg;
+	uint16_t port = 53;
+	int i;
+
+	colo_engine_config_default(&cfg);
+	cfg.max_frames = 8;
+	start_cfg(&cfg);
+	for (i = 1; i <= 8; i++) {
+		f[i] = udp("p");
+		f[i].dport = 100 + i;
+	}
+	for (i = 1; i <= 8; i++)
+		in(i, &f[i]);
+	CHECK_LOG("C:no-buffers X8");
+	colo_engine_passthrough(eng, to_port, &port);
+	in(9, &a);
+	in(109, &a);
+	CHECK_LOG("R9 F109");
+	CHECK_EQ(st()->refused[COLO_FULL_POOL], 1);
+}
+
 TEST(config_rejected)
 {
 	struct colo_engine_config cfg;

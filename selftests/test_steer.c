@@ -11,7 +11,10 @@
  * - the watchdog: frames to compare fail open (or are held) once the
  *   loader's heartbeat is stale or its socket gone, and go back to the
  *   socket at the next heartbeat;
- * - a killed instance is taken over without detaching its program.
+ * - passthrough rules: their flows' frames are decided in the kernel and
+ *   counted per rule, from the next frame after each change;
+ * - a killed instance is taken over without detaching its program, and
+ *   with its passthrough rules and their counters.
  */
 #include <errno.h>
 #include <limits.h>
@@ -33,6 +36,7 @@
 #include "cli.h"
 #include "colo_mirror.h"
 #include "colo_parse.h"
+#include "pass_spec.h"
 #include "steer.h"
 #include "test.h"
 
@@ -413,7 +417,9 @@ static bool stats_delta_eq(const struct colo_steer_stats *a,
 	       b->malformed - a->malformed == d->malformed &&
 	       b->no_socket - a->no_socket == d->no_socket &&
 	       b->degraded_passed - a->degraded_passed == d->degraded_passed &&
-	       b->degraded_dropped - a->degraded_dropped == d->degraded_dropped;
+	       b->degraded_dropped - a->degraded_dropped ==
+		       d->degraded_dropped &&
+	       b->passthrough - a->passthrough == d->passthrough;
 }
 
 /*
@@ -840,8 +846,9 @@ static int find_obj(char *buf, size_t len)
 }
 
 static const char *const global_pins[] = {
-	COLO_MAP_CONFIG, COLO_MAP_XSKS,	     COLO_MAP_STATS,
-	COLO_MAP_LOADER, COLO_MAP_HEARTBEAT, COLO_MAP_VM_MAC
+	COLO_MAP_CONFIG, COLO_MAP_XSKS,	      COLO_MAP_STATS,
+	COLO_MAP_LOADER, COLO_MAP_HEARTBEAT,  COLO_MAP_VM_MAC,
+	COLO_MAP_PASS,	 COLO_MAP_PASS_STATS,
 };
 #define GLOBALS "/sys/fs/bpf/xdp/globals"
 
@@ -1088,6 +1095,162 @@ out:
 	ifset_del(&set);
 }
 
+/* Passthrough ------------------------------------------------------------ */
+
+/* A TCP segment from 10.0.0.1 to 10.0.0.2: no rule for UDP matches it. */
+static __u32 tcp_frame(__u8 *b)
+{
+	return put_ip4(b, put_eth(b, 0x0800, 0), 6, 30, false);
+}
+
+/* Add (or with del, delete) the rule of spec to the instance's set. */
+static int pass_change(struct colo_steer *s, const char *spec, bool del)
+{
+	struct colo_pass_set set = *colo_steer_pass(s);
+	struct colo_pass_rule r;
+	char err[256] = "";
+	int ret;
+
+	ret = pass_set_change(&set, spec, del, &r, err, sizeof(err));
+	if (!ret)
+		ret = colo_steer_pass_write(s, &set);
+	if (ret)
+		fprintf(stderr, "  %s %s: %s\n", del ? "del" : "add", spec,
+			err);
+	return ret;
+}
+
+/* The counters of the instance's rule i, read from its pins. */
+static struct colo_pass_count pass_count(struct colo_steer *s, __u32 i)
+{
+	struct colo_pass_count count[COLO_PASS_MAX];
+	struct colo_pass_set set;
+
+	CHECK_EQ(pin_dir_pass(colo_steer_pin_path(s),
+			      colo_steer_ifindex(s, COLO_ROLE_PRIMARY), &set,
+			      count),
+		 0);
+	CHECK(i < set.n);
+	return i < set.n ? count[i] : (struct colo_pass_count){ 99, 99 };
+}
+
+/* colo_config's passthrough flag of the primary, from the pin. */
+static __u32 pass_flag(struct colo_steer *s)
+{
+	struct colo_if_config cfg = {};
+	__u32 key = colo_steer_ifindex(s, COLO_ROLE_PRIMARY);
+	int fd = pin_dir_open_pin(colo_steer_pin_path(s), COLO_MAP_CONFIG);
+
+	CHECK(fd >= 0 && !bpf_map_lookup_elem(fd, &key, &cfg));
+	if (fd >= 0)
+		close(fd);
+	return cfg.passthrough;
+}
+
+/* Run one TCP frame on role r: action act, one more in field. */
+static void check_tcp(struct colo_steer *s, int prog_fd, enum colo_role r,
+		      int act, size_t field, const char *what)
+{
+	struct colo_steer_stats before, after, delta = {};
+	__u8 b[MAX_FRAME];
+	__u32 len = tcp_frame(b);
+	int got;
+
+	*(__u64 *)((char *)&delta + field) = 1;
+	colo_steer_read_stats(s, r, &before);
+	got = run_frame(prog_fd, colo_steer_ifindex(s, r), b, len);
+	colo_steer_read_stats(s, r, &after);
+	if (got != act || !stats_delta_eq(&before, &after, &delta)) {
+		fprintf(stderr, "  %s, role %d: action %d (expected %d)\n",
+			what, r, got, act);
+		CHECK(!"verdict and counter");
+	}
+}
+
+TEST(passthrough_rules_in_the_kernel)
+{
+	struct colo_steer *s = NULL;
+	struct colo_pass_count c;
+	struct colo_steer_opts o;
+	char err[256];
+	struct ifset set;
+	int fd = -1;
+
+	SKIP_UNLESS_ROOT();
+	if (ifset_make(&set, "r")) {
+		CHECK(!"creating veth pairs");
+		goto out;
+	}
+	ifset_opts(&set, &o);
+	CHECK_EQ(pass_spec_parse("proto=udp,src=10.0.0.0/24", &o.pass.rule[0],
+				 err, sizeof(err)),
+		 0);
+	o.pass.n = 1;
+	o.watchdog_ms = WATCHDOG_MS;
+	o.loss_hold = true;
+	CHECK_EQ(colo_steer_open(&o, &s), 0);
+	fd = prog_fd_of(set.ifindex[COLO_ROLE_PRIMARY]);
+	if (!s || fd < 0)
+		goto out;
+	CHECK_EQ(pass_flag(s), 1);
+	/* --passthrough: the primary's frame out, the secondary's dropped */
+	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(passthrough),
+		  "udp rule, primary");
+	check_udp(s, fd, COLO_ROLE_SECONDARY, XDP_DROP, F(passthrough),
+		  "udp rule, secondary");
+	check_udp(s, fd, COLO_ROLE_SECONDARY, XDP_DROP, F(passthrough),
+		  "udp rule, secondary");
+	c = pass_count(s, 0);
+	CHECK_EQ(c.primary, 1);
+	CHECK_EQ(c.secondary, 2);
+	/* other flows are compared (no socket here: dropped and counted) */
+	check_tcp(s, fd, COLO_ROLE_PRIMARY, XDP_DROP, F(no_socket),
+		  "no tcp rule");
+	/* a rule added applies from the next frame, counted from zero */
+	CHECK_EQ(pass_change(s, "proto=tcp", false), 0);
+	check_tcp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(passthrough),
+		  "tcp rule added");
+	c = pass_count(s, 1);
+	CHECK_EQ(c.primary, 1);
+	CHECK_EQ(c.secondary, 0);
+	/* a rule deleted too; the others keep their counters */
+	CHECK_EQ(pass_change(s, "src=10.0.0.0/24,proto=17", true), 0);
+	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_DROP, F(no_socket),
+		  "udp rule deleted");
+	c = pass_count(s, 0);
+	CHECK_EQ(c.primary, 1);
+	/* the first rule a frame matches counts it */
+	CHECK_EQ(pass_change(s, "src=10.0.0.1", false), 0);
+	check_tcp(s, fd, COLO_ROLE_SECONDARY, XDP_DROP, F(passthrough),
+		  "two rules match");
+	CHECK_EQ(pass_count(s, 0).secondary, 1);
+	CHECK_EQ(pass_count(s, 1).secondary, 0);
+	/* failover passes every frame: counted as bypassed, not per rule */
+	CHECK_EQ(colo_steer_set_state(s, COLO_STATE_PASSTHROUGH), 0);
+	check_tcp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(bypassed),
+		  "failover");
+	CHECK_EQ(colo_steer_set_state(s, COLO_STATE_COMPARE), 0);
+	CHECK_EQ(pass_count(s, 0).primary, 1);
+	/* a lost loader holds what it would compare, not what it would not */
+	CHECK_EQ(pass_change(s, "src=10.0.0.1", true), 0);
+	CHECK_EQ(colo_steer_heartbeat(s, cli_now_ns() - STALE_NS), 0);
+	check_tcp(s, fd, COLO_ROLE_PRIMARY, XDP_REDIRECT, F(passthrough),
+		  "loader lost, hold");
+	check_udp(s, fd, COLO_ROLE_PRIMARY, XDP_DROP, F(degraded_dropped),
+		  "loader lost, hold, no rule");
+	colo_steer_heartbeat(s, 0);
+	/* the last rule gone: colo_pass is not even looked up */
+	CHECK_EQ(pass_change(s, "proto=tcp", true), 0);
+	CHECK_EQ(pass_flag(s), 0);
+	check_tcp(s, fd, COLO_ROLE_PRIMARY, XDP_DROP, F(no_socket),
+		  "no rule left");
+out:
+	colo_steer_close(s);
+	if (fd >= 0)
+		close(fd);
+	ifset_del(&set);
+}
+
 /*
  * xsk_open() on a queue whose previous socket's process was just killed:
  * the kernel frees the queue in deferred work, EBUSY until then.
@@ -1161,6 +1324,10 @@ TEST(takeover_of_a_killed_instance)
 	}
 	ifset_opts(&set, &o);
 	o.watchdog_ms = WATCHDOG_MS;
+	CHECK_EQ(pass_spec_parse("proto=tcp", &o.pass.rule[0], msg,
+				 sizeof(msg)),
+		 0);
+	o.pass.n = 1;
 	pin_dir(&set, dir, sizeof(dir));
 	pid = child_loader(&o);
 	CHECK(pid > 0);
@@ -1186,6 +1353,11 @@ TEST(takeover_of_a_killed_instance)
 	CHECK_EQ(xdp_prog_id(set.ifindex[COLO_ROLE_PRIMARY]), prog[0]);
 	CHECK_EQ(run_frame(fd, set.ifindex[COLO_ROLE_PRIMARY], b, len),
 		 XDP_REDIRECT); /* to the outdev */
+	/* its passthrough rules go on without it */
+	len = tcp_frame(b);
+	CHECK_EQ(run_frame(fd, set.ifindex[COLO_ROLE_SECONDARY], b, len),
+		 XDP_DROP);
+	len = udp_frame(b);
 	CHECK(exists(dir));
 	/* another instance's interfaces: refused, the dead one left alone */
 	o.ifname[COLO_ROLE_OUT] = "lo";
@@ -1196,10 +1368,18 @@ TEST(takeover_of_a_killed_instance)
 	CHECK_EQ(xdp_prog_id(set.ifindex[COLO_ROLE_PRIMARY]), prog[0]);
 	o.ifname[COLO_ROLE_OUT] = set.name[COLO_ROLE_OUT];
 
+	/* the restart names one rule more */
+	CHECK_EQ(pass_spec_parse("dport=9", &o.pass.rule[1], msg, sizeof(msg)),
+		 0);
+	o.pass.n = 2;
 	CHECK_EQ(colo_steer_open(&o, &s), 0);
 	if (!s)
 		goto out;
 	CHECK(colo_steer_adopted_running(s));
+	/* the dead loader's rule with its counters, and the new one */
+	CHECK_EQ(colo_steer_pass(s)->n, 2);
+	CHECK_EQ(pass_count(s, 0).secondary, 1);
+	CHECK_EQ(pass_count(s, 1).secondary, 0);
 	for (r = 0; r < 2; r++)
 		CHECK_EQ(xdp_prog_id(set.ifindex[r]), prog[r]);
 	CHECK(!strcmp(colo_steer_pin_path(s), dir));

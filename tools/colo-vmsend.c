@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * colo-vmsend: play a VM's network output. Writes a stream of UDP, TCP,
- * ICMP or ARP frames (built by tools/lib/frames.c) into a tap device, as
+ * ICMP (ICMPv6 between IPv6 addresses) or ARP frames (built by
+ * tools/lib/frames.c) into a tap device, as
  * QEMU does with a guest's frames, or sends it out of an interface through
  * a packet socket. Two runs with the same flags send the same bytes, except
  * the IPv4 ID (not compared), so a test tells the primary's frames from the
@@ -53,7 +54,7 @@ struct opts {
 	uint32_t count, size, ip_id, differ_at, differ_byte, seq;
 	uint32_t sport, dport;
 	uint8_t src_mac[6], dst_mac[6];
-	struct in_addr src, dst;
+	const char *src, *dst; /* IPv4, or IPv6 both */
 	bool differ, differ_byte_set;
 };
 
@@ -61,11 +62,13 @@ struct opts {
 static int build(const struct opts *o, uint32_t i, uint8_t *f)
 {
 	uint8_t payload[FRAME_MAX];
-	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+	bool v6 = strchr(o->src, ':');
 	struct frame_spec spec = {
-		.l3 = o->proto == P_ARP ? FRAME_ARP : FRAME_IPV4,
-		.saddr = inet_ntop(AF_INET, &o->src, src, sizeof(src)),
-		.daddr = inet_ntop(AF_INET, &o->dst, dst, sizeof(dst)),
+		.l3 = o->proto == P_ARP ? FRAME_ARP :
+		      v6		? FRAME_IPV6 :
+					  FRAME_IPV4,
+		.saddr = o->src,
+		.daddr = o->dst,
 		.ip_id = (uint16_t)(o->ip_id + i),
 		.sport = o->sport,
 		.dport = o->dport,
@@ -87,7 +90,7 @@ static int build(const struct opts *o, uint32_t i, uint8_t *f)
 		spec.proto = IPPROTO_TCP;
 		break;
 	case P_ICMP:
-		spec.proto = IPPROTO_ICMP;
+		spec.proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
 		spec.dport = (uint16_t)i; /* the echo sequence */
 		break;
 	case P_ARP:
@@ -117,8 +120,8 @@ static int build(const struct opts *o, uint32_t i, uint8_t *f)
 	if (o->proto == P_ARP) {
 		memset(f, 0xff, ETH_ALEN);
 		memcpy(arp + 8, o->src_mac, ETH_ALEN);
-		memcpy(arp + 14, &o->src, 4);
-		memcpy(arp + 24, &o->dst, 4);
+		inet_pton(AF_INET, o->src, arp + 14);
+		inet_pton(AF_INET, o->dst, arp + 24);
 	} else {
 		memcpy(f, o->dst_mac, ETH_ALEN);
 	}
@@ -163,12 +166,18 @@ static int parse_mac_opt(const char *cmd, const struct cli_opt *opt,
 	return -EINVAL;
 }
 
-static int parse_ipv4_opt(const char *cmd, const struct cli_opt *opt,
-			  void *field, const char *arg)
+static int parse_ip_opt(const char *cmd, const struct cli_opt *opt, void *field,
+			const char *arg)
 {
-	if (inet_pton(AF_INET, arg, field) == 1)
+	struct in6_addr a;
+
+	if (inet_pton(AF_INET, arg, &a) == 1 ||
+	    inet_pton(AF_INET6, arg, &a) == 1) {
+		*(const char **)field = arg;
 		return 0;
-	cli_err(cmd, "--%s: '%s' is not an IPv4 address", opt->name, arg);
+	}
+	cli_err(cmd, "--%s: '%s' is not an IPv4 or IPv6 address", opt->name,
+		arg);
 	return -EINVAL;
 }
 
@@ -206,11 +215,12 @@ static const struct cli_opt vmsend_opts[] = {
 	  .def = DEFAULT_DST_MAC,
 	  .help = "destination MAC address (ARP: broadcast)" },
 	{ .type = CLI_OPT_FUNC, .name = "src", .arg = "IP",
-	  .off = offsetof(struct opts, src), .parse = parse_ipv4_opt,
-	  .def = DEFAULT_SRC, .help = "source IPv4 address" },
+	  .off = offsetof(struct opts, src), .parse = parse_ip_opt,
+	  .def = DEFAULT_SRC, .help = "source IPv4 or IPv6 address" },
 	{ .type = CLI_OPT_FUNC, .name = "dst", .arg = "IP",
-	  .off = offsetof(struct opts, dst), .parse = parse_ipv4_opt,
-	  .def = DEFAULT_DST, .help = "destination IPv4 address" },
+	  .off = offsetof(struct opts, dst), .parse = parse_ip_opt,
+	  .def = DEFAULT_DST,
+	  .help = "destination address, of the source's IP version" },
 	{ .type = CLI_OPT_U32, .name = "sport", .arg = "N",
 	  .off = offsetof(struct opts, sport), .max = UINT16_MAX,
 	  .help = "source port; ICMP: the echo id" },
@@ -262,14 +272,21 @@ static int parse(int argc, char **argv, struct opts *o)
 			    .dport = 5000 };
 	parse_mac(DEFAULT_SRC_MAC, o->src_mac);
 	parse_mac(DEFAULT_DST_MAC, o->dst_mac);
-	inet_pton(AF_INET, DEFAULT_SRC, &o->src);
-	inet_pton(AF_INET, DEFAULT_DST, &o->dst);
+	o->src = DEFAULT_SRC;
+	o->dst = DEFAULT_DST;
 	ret = cli_opts_parse(&vmsend_cmd, argc, argv, o, sizeof(*o), NULL);
 	if (ret >= 0)
 		return ret;
 	if (!o->tap == !o->dev) {
 		cli_err(CMD,
 			"give one of --tap and --dev (see '" CMD " --help')");
+		return CLI_EXIT_USAGE;
+	}
+	if (!strchr(o->src, ':') != !strchr(o->dst, ':') ||
+	    (o->proto == P_ARP && strchr(o->src, ':'))) {
+		cli_err(CMD,
+			"--src %s and --dst %s: give two IPv4 addresses or two IPv6 ones (ARP: IPv4)",
+			o->src, o->dst);
 		return CLI_EXIT_USAGE;
 	}
 	return -1;

@@ -23,12 +23,15 @@
 #define CTL_CLIENT_LINE_MAX (64 * 1024)
 
 static const char *const commands[] = {
-	"status", "stats", "checkpoint-done", "failover", "resume", "subscribe",
+	"status",	   "stats",	      "checkpoint-done",
+	"failover",	   "resume",	      "subscribe",
+	"passthrough-add", "passthrough-del", "passthrough-list",
 };
 
 struct ctl_opts {
 	const char *path;
 	const char *command;
+	const char *spec; /* passthrough-add and -del */
 	bool json;
 	uint32_t count; /* subscribe: events before exiting, 0 for no end */
 	uint32_t timeout_ms;
@@ -70,7 +73,7 @@ static const struct cli_opt ctl_opts[] = {
 
 static const struct cli_cmd ctl_cmd = {
 	.name = CMD,
-	.usage = "[--control PATH] COMMAND [--json]",
+	.usage = "[--control PATH] COMMAND [SPEC] [--json]",
 	.about =
 		"Send one command to a running 'colo-xdp run --control PATH'.\n"
 		"\n"
@@ -81,17 +84,28 @@ static const struct cli_cmd ctl_cmd = {
 		"  failover         the secondary is gone: primary frames go straight out\n"
 		"  resume           compare again (after the checkpoint that re-created the secondary)\n"
 		"  subscribe        print events as they come: checkpoint-request, mismatch,\n"
-		"                   failover, degraded, resumed\n",
+		"                   failover, degraded, resumed\n"
+		"  passthrough-add SPEC\n"
+		"                   stop comparing the flow of SPEC: its primary frames go\n"
+		"                   out, its secondary's are dropped, in the kernel, from\n"
+		"                   its next frame; what is held of it is released in order\n"
+		"  passthrough-del SPEC\n"
+		"                   compare that flow again\n"
+		"  passthrough-list the rules, and the frames each passed and dropped\n"
+		"\n"
+		"SPEC: proto=tcp|udp|icmp|N,src=ADDR[/PREFIX],sport=PORT,dst=ADDR[/PREFIX],\n"
+		"dport=PORT, comma-separated, IPv4 or IPv6; a key left out matches all.\n",
 	.opts = ctl_opts,
 	.footer =
 		"Exits 0 on success, 1 when the server refuses or cannot be reached,\n"
 		"2 on a usage error.\n",
-	.max_args = 1,
+	.max_args = 2,
 };
 
 /* Returns -1 to go on, or the exit status. */
 static int parse_args(int argc, char **argv, struct ctl_opts *o)
 {
+	bool takes_spec;
 	int first, ret;
 	size_t i;
 
@@ -106,13 +120,29 @@ static int parse_args(int argc, char **argv, struct ctl_opts *o)
 		return CLI_EXIT_USAGE;
 	}
 	o->command = argv[first];
+	o->spec = first + 1 < argc ? argv[first + 1] : NULL;
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(o->command, commands[i]))
-			return -1;
-	cli_err(CMD,
-		"unknown command '%s': use status, stats, checkpoint-done, failover, resume or subscribe",
-		o->command);
-	return CLI_EXIT_USAGE;
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		cli_err(CMD,
+			"unknown command '%s': use status, stats, checkpoint-done, failover, resume, subscribe, passthrough-add, passthrough-del or passthrough-list",
+			o->command);
+		return CLI_EXIT_USAGE;
+	}
+	takes_spec = !strcmp(o->command, "passthrough-add") ||
+		     !strcmp(o->command, "passthrough-del");
+	if (takes_spec && !o->spec) {
+		cli_err(CMD, "%s needs a SPEC, e.g. '%s proto=udp,dport=53'",
+			o->command, o->command);
+		return CLI_EXIT_USAGE;
+	}
+	if (!takes_spec && o->spec) {
+		cli_err(CMD, "unexpected argument '%s': %s takes none", o->spec,
+			o->command);
+		return CLI_EXIT_USAGE;
+	}
+	return -1;
 }
 
 static int ctl_connect(const char *path)
@@ -206,6 +236,56 @@ static ssize_t read_line(struct conn *c, int timeout_ms, char **line)
 	return nl - c->buf;
 }
 
+/* One passthrough rule of passthrough-list's reply, for a human. */
+struct rule_line {
+	char spec[JSON_STR_MAX];
+	char primary[24], secondary[24];
+};
+
+static int rule_member(void *ctx, const struct json_member *m)
+{
+	struct rule_line *l = ctx;
+
+	if (!strcmp(m->key, "spec") && m->type == JSON_STRING)
+		strcpy(l->spec, m->str);
+	else if (!strcmp(m->key, "primary"))
+		snprintf(l->primary, sizeof(l->primary), "%.*s",
+			 (int)m->raw_len, m->raw);
+	else if (!strcmp(m->key, "secondary"))
+		snprintf(l->secondary, sizeof(l->secondary), "%.*s",
+			 (int)m->raw_len, m->raw);
+	return 0;
+}
+
+static int print_rule(void *ctx, const char *elem, size_t len)
+{
+	struct rule_line l = {};
+	char err[160];
+	int *n = ctx, ret;
+
+	ret = json_parse_object(elem, len, rule_member, &l, err, sizeof(err));
+	if (ret)
+		return ret;
+	printf("%s  primary %s  secondary %s\n", l.spec, l.primary,
+	       l.secondary);
+	(*n)++;
+	return 0;
+}
+
+/* "SPEC  primary N  secondary N" a rule, or that there is none. */
+static int print_rules(const struct json_member *m)
+{
+	char err[160];
+	int n = 0;
+
+	if (json_parse_array(m->raw, m->raw_len, print_rule, &n, err,
+			     sizeof(err)))
+		return -EINVAL;
+	if (!n)
+		printf("no passthrough rule\n");
+	return 0;
+}
+
 struct show {
 	const char *error; /* the reply's error, when ok is false */
 	bool ok;
@@ -234,6 +314,8 @@ static int show_member(void *ctx, const struct json_member *m)
 	}
 	if (!s->print)
 		return 0;
+	if (!strcmp(m->key, "rules") && m->type == JSON_ARRAY)
+		return print_rules(m);
 	if (s->event) {
 		/* "checkpoint-request reason=timeout dropped=0" */
 		if (!strcmp(m->key, "event") && s->first)
@@ -286,7 +368,8 @@ int cmd_ctl(int argc, char **argv)
 {
 	struct ctl_opts o;
 	struct conn *c = NULL;
-	char req[128], *line;
+	char req[CTL_LINE_MAX], *line;
+	struct json_out jo;
 	uint32_t events = 0;
 	ssize_t n;
 	int ret, err;
@@ -303,7 +386,15 @@ int cmd_ctl(int argc, char **argv)
 	c->fd = ctl_connect(o.path);
 	if (c->fd < 0)
 		goto out;
-	n = snprintf(req, sizeof(req), "{\"command\":\"%s\"}\n", o.command);
+	json_out_begin(&jo, req, sizeof(req));
+	json_out_str(&jo, "command", o.command);
+	if (o.spec)
+		json_out_str(&jo, "spec", o.spec);
+	n = json_out_end(&jo);
+	if (n < 0) {
+		cli_err(CMD, "SPEC '%s' is too long for a request", o.spec);
+		goto out;
+	}
 	/* a server that refuses us says why before closing: read it anyway */
 	err = write_all(c->fd, req, n);
 	n = read_line(c, o.timeout_ms, &line);
@@ -328,8 +419,9 @@ int cmd_ctl(int argc, char **argv)
 	if (show_line(&o, line, n, false))
 		goto out;
 	if (strcmp(o.command, "subscribe")) {
-		/* stats and status printed their members */
-		if (!o.json && strncmp(o.command, "stat", 4))
+		/* stats, status and passthrough-list printed their members */
+		if (!o.json && strncmp(o.command, "stat", 4) &&
+		    strcmp(o.command, "passthrough-list"))
 			printf("%s: done\n", o.command);
 		ret = 0;
 		goto out;

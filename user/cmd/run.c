@@ -667,6 +667,8 @@ int cmd_run(int argc, char **argv)
 		if (err)
 			goto out;
 	}
+	/* before the dead loader's frames: those of such flows pass */
+	run_pass_follow(&rc);
 	if (take_adopted(&rc))
 		goto out;
 	/* last: the replicas get the clients' frames once both are compared */
@@ -689,6 +691,7 @@ int cmd_run(int argc, char **argv)
 		hostmem_report_print(&mem, stdout);
 		colo_steer_set_umem(rc.steer, &mem, zero_copy);
 	}
+	run_pass_print(&rc);
 	if (rc.xen)
 		printf("xen notify on %s\n", xen_server_address(rc.xen));
 	if (rc.qmp)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * colo-xdp run's parts: its options (run_opts.c), what the COLO
- * controller's channels ask of it (run_ctl.c), and the setup and the loop
- * that compares (run.c). The link watch is link_watch.c's.
+ * controller's channels ask of it (run_ctl.c), its passthrough rules
+ * (run_pass.c), and the setup and the loop that compares (run.c). The link
+ * watch is link_watch.c's.
  */
 #ifndef COLO_RUN_H
 #define COLO_RUN_H
@@ -130,5 +131,19 @@ void run_request_checkpoint(struct run_ctx *rc, enum colo_ckpt_reason reason);
 void run_degraded_frames(struct run_ctx *rc, struct colo_steer_stats *out);
 void run_loader_gap(struct run_ctx *rc, const char *what, bool always,
 		    uint64_t now);
+
+/*
+ * The engine stops comparing the flows of colo_steer's passthrough rules,
+ * and answers what it holds of them: after the rules changed, and before
+ * the first frame at the start.
+ */
+void run_pass_follow(struct run_ctx *rc);
+/* One line per passthrough rule, at the start. */
+void run_pass_print(struct run_ctx *rc);
+/* The control socket's passthrough-add, passthrough-del, passthrough-list. */
+int run_pass_add(void *ctx, const char *spec, char *err, size_t errlen);
+int run_pass_del(void *ctx, const char *spec, char *err, size_t errlen);
+int run_pass_list(void *ctx, struct ctl_pass_rule *out, char *err,
+		  size_t errlen);
 
 #endif /* COLO_RUN_H */

@@ -308,4 +308,7 @@ const struct ctl_server_ops run_ctl_ops = {
 	.resume = ctl_resume,
 	.stats = ctl_stats,
 	.status = ctl_status,
+	.passthrough_add = run_pass_add,
+	.passthrough_del = run_pass_del,
+	.passthrough_list = run_pass_list,
 };

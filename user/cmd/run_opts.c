@@ -12,6 +12,7 @@
 #include "engine_opts.h"
 #include "log.h"
 #include "mac.h"
+#include "pass_spec.h"
 #include "run.h"
 
 #define CMD RUN_CMD
@@ -45,6 +46,20 @@ static int parse_vm_mac(const char *cmd, const struct cli_opt *opt, void *field,
 	return 0;
 }
 
+/* One rule more, through the parser passthrough-add uses. */
+static int parse_passthrough(const char *cmd, const struct cli_opt *opt,
+			     void *field, const char *arg)
+{
+	struct colo_pass_rule rule;
+	char err[256];
+	int ret;
+
+	ret = pass_set_change(field, arg, false, &rule, err, sizeof(err));
+	if (ret)
+		cli_err(cmd, "--%s '%s': %s", opt->name, arg, err);
+	return ret;
+}
+
 #define IF_OPT(flag, role, text)                                      \
 	{                                                             \
 		.type = CLI_OPT_STRING, .name = (flag), .arg = "IF",  \
@@ -60,6 +75,14 @@ static const struct cli_opt run_opts[] = {
 	       "interface of the secondary VM"),
 	IF_OPT("outdev", COLO_ROLE_OUT, "interface towards the clients"),
 	ENGINE_CLI_OPTS(struct run_opts, engine),
+	{ .type = CLI_OPT_FUNC, .name = "passthrough", .arg = "SPEC",
+	  .off = offsetof(struct run_opts, steer.pass),
+	  .parse = parse_passthrough, .no_default = true,
+	  .help = "a flow not compared (repeatable): its primary\n"
+		  "frames go out, its secondary's are dropped, in\n"
+		  "the kernel. SPEC: proto=tcp|udp|icmp|N,\n"
+		  "src=ADDR[/PREFIX],sport=PORT,dst=ADDR[/PREFIX],\n"
+		  "dport=PORT; a key left out matches all" },
 	{ .type = CLI_OPT_BOOL, .name = "xdp-mode", .arg = "native|skb",
 	  .off = offsetof(struct run_opts, steer.skb_mode),
 	  .choices = xdp_modes,
@@ -139,7 +162,8 @@ static const struct cli_opt run_opts[] = {
 	  .off = offsetof(struct run_opts, control.path), .what = "a file name",
 	  .help = "JSON control socket for 'colo-xdp ctl' (root only):\n"
 		  "checkpoint-done, failover, resume, stats, status,\n"
-		  "subscribe" },
+		  "subscribe, passthrough-add, passthrough-del,\n"
+		  "passthrough-list" },
 	{ .type = CLI_OPT_STRING, .name = "on-checkpoint-request",
 	  .arg = "CMD", .off = offsetof(struct run_opts, hook_cmd),
 	  .what = "a shell command",

@@ -2,12 +2,13 @@
 /*
  * colo-xdp stat: the counters of every running instance, read from its pin
  * directory: colo_steer's per-CPU steering counters (colo_stats, keyed by
- * ifindex), colo_mirror's (colo_mir_stats) with the VM MAC it mirrors
- * for, what the loader publishes in colo_loader (engine and datapath
- * counters, which interfaces and which process), and whether the loader
- * is alive for colo_steer's watchdog (colo_heartbeat's age); and of every
- * secondary agent, its rewriter's per-CPU counters and its record
- * (colo_secondary: interfaces, process, sweep).
+ * ifindex) and per passthrough rule (colo_pass_stats), colo_mirror's
+ * (colo_mir_stats) with the VM MAC it mirrors for, what the loader
+ * publishes in colo_loader (engine and datapath counters, which interfaces
+ * and which process), and whether the loader is alive for colo_steer's
+ * watchdog (colo_heartbeat's age); and of every secondary agent, its
+ * rewriter's per-CPU counters and its record (colo_secondary: interfaces,
+ * process, sweep).
  */
 #include <errno.h>
 #include <net/if.h>
@@ -28,6 +29,7 @@
 #include "hostmem.h"
 #include "json.h"
 #include "mac.h"
+#include "pass_spec.h"
 #include "pin_dir.h"
 #include "pins.h"
 #include "secondary_fields.h"
@@ -43,9 +45,10 @@
 #define MIRROR_F(f) FIELD(struct colo_mirror_stats, f)
 /* What colo_steer counts per role, by its field names. */
 static const struct colo_counter steer_fields[] = {
-	STEER_F(to_socket),	   STEER_F(bypassed),  STEER_F(dropped),
-	STEER_F(malformed),	   STEER_F(no_socket), STEER_F(degraded_passed),
-	STEER_F(degraded_dropped),
+	STEER_F(to_socket),	   STEER_F(bypassed),
+	STEER_F(dropped),	   STEER_F(malformed),
+	STEER_F(no_socket),	   STEER_F(degraded_passed),
+	STEER_F(degraded_dropped), STEER_F(passthrough),
 };
 /* And colo_mirror, on the outdev's ingress. */
 static const struct colo_counter mirror_fields[] = {
@@ -74,6 +77,8 @@ struct instance {
 	struct colo_mirror_stats mirror_stats;
 	__u64 learned_mac; /* what colo_steer learned, 0: nothing yet */
 	struct pin_dir_liveness live;
+	struct colo_pass_set pass;
+	struct colo_pass_count pass_count[COLO_PASS_MAX];
 };
 
 /* Room for one per-CPU value of any of the maps read, per CPU. */
@@ -138,6 +143,9 @@ static int read_instance(struct instance *in, const char *path, int ncpus,
 		in->have_steer[r] = read_pinned(
 			path, COLO_MAP_STATS, in->rec.ifindex[r], &in->steer[r],
 			sizeof(in->steer[r]), ncpus, percpu);
+	/* pins of an older colo_steer have no rules: none to show */
+	pin_dir_pass(path, in->rec.ifindex[COLO_ROLE_PRIMARY], &in->pass,
+		     in->pass_count);
 	in->have_mirror = read_pinned(path, COLO_MAP_MIRROR_CONFIG, 0,
 				      &in->mirror, sizeof(in->mirror), 0, NULL);
 	if (!in->have_mirror)
@@ -216,6 +224,27 @@ static void print_mirror(const struct instance *in)
 		     NFIELDS(mirror_fields), COLO_TOTAL);
 }
 
+/* Each passthrough rule and its counters, as `ctl passthrough-list`. */
+static void print_pass(const struct instance *in)
+{
+	char spec[PASS_SPEC_MAX];
+	unsigned int f;
+	__u32 r;
+
+	if (in->pass.n)
+		printf("  passthrough rules (totals since each was added):\n");
+	for (r = 0; r < in->pass.n; r++) {
+		pass_spec_format(&in->pass.rule[r], spec, sizeof(spec));
+		printf("    %s", spec);
+		for (f = 0; f < colo_pass_counters_n; f++)
+			printf("  %s %llu", colo_pass_counters[f].name,
+			       (unsigned long long)colo_counter_get(
+				       &in->pass_count[r],
+				       &colo_pass_counters[f]));
+		putchar('\n');
+	}
+}
+
 static void print_human(const struct instance *in)
 {
 	const struct pin_dir_liveness *l = &in->live;
@@ -272,6 +301,7 @@ static void print_human(const struct instance *in)
 				printf(" %16s", "-");
 		putchar('\n');
 	}
+	print_pass(in);
 	print_mirror(in);
 	print_fields("engine, totals since the loader started", &in->rec.stats,
 		     colo_counters, colo_counters_engine, COLO_TOTAL);
@@ -340,9 +370,9 @@ static void json_mirror(const struct instance *in)
 static void print_json(const struct instance *in, bool first)
 {
 	const struct pin_dir_liveness *l = &in->live;
-	char name[IF_NAMESIZE];
+	char name[IF_NAMESIZE], spec[PASS_SPEC_MAX];
 	const char *sep;
-	unsigned int i;
+	unsigned int i, f;
 	int r;
 
 	printf("%s{\"pin_path\":", first ? "" : ",");
@@ -378,7 +408,19 @@ static void print_json(const struct instance *in, bool first)
 		else
 			printf("null");
 	}
-	printf("},\"mirror\":");
+	printf("},\"passthrough\":[");
+	for (i = 0; i < in->pass.n; i++) {
+		pass_spec_format(&in->pass.rule[i], spec, sizeof(spec));
+		printf("%s{\"spec\":", i ? "," : "");
+		json_print_str(stdout, spec);
+		for (f = 0; f < colo_pass_counters_n; f++)
+			printf(",\"%s\":%llu", colo_pass_counters[f].name,
+			       (unsigned long long)colo_counter_get(
+				       &in->pass_count[i],
+				       &colo_pass_counters[f]));
+		putchar('}');
+	}
+	printf("],\"mirror\":");
 	json_mirror(in);
 	printf(",\"engine\":");
 	colo_counters_print_json(stdout, &in->rec.stats, colo_counters,
@@ -569,9 +611,10 @@ static const struct cli_cmd stat_cmd = {
 	.usage = "[--pin-path DIR] [--json] [--watch [SECONDS]]",
 	.about =
 		"Show the counters of every running colo-xdp instance (pinned under\n" COLO_PIN_ROOT
-		"/): what colo_steer did with the frames of each role,\n"
-		"and the loader's engine and datapath counters; and of every secondary\n"
-		"agent, what its rewriter did and its sweep removed.\n",
+		"/): what colo_steer did with the frames of each role\n"
+		"and of each passthrough rule, and the loader's engine and datapath\n"
+		"counters; and of every secondary agent, what its rewriter did and its\n"
+		"sweep removed.\n",
 	.opts = stat_opts,
 };
 

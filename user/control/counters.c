@@ -26,6 +26,8 @@ const struct colo_counter colo_counters[] = {
 	ENG("released", released),
 	ENG("released_flush", released_flush),
 	ENG("failover_passed", failover_passed),
+	ENG("passthrough_released", passthrough_released),
+	ENG("passthrough_freed", passthrough_freed),
 	ENG("retransmissions", retransmissions),
 	ENG("mismatches", mismatches),
 	ENG("refused_queue_full", refused[COLO_FULL_QUEUE]),
@@ -98,6 +100,20 @@ _Static_assert(NR(colo_counters) * sizeof(__u64) ==
 
 const unsigned int colo_counters_n = NR(colo_counters);
 const unsigned int colo_counters_engine = NR_ENGINE;
+
+/* A rule's frames since it was added: totals, as colo_steer's are. */
+#define PASS(f)                                                     \
+	{                                                           \
+#f, offsetof(struct colo_pass_count, f), COLO_TOTAL \
+	}
+const struct colo_counter colo_pass_counters[] = {
+	PASS(primary),
+	PASS(secondary),
+};
+_Static_assert(NR(colo_pass_counters) * sizeof(__u64) ==
+		       sizeof(struct colo_pass_count),
+	       "a counter of struct colo_pass_count has no name");
+const unsigned int colo_pass_counters_n = NR(colo_pass_counters);
 
 void colo_counters_print_json(FILE *f, const void *base,
 			      const struct colo_counter *c, unsigned int n)

@@ -40,6 +40,14 @@ extern const unsigned int colo_counters_n;
 extern const unsigned int colo_counters_engine;
 
 /*
+ * What each passthrough rule counts (struct colo_pass_count, summed over
+ * the CPUs): `colo-xdp stat` and `ctl passthrough-list` print them under
+ * these names. Totals since the rule was added (a takeover keeps them).
+ */
+extern const struct colo_counter colo_pass_counters[];
+extern const unsigned int colo_pass_counters_n;
+
+/*
  * The counter at c->off of base, a struct of __u64 counters (this table's
  * struct colo_loader_stats, or another table's struct). memcpy: the
  * fields are __u64, which uint64_t may not alias.

@@ -192,6 +192,9 @@ enum ctl_command {
 	CTL_STATS,
 	CTL_STATUS,
 	CTL_SUBSCRIBE,
+	CTL_PASS_ADD,
+	CTL_PASS_DEL,
+	CTL_PASS_LIST,
 	CTL_NR_COMMANDS,
 };
 
@@ -202,6 +205,9 @@ static const char *const command_names[CTL_NR_COMMANDS] = {
 	[CTL_STATS] = "stats",
 	[CTL_STATUS] = "status",
 	[CTL_SUBSCRIBE] = "subscribe",
+	[CTL_PASS_ADD] = "passthrough-add",
+	[CTL_PASS_DEL] = "passthrough-del",
+	[CTL_PASS_LIST] = "passthrough-list",
 };
 
 static bool supported(const struct ctl_server_ops *ops, enum ctl_command cmd)
@@ -217,12 +223,27 @@ static bool supported(const struct ctl_server_ops *ops, enum ctl_command cmd)
 		return ops->stats || ops->stats_json;
 	case CTL_STATUS:
 		return ops->status || ops->status_json;
+	case CTL_PASS_ADD:
+		return ops->passthrough_add;
+	case CTL_PASS_DEL:
+		return ops->passthrough_del;
+	case CTL_PASS_LIST:
+		return ops->passthrough_list;
 	default:
 		return true;
 	}
 }
 
-static int act(struct ctl_server *s, enum ctl_command cmd)
+struct req {
+	char command[JSON_STR_MAX];
+	char spec[JSON_STR_MAX];
+	bool have, have_spec;
+	bool not_string;
+};
+
+/* A refusal leaves why in err, or only its errno. */
+static int act(struct ctl_server *s, enum ctl_command cmd, const struct req *r,
+	       char *err, size_t errlen)
 {
 	switch (cmd) {
 	case CTL_CHECKPOINT_DONE:
@@ -231,36 +252,77 @@ static int act(struct ctl_server *s, enum ctl_command cmd)
 		return s->ops.failover(s->ctx);
 	case CTL_RESUME:
 		return s->ops.resume(s->ctx);
+	case CTL_PASS_ADD:
+		return s->ops.passthrough_add(s->ctx, r->spec, err, errlen);
+	case CTL_PASS_DEL:
+		return s->ops.passthrough_del(s->ctx, r->spec, err, errlen);
 	default:
 		return 0;
 	}
 }
 
-static void request(struct ctl_server *s, struct ctl_client *c,
-		    const char *name)
+/* The rules and their counters: {"rules":[{"spec":...},...]}. */
+static int pass_list(struct ctl_server *s, struct json_out *o, char *err,
+		     size_t errlen)
 {
-	char buf[CTL_REPLY_MAX];
+	struct ctl_pass_rule rule[COLO_PASS_MAX];
+	unsigned int f;
+	int n, i;
+
+	n = s->ops.passthrough_list(s->ctx, rule, err, errlen);
+	if (n < 0)
+		return n;
+	json_out_array_begin(o, "rules");
+	for (i = 0; i < n && i < COLO_PASS_MAX; i++) {
+		json_out_object_begin(o);
+		json_out_str(o, "spec", rule[i].spec);
+		for (f = 0; f < colo_pass_counters_n; f++)
+			json_out_u64(o, colo_pass_counters[f].name,
+				     colo_counter_get(&rule[i].count,
+						      &colo_pass_counters[f]));
+		json_out_object_end(o);
+	}
+	json_out_array_end(o);
+	return 0;
+}
+
+static void request(struct ctl_server *s, struct ctl_client *c,
+		    const struct req *r)
+{
+	char buf[CTL_REPLY_MAX], err[CTL_REPLY_MAX / 2] = "";
 	enum ctl_command cmd = 0;
 	struct json_out o;
 	int ret;
 
-	while (cmd < CTL_NR_COMMANDS && strcmp(name, command_names[cmd]))
+	while (cmd < CTL_NR_COMMANDS && strcmp(r->command, command_names[cmd]))
 		cmd++;
 	if (cmd == CTL_NR_COMMANDS) {
 		s->st.bad_requests++;
 		reply_error(
 			s, c,
-			"unknown command '%s': use checkpoint-done, failover, resume, stats, status or subscribe",
-			name);
+			"unknown command '%s': use checkpoint-done, failover, resume, stats, status, subscribe, passthrough-add, passthrough-del or passthrough-list",
+			r->command);
 		return;
 	}
 	if (!supported(&s->ops, cmd)) {
-		reply_error(s, c, "%s is not supported by this server", name);
+		reply_error(s, c, "%s is not supported by this server",
+			    r->command);
 		return;
 	}
-	ret = act(s, cmd);
+	if ((cmd == CTL_PASS_ADD || cmd == CTL_PASS_DEL) && !r->have_spec) {
+		s->st.bad_requests++;
+		reply_error(
+			s, c,
+			"%s needs a \"spec\" string, e.g. {\"command\":\"%s\",\"spec\":\"proto=udp,dport=53\"}",
+			r->command, r->command);
+		return;
+	}
+	ret = act(s, cmd, r, err, sizeof(err));
 	if (ret) {
-		reply_error(s, c, "refused: %s", strerror(-ret));
+		if (*err)
+			reply_error(s, c, "%s", err);
+		else
+			reply_error(s, c, "refused: %s", strerror(-ret));
 		return;
 	}
 	if (cmd == CTL_SUBSCRIBE && !c->subscribed) {
@@ -275,6 +337,10 @@ static void request(struct ctl_server *s, struct ctl_client *c,
 		status_fields(s, &o);
 	else if (cmd == CTL_FAILOVER || cmd == CTL_RESUME)
 		switch_field(s, &o);
+	if (cmd == CTL_PASS_LIST && pass_list(s, &o, err, sizeof(err))) {
+		reply_error(s, c, "%s", *err ? err : "cannot read the rules");
+		return;
+	}
 	reply(c, &o);
 	/* the requester's reply first, then what everyone is told */
 	if (cmd == CTL_FAILOVER)
@@ -283,16 +349,15 @@ static void request(struct ctl_server *s, struct ctl_client *c,
 		ctl_server_event_resumed(s);
 }
 
-struct req {
-	char command[JSON_STR_MAX];
-	bool have;
-	bool not_string;
-};
-
 static int req_member(void *ctx, const struct json_member *m)
 {
 	struct req *r = ctx;
 
+	if (!strcmp(m->key, "spec") && m->type == JSON_STRING) {
+		strcpy(r->spec, m->str);
+		r->have_spec = true;
+		return 0;
+	}
 	if (strcmp(m->key, "command"))
 		return 0;
 	if (m->type != JSON_STRING) {
@@ -329,7 +394,7 @@ static void line(struct ctl_server *s, struct ctl_client *c, char *l,
 				"missing \"command\": send e.g. {\"command\":\"status\"}");
 		return;
 	}
-	request(s, c, r.command);
+	request(s, c, &r);
 }
 
 /* Answer the complete lines in the input while their replies fit. */

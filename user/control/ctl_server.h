@@ -4,7 +4,10 @@
  * stream socket (mode 0600, peers checked with SO_PEERCRED: root only)
  * speaking JSON lines. A request is {"command":"NAME"}; every request gets
  * one reply line, {"ok":true,...} or {"ok":false,"error":"..."}, in order.
- * Commands: checkpoint-done, failover, resume, stats, status, subscribe.
+ * Commands: checkpoint-done, failover, resume, stats, status, subscribe,
+ * passthrough-add and passthrough-del (with "spec":"proto=udp,dport=53"),
+ * passthrough-list (replies "rules":[{"spec":...,"primary":N,
+ * "secondary":N},...]).
  * A subscriber also receives event lines, {"event":"NAME",...,"dropped":N}
  * where N counts the events this subscriber lost so far.
  *
@@ -23,6 +26,7 @@
 #define COLO_CTL_SERVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "colo_xdp.h"
@@ -32,8 +36,10 @@
 #define CTL_DEFAULT_PATH "/run/colo-xdp.sock"
 /* Longest request line, newline included; longer ones get an error. */
 #define CTL_LINE_MAX 4096
-/* Longest reply or event line. */
+/* Longest reply or event line: passthrough-list's is the longest. */
 #define CTL_REPLY_MAX 4096
+/* A passthrough rule as passthrough-list prints it, NUL included. */
+#define CTL_PASS_SPEC_MAX 128
 /* Output buffered per client: replies and events not yet sent. */
 #define CTL_OUT_MAX (64 * 1024)
 #define CTL_DEFAULT_MAX_CLIENTS 128
@@ -52,6 +58,12 @@ struct ctl_status {
 	bool xen_connected; /* a controller is connected to --notify xen:... */
 	bool qmp_connected; /* QEMU's monitor answers --notify qmp:... */
 	uint64_t switch_ns; /* last failover or resume: command to XDP switch */
+};
+
+/* One passthrough rule as passthrough-list shows it. */
+struct ctl_pass_rule {
+	char spec[CTL_PASS_SPEC_MAX]; /* its canonical form */
+	struct colo_pass_count count; /* frames since it was added */
 };
 
 struct ctl_server_stats {
@@ -85,6 +97,21 @@ struct ctl_server_ops {
 	 */
 	void (*stats_json)(void *ctx, struct json_out *o);
 	void (*status_json)(void *ctx, struct json_out *o);
+	/*
+	 * Add or delete the passthrough rule of spec. A refusal returns a
+	 * negative errno and says why in err (a bad spec: the key and what
+	 * it accepts), which is the error reply.
+	 */
+	int (*passthrough_add)(void *ctx, const char *spec, char *err,
+			       size_t errlen);
+	int (*passthrough_del)(void *ctx, const char *spec, char *err,
+			       size_t errlen);
+	/*
+	 * The rules in the order they were added, at most COLO_PASS_MAX:
+	 * how many, or a negative errno and why in err.
+	 */
+	int (*passthrough_list)(void *ctx, struct ctl_pass_rule *out, char *err,
+				size_t errlen);
 };
 
 struct ctl_server_config {

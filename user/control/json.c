@@ -105,6 +105,34 @@ void json_out_bool(struct json_out *o, const char *key, bool val)
 		out_raw(o, "false", 5);
 }
 
+void json_out_array_begin(struct json_out *o, const char *key)
+{
+	out_key(o, key);
+	out_raw(o, "[", 1);
+	o->first = true;
+}
+
+void json_out_object_begin(struct json_out *o)
+{
+	if (!o->first)
+		out_raw(o, ",", 1);
+	out_raw(o, "{", 1);
+	o->first = true;
+}
+
+/* After a nested value, the next member or element needs its comma. */
+void json_out_object_end(struct json_out *o)
+{
+	out_raw(o, "}", 1);
+	o->first = false;
+}
+
+void json_out_array_end(struct json_out *o)
+{
+	out_raw(o, "]", 1);
+	o->first = false;
+}
+
 int json_out_end(struct json_out *o)
 {
 	out_raw(o, "}\n", 2);
@@ -518,4 +546,43 @@ int json_find(const char *s, size_t len, const char *key,
 	if (ret)
 		return ret;
 	return out->raw ? 0 : -ENOENT;
+}
+
+int json_parse_array(const char *s, size_t len,
+		     int (*fn)(void *ctx, const char *elem, size_t len),
+		     void *ctx, char *err, size_t errlen)
+{
+	struct parser p = { s, len, 0, err, errlen };
+	enum json_type type;
+	size_t start;
+	int ret;
+
+	if (expect(&p, '[', "'[': an array"))
+		return -EINVAL;
+	skip_ws(&p);
+	if (peek(&p) == ']') {
+		p.pos++;
+		goto end;
+	}
+	for (;;) {
+		skip_ws(&p);
+		start = p.pos;
+		if (parse_value(&p, 1, &type))
+			return -EINVAL;
+		ret = fn(ctx, s + start, p.pos - start);
+		if (ret)
+			return ret;
+		skip_ws(&p);
+		if (peek(&p) == ']') {
+			p.pos++;
+			break;
+		}
+		if (expect(&p, ',', "',' or ']'"))
+			return -EINVAL;
+	}
+end:
+	skip_ws(&p);
+	if (p.pos != len)
+		return fail(&p, "text after the array");
+	return 0;
 }

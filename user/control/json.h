@@ -33,6 +33,15 @@ void json_out_str(struct json_out *o, const char *key, const char *val);
 void json_out_u64(struct json_out *o, const char *key, uint64_t val);
 void json_out_bool(struct json_out *o, const char *key, bool val);
 /*
+ * A member holding an array of flat objects: json_out_array_begin(), then
+ * for each element json_out_object_begin(), its members, and
+ * json_out_object_end(); then json_out_array_end().
+ */
+void json_out_array_begin(struct json_out *o, const char *key);
+void json_out_array_end(struct json_out *o);
+void json_out_object_begin(struct json_out *o);
+void json_out_object_end(struct json_out *o);
+/*
  * Close the object and the line, NUL-terminated; returns its length (the
  * NUL not counted), or -ENOSPC if cap was short.
  */
@@ -80,5 +89,14 @@ int json_parse_object(const char *s, size_t len,
  */
 int json_find(const char *s, size_t len, const char *key,
 	      struct json_member *out, char *err, size_t errlen);
+
+/*
+ * Walk the array spanning all of s[0..len) (a member's raw value) and call
+ * fn with each element as written, in order; returns as
+ * json_parse_object() does.
+ */
+int json_parse_array(const char *s, size_t len,
+		     int (*fn)(void *ctx, const char *elem, size_t len),
+		     void *ctx, char *err, size_t errlen);
 
 #endif /* COLO_JSON_H */

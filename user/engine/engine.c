@@ -111,15 +111,18 @@ uint32_t colo_engine_room(const struct colo_engine *e, enum colo_side side)
 	return free < share ? free : share;
 }
 
-/* Answer a frame that is not compared: release a primary, free the other. */
+/*
+ * Answer a frame that is not compared: release a primary, free the other;
+ * the caller counts why.
+ */
 static void answer_uncompared(struct colo_engine *e, enum colo_side side,
 			      uint64_t handle, uint32_t len)
 {
+	e->st.frames_in[side]++;
 	if (side == COLO_PRIMARY) {
 		e->st.released++;
 		e->ops.release(e->ctx, handle, len);
 	} else {
-		e->st.not_compared_dropped++;
 		e->ops.free(e->ctx, handle);
 	}
 }
@@ -162,9 +165,10 @@ static int input(struct colo_engine *e, enum colo_side side, uint64_t handle,
 
 	e->now_ns = now_ns;
 	if (e->failover) {
-		e->st.frames_in[side]++;
 		if (side == COLO_PRIMARY)
 			e->st.failover_passed++;
+		else
+			e->st.not_compared_dropped++;
 		answer_uncompared(e, side, handle, len);
 		return 0;
 	}
@@ -174,11 +178,21 @@ static int input(struct colo_engine *e, enum colo_side side, uint64_t handle,
 	    (len > UINT16_MAX || pkt.ip_end < pkt.data_off))
 		pkt.cls = COLO_CLASS_MALFORMED;
 	if (pkt.cls != COLO_CLASS_COMPARE) {
-		e->st.frames_in[side]++;
 		if (pkt.cls == COLO_CLASS_MALFORMED)
 			e->st.malformed[side]++;
 		if (side == COLO_PRIMARY)
 			e->st.passed++;
+		else
+			e->st.not_compared_dropped++;
+		answer_uncompared(e, side, handle, len);
+		return 0;
+	}
+	/* it reached the driver before colo_steer had the rule */
+	if (e->pass && e->pass(e->pass_arg, &pkt.key)) {
+		if (side == COLO_PRIMARY)
+			e->st.passthrough_released++;
+		else
+			e->st.passthrough_freed++;
 		answer_uncompared(e, side, handle, len);
 		return 0;
 	}
@@ -287,6 +301,64 @@ static void flush(struct colo_engine *e)
 	e->outstanding = false;
 	flush_side(e, COLO_PRIMARY);
 	flush_side(e, COLO_SECONDARY);
+}
+
+/* Answer every queued frame of connection c, then forget it. */
+static void pass_conn(struct colo_engine *e, struct eng_conn *c)
+{
+	int side;
+
+	for (side = COLO_PRIMARY; side <= COLO_SECONDARY; side++)
+		while (c->qhead[side] != ENG_NIL) {
+			if (side == COLO_PRIMARY)
+				e->st.passthrough_released++;
+			else
+				e->st.passthrough_freed++;
+			eng_answer_head(e, c, side, false);
+		}
+	eng_conn_remove(e, c);
+}
+
+/*
+ * The connections of side's queued frames that match, in the order of
+ * their oldest frame. Answering one takes all its frames off the arrival
+ * list; the last frame kept tells where to go on.
+ */
+static void pass_side(struct colo_engine *e, int side)
+{
+	uint32_t kept = ENG_NIL, i = e->ghead[side];
+	struct eng_conn *c;
+
+	while (i != ENG_NIL) {
+		c = &e->conns[e->frames[i].conn];
+		if (e->pass(e->pass_arg, &c->key)) {
+			pass_conn(e, c);
+			i = kept == ENG_NIL ? e->ghead[side] :
+					      e->frames[kept].gnext;
+		} else {
+			kept = i;
+			i = e->frames[i].gnext;
+		}
+	}
+}
+
+void colo_engine_passthrough(struct colo_engine *e, colo_engine_match_fn match,
+			     const void *arg)
+{
+	uint32_t i, next;
+
+	e->pass = match;
+	e->pass_arg = arg;
+	if (!match)
+		return;
+	pass_side(e, COLO_PRIMARY);
+	pass_side(e, COLO_SECONDARY);
+	/* empty ones too: their TCP cursor must not outlive the rule */
+	for (i = e->lru_head; i != ENG_NIL; i = next) {
+		next = e->conns[i].lnext;
+		if (e->pass(e->pass_arg, &e->conns[i].key))
+			eng_conn_remove(e, &e->conns[i]);
+	}
 }
 
 void colo_engine_checkpoint_done(struct colo_engine *e)

@@ -128,6 +128,27 @@ uint32_t colo_engine_room(const struct colo_engine *e, enum colo_side side);
  */
 void colo_engine_tick(struct colo_engine *e, uint64_t now_ns);
 
+/*
+ * Whether the connection of key belongs to a passthrough flow, whose
+ * frames are not compared. Called for every frame while it is set: it
+ * must be cheap and bounded.
+ */
+typedef bool (*colo_engine_match_fn)(const void *arg,
+				     const struct colo_flow_key *key);
+
+/*
+ * Stop comparing the flows match(arg, key) says yes to; NULL compares
+ * every flow again. The frames queued for such connections are answered
+ * at once, connection by connection in the order of their oldest frame:
+ * the primaries released in their queue's order (TCP by sequence, the rest
+ * by arrival), the secondaries freed. Those connections are forgotten, so
+ * that a flow compared again later starts afresh. From then on a frame
+ * that match says yes to is answered as it comes in, uncompared, and
+ * never refused for want of room.
+ */
+void colo_engine_passthrough(struct colo_engine *e, colo_engine_match_fn match,
+			     const void *arg);
+
 /* The checkpoint happened: release every primary, free every secondary. */
 void colo_engine_checkpoint_done(struct colo_engine *e);
 

@@ -105,6 +105,8 @@ struct colo_engine {
 	uint64_t last_scan_ns;
 	bool failover;
 	bool outstanding; /* a checkpoint request is unanswered */
+	colo_engine_match_fn pass; /* passthrough flows; NULL: none */
+	const void *pass_arg;
 	/*
 	 * The most frames one side may have in the pool: the rest is the
 	 * other side's, whose matches make room again.
@@ -153,6 +155,7 @@ struct eng_conn *eng_conn_get(struct colo_engine *e,
 void eng_conn_sync(struct colo_engine *e, struct eng_conn *c);
 void eng_conn_settle(struct colo_engine *e, struct eng_conn *c);
 void eng_conn_expire_idle(struct colo_engine *e);
+void eng_conn_remove(struct colo_engine *e, struct eng_conn *c);
 void eng_queue_append(struct colo_engine *e, struct eng_conn *c,
 		      struct eng_frame *f);
 void eng_queue_insert_seq(struct colo_engine *e, struct eng_conn *c,

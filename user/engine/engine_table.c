@@ -193,7 +193,7 @@ static void lru_append(struct colo_engine *e, struct eng_conn *c)
 }
 
 /* Take an empty connection out of the table; its slot is free again. */
-static void conn_remove(struct colo_engine *e, struct eng_conn *c)
+void eng_conn_remove(struct colo_engine *e, struct eng_conn *c)
 {
 	uint32_t i = eng_conn_idx(e, c);
 	uint32_t *p = &e->buckets[key_hash(&c->key, c->flags & ENG_C_TCP) &
@@ -236,7 +236,7 @@ struct eng_conn *eng_conn_get(struct colo_engine *e,
 		/* reclaim the connection that has been empty the longest */
 		if (e->lru_head == ENG_NIL)
 			return NULL;
-		conn_remove(e, &e->conns[e->lru_head]);
+		eng_conn_remove(e, &e->conns[e->lru_head]);
 		e->st.conns_expired_idle++;
 	}
 	i = e->free_conn;
@@ -269,7 +269,7 @@ void eng_conn_settle(struct colo_engine *e, struct eng_conn *c)
 	if ((c->flags & ENG_C_RST) ||
 	    (c->flags & (ENG_C_FIN_P | ENG_C_FIN_S)) ==
 		    (ENG_C_FIN_P | ENG_C_FIN_S)) {
-		conn_remove(e, c);
+		eng_conn_remove(e, c);
 		e->st.conns_expired_closed++;
 		return;
 	}
@@ -287,7 +287,7 @@ void eng_conn_expire_idle(struct colo_engine *e)
 		c = &e->conns[e->lru_head];
 		if (now_ms - c->idle_ms < e->cfg.idle_timeout_ms)
 			break;
-		conn_remove(e, c);
+		eng_conn_remove(e, c);
 		e->st.conns_expired_idle++;
 	}
 }

@@ -10,12 +10,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "cli.h"
 #include "log.h"
@@ -229,6 +231,19 @@ bool pin_dir_abandoned(const char *path)
 	return access(pin, F_OK) && errno == ENOENT;
 }
 
+/* The colo_config entry of the instance's primary: 0 or a negative errno. */
+static int primary_config(const char *path, __u32 ifindex,
+			  struct colo_if_config *cfg)
+{
+	int fd = pin_dir_open_map(path, COLO_MAP_CONFIG, sizeof(*cfg)), err;
+
+	if (fd < 0)
+		return fd;
+	err = bpf_map_lookup_elem(fd, &ifindex, cfg);
+	close(fd);
+	return err;
+}
+
 /*
  * The loader's last heartbeat (0: none, or its pins lack the watchdog's
  * settings) and those settings, from the primary's colo_config entry.
@@ -236,23 +251,69 @@ bool pin_dir_abandoned(const char *path)
 static __u64 heartbeat(const char *path, const struct colo_loader *rec,
 		       struct colo_if_config *cfg)
 {
-	__u32 key = rec->ifindex[COLO_ROLE_PRIMARY];
+	__u32 key;
 	__u64 hb = 0;
-	int cfd, hfd;
+	int hfd;
 
-	cfd = pin_dir_open_map(path, COLO_MAP_CONFIG, sizeof(*cfg));
 	hfd = pin_dir_open_map(path, COLO_MAP_HEARTBEAT, sizeof(hb));
-	if (cfd >= 0 && hfd >= 0 && !bpf_map_lookup_elem(cfd, &key, cfg) &&
+	if (hfd >= 0 &&
+	    !primary_config(path, rec->ifindex[COLO_ROLE_PRIMARY], cfg) &&
 	    cfg->on_loss <= COLO_LOSS_HOLD) {
 		key = cfg->hb_slot;
 		if (bpf_map_lookup_elem(hfd, &key, &hb))
 			hb = 0;
 	}
-	if (cfd >= 0)
-		close(cfd);
 	if (hfd >= 0)
 		close(hfd);
 	return hb;
+}
+
+int pin_dir_pass(const char *path, __u32 primary_ifindex,
+		 struct colo_pass_set *set, struct colo_pass_count *count)
+{
+	struct colo_pass_count *percpu = NULL;
+	struct colo_if_config cfg;
+	int rfd, cfd, ncpus, c, err;
+	__u32 i, key;
+
+	memset(set, 0, sizeof(*set));
+	memset(count, 0, COLO_PASS_MAX * sizeof(*count));
+	rfd = pin_dir_open_map(path, COLO_MAP_PASS, sizeof(*set));
+	cfd = pin_dir_open_map(path, COLO_MAP_PASS_STATS, sizeof(*count));
+	err = rfd < 0 ? rfd : cfd < 0 ? cfd : 0;
+	if (err)
+		goto out;
+	err = primary_config(path, primary_ifindex, &cfg);
+	if (err)
+		goto out;
+	/* no entry: no rule was ever written, as in failing to start */
+	if (bpf_map_lookup_elem(rfd, &cfg.hb_slot, set) ||
+	    set->n > COLO_PASS_MAX) {
+		memset(set, 0, sizeof(*set));
+		goto out;
+	}
+	ncpus = libbpf_num_possible_cpus();
+	percpu = ncpus > 0 ? calloc(ncpus, sizeof(*percpu)) : NULL;
+	if (!percpu) {
+		err = ncpus > 0 ? -ENOMEM : ncpus ?: -EINVAL;
+		goto out;
+	}
+	for (i = 0; i < set->n; i++) {
+		key = cfg.hb_slot * COLO_PASS_MAX + set->rule[i].slot;
+		if (bpf_map_lookup_elem(cfd, &key, percpu))
+			continue;
+		for (c = 0; c < ncpus; c++) {
+			count[i].primary += percpu[c].primary;
+			count[i].secondary += percpu[c].secondary;
+		}
+	}
+out:
+	if (rfd >= 0)
+		close(rfd);
+	if (cfd >= 0)
+		close(cfd);
+	free(percpu);
+	return err;
 }
 
 void pin_dir_alive(const char *path, const struct colo_loader *rec,

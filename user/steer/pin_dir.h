@@ -6,8 +6,9 @@
  * colo_loader map pinned there: interfaces, loader and keeper pids), whether
  * that loader and its keeper live and what colo_steer's watchdog makes of
  * the loader, the claim (a new instance, or the takeover of a dead one),
- * its removal, and the instances under COLO_PIN_ROOT. The maps inside are
- * steer.c's.
+ * its removal, and the instances under COLO_PIN_ROOT; and what the
+ * instance's passthrough rules counted, for whoever reads them from the
+ * pins. The maps inside are steer.c's to write.
  */
 #ifndef COLO_PIN_DIR_H
 #define COLO_PIN_DIR_H
@@ -100,6 +101,14 @@ int pin_dir_owner(const char *path, struct colo_loader *rec);
  * will take the instance over any more.
  */
 bool pin_dir_abandoned(const char *path);
+
+/*
+ * The passthrough rules of the instance pinned in path whose primary is
+ * primary_ifindex, and their counters summed over the CPUs: count[i] is
+ * set->rule[i]'s. 0 (no rule: set->n 0), or a negative errno.
+ */
+int pin_dir_pass(const char *path, __u32 primary_ifindex,
+		 struct colo_pass_set *set, struct colo_pass_count *count);
 
 /* The loader, as colo_steer's watchdog sees it. */
 enum pin_dir_loader {

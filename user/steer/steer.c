@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <net/if.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "colo_steer.skel.h"
 #include "host.h"
 #include "log.h"
+#include "pass_spec.h"
 #include "pin_dir.h"
 #include "steer.h"
 
@@ -41,6 +43,8 @@ enum steer_map {
 	STEER_LOADER,
 	STEER_HEARTBEAT,
 	STEER_VM_MAC,
+	STEER_PASS,
+	STEER_PASS_STATS,
 	STEER_NR_MAPS,
 };
 
@@ -52,7 +56,7 @@ static const char *const role_name[COLO_NR_ROLES] = {
 
 /* The roles colo_steer runs on; the outdev is only a redirect target. */
 #define STEER_NR_RX 2
-/* colo_steer uses six maps; room for a few more in a newer object */
+/* colo_steer uses nine maps; room for a few more in a newer object */
 #define STEER_MAX_PROG_MAPS 16
 
 struct colo_steer {
@@ -85,8 +89,13 @@ struct colo_steer {
 	__u64 *hb_area; /* colo_heartbeat, mmapped */
 	size_t hb_len;
 	__u64 *hb; /* this instance's slot in it, once it has one */
+	__u32 hb_slot;
 	int ncpus;
 	struct colo_steer_stats *percpu; /* ncpus values, for map reads */
+	/* the passthrough rules in colo_pass, as last written */
+	struct colo_pass_set pass;
+	bool added_pass;
+	struct colo_pass_count *pass_zero; /* ncpus zeroes, for new rules */
 	struct colo_loader rec; /* what colo_loader holds */
 };
 
@@ -142,6 +151,8 @@ static int prog_maps(const char *ifname, int ifindex, __u32 ids[STEER_NR_MAPS])
 		[STEER_STATS] = COLO_MAP_STATS,
 		[STEER_HEARTBEAT] = COLO_MAP_HEARTBEAT,
 		[STEER_VM_MAC] = COLO_MAP_VM_MAC,
+		[STEER_PASS] = COLO_MAP_PASS,
+		[STEER_PASS_STATS] = COLO_MAP_PASS_STATS,
 	};
 	__u32 map_ids[STEER_MAX_PROG_MAPS], i, m, n, id, len;
 	struct bpf_prog_info info;
@@ -345,6 +356,8 @@ static int config_entry(struct colo_steer *s, int r, struct colo_if_config *cfg)
 		cfg->xsk_base = old.xsk_base;
 		cfg->hb_slot = old.hb_slot;
 		cfg->state = old.state;
+		/* its rules go on deciding their flows while it is taken */
+		cfg->passthrough = old.passthrough;
 		if (old.state == COLO_STATE_PASSTHROUGH)
 			s->failed_over = true;
 		err = bpf_map_update_elem(s->fd[STEER_CONFIG], &key, cfg,
@@ -378,7 +391,41 @@ static int config_entry(struct colo_steer *s, int r, struct colo_if_config *cfg)
 	return add_entry(s, STEER_CONFIG, s->ifname[r], key, cfg);
 }
 
-static int fill_maps(struct colo_steer *s)
+/*
+ * The instance's passthrough rules: the flags', and on a takeover the
+ * dead loader's first (those added on its control socket included), with
+ * the counters they have.
+ */
+static int pass_rules(struct colo_steer *s, const struct colo_steer_opts *opts)
+{
+	struct colo_pass_set set = {};
+	char err[256];
+	__u32 i;
+	int ret;
+
+	if (s->takeover &&
+	    !bpf_map_lookup_elem(s->fd[STEER_PASS], &s->hb_slot, &set) &&
+	    set.n <= COLO_PASS_MAX)
+		s->pass = set;
+	else
+		memset(&set, 0, sizeof(set));
+	for (i = 0; i < opts->pass.n; i++) {
+		ret = pass_set_add(&set, &opts->pass.rule[i], err, sizeof(err));
+		if (ret == -EEXIST)
+			continue;
+		if (ret) {
+			log_err("--passthrough: with the %u rules the dead loader had: %s",
+				s->pass.n, err);
+			return ret;
+		}
+	}
+	if (s->pass.n)
+		log_info("kept the %u passthrough rule%s of the dead loader",
+			 s->pass.n, s->pass.n == 1 ? "" : "s");
+	return colo_steer_pass_write(s, &set);
+}
+
+static int fill_maps(struct colo_steer *s, const struct colo_steer_opts *opts)
 {
 	__u32 out = s->ifindex[COLO_ROLE_OUT];
 	struct colo_if_config cfg = {
@@ -407,8 +454,9 @@ static int fill_maps(struct colo_steer *s)
 			return err;
 		s->added_config[r] = true;
 	}
+	s->hb_slot = cfg.hb_slot;
 	s->hb = &s->hb_area[cfg.hb_slot];
-	return 0;
+	return pass_rules(s, opts);
 }
 
 /*
@@ -466,6 +514,8 @@ static int load(struct colo_steer *s, const struct colo_steer_opts *opts)
 	s->map[STEER_LOADER] = s->skel->maps.colo_loader;
 	s->map[STEER_HEARTBEAT] = s->skel->maps.colo_heartbeat;
 	s->map[STEER_VM_MAC] = s->skel->maps.colo_vm_mac;
+	s->map[STEER_PASS] = s->skel->maps.colo_pass;
+	s->map[STEER_PASS_STATS] = s->skel->maps.colo_pass_stats;
 	if (!opts->attach || s->takeover) {
 		err = adopt_maps(s);
 		if (err)
@@ -600,7 +650,8 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 		goto out;
 	}
 	s->percpu = calloc(s->ncpus, sizeof(*s->percpu));
-	if (!s->percpu) {
+	s->pass_zero = calloc(s->ncpus, sizeof(*s->pass_zero));
+	if (!s->percpu || !s->pass_zero) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -622,7 +673,7 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 	err = load(s, opts);
 	if (err)
 		goto out;
-	err = fill_maps(s);
+	err = fill_maps(s, opts);
 	if (err)
 		goto out;
 	for (r = 0; r < COLO_NR_ROLES; r++)
@@ -694,7 +745,8 @@ int colo_steer_add_xsk(struct colo_steer *s, enum colo_role role, int xsk_fd)
 	return 0;
 }
 
-int colo_steer_set_state(struct colo_steer *s, enum colo_state state)
+/* Set the __u32 at off of the config entries of P and S to val. */
+static int config_set(struct colo_steer *s, size_t off, __u32 val)
 {
 	struct colo_if_config cfg;
 	__u32 key;
@@ -704,7 +756,7 @@ int colo_steer_set_state(struct colo_steer *s, enum colo_state state)
 		key = s->ifindex[r];
 		err = bpf_map_lookup_elem(s->fd[STEER_CONFIG], &key, &cfg);
 		if (!err) {
-			cfg.state = state;
+			memcpy((char *)&cfg + off, &val, sizeof(val));
 			err = bpf_map_update_elem(s->fd[STEER_CONFIG], &key,
 						  &cfg, BPF_EXIST);
 		}
@@ -715,6 +767,60 @@ int colo_steer_set_state(struct colo_steer *s, enum colo_state state)
 		}
 	}
 	return 0;
+}
+
+int colo_steer_set_state(struct colo_steer *s, enum colo_state state)
+{
+	return config_set(s, offsetof(struct colo_if_config, state), state);
+}
+
+/* The counters of rule r start at zero, unless r was in the set already. */
+static int pass_zero(struct colo_steer *s, const struct colo_pass_rule *r)
+{
+	__u32 i, key = s->hb_slot * COLO_PASS_MAX + r->slot;
+	int err;
+
+	for (i = 0; i < s->pass.n; i++)
+		if (s->pass.rule[i].slot == r->slot &&
+		    pass_rule_same(&s->pass.rule[i], r))
+			return 0;
+	err = bpf_map_update_elem(s->fd[STEER_PASS_STATS], &key, s->pass_zero,
+				  0);
+	if (err)
+		log_err("cannot clear the counters of a passthrough rule in map %s: %s",
+			COLO_MAP_PASS_STATS, strerror(-err));
+	return err;
+}
+
+int colo_steer_pass_write(struct colo_steer *s, const struct colo_pass_set *set)
+{
+	__u32 i;
+	int err;
+
+	if (set->n > COLO_PASS_MAX)
+		return -EINVAL;
+	for (i = 0; i < set->n; i++) {
+		err = pass_zero(s, &set->rule[i]);
+		if (err)
+			return err;
+	}
+	/* one update replaces the whole set: see colo_steer.bpf.c */
+	err = bpf_map_update_elem(s->fd[STEER_PASS], &s->hb_slot, set, 0);
+	if (err) {
+		log_err("cannot write the passthrough rules into map %s: %s",
+			COLO_MAP_PASS, strerror(-err));
+		return err;
+	}
+	s->added_pass = true;
+	s->pass = *set;
+	/* the set first: a frame that sees the flag finds the rules */
+	return config_set(s, offsetof(struct colo_if_config, passthrough),
+			  set->n > 0);
+}
+
+const struct colo_pass_set *colo_steer_pass(const struct colo_steer *s)
+{
+	return &s->pass;
 }
 
 bool colo_steer_adopted_running(const struct colo_steer *s)
@@ -811,6 +917,7 @@ int colo_steer_read_stats(const struct colo_steer *s, enum colo_role role,
 		out->no_socket += s->percpu[c].no_socket;
 		out->degraded_passed += s->percpu[c].degraded_passed;
 		out->degraded_dropped += s->percpu[c].degraded_dropped;
+		out->passthrough += s->percpu[c].passthrough;
 	}
 	return 0;
 }
@@ -866,6 +973,8 @@ static void undo(struct colo_steer *s)
 		key = s->ifindex[COLO_ROLE_OUT];
 		bpf_map_delete_elem(s->fd[STEER_DEVMAP], &key);
 	}
+	if (s->added_pass)
+		bpf_map_delete_elem(s->fd[STEER_PASS], &s->hb_slot);
 	unpin(s);
 	pin_dir_remove(&s->pins);
 }
@@ -887,5 +996,6 @@ void colo_steer_close(struct colo_steer *s)
 			close(s->prog_fd[r]);
 	colo_steer_bpf__destroy(s->skel);
 	free(s->percpu);
+	free(s->pass_zero);
 	free(s);
 }

@@ -27,6 +27,11 @@ struct colo_steer_opts {
 	/* loader's heartbeat age at which colo_steer fails open; 0: default */
 	uint32_t watchdog_ms;
 	bool loss_hold; /* loader lost: drop primary frames instead */
+	/*
+	 * Passthrough rules (--passthrough). A takeover keeps the dead
+	 * loader's rules and adds those of these it lacks.
+	 */
+	struct colo_pass_set pass;
 };
 
 struct colo_steer;
@@ -66,6 +71,18 @@ __u32 colo_steer_slot(const struct colo_steer *s);
  * primary frame to the outdev and drops every secondary frame.
  */
 int colo_steer_set_state(struct colo_steer *s, enum colo_state state);
+
+/*
+ * Replace the instance's passthrough rules with set: colo_steer decides
+ * the frames of their flows from the next frame on. A rule new to the set
+ * (pass_spec.h gives it its slot) starts its counters at zero; one kept
+ * keeps them.
+ */
+int colo_steer_pass_write(struct colo_steer *s,
+			  const struct colo_pass_set *set);
+
+/* The instance's passthrough rules, as last written. */
+const struct colo_pass_set *colo_steer_pass(const struct colo_steer *s);
 
 /* The directory holding this instance's pins. */
 const char *colo_steer_pin_path(const struct colo_steer *s);
