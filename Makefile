@@ -45,7 +45,7 @@ AOBJ := $(BUILD)/asan/obj
 # datapath or the control plane, the datapath cannot reach the engine.
 # Each is an archive, so a program links the objects it calls and no
 # others.
-COMPONENTS := util engine mem io datapath steer control secondary
+COMPONENTS := util engine mem io datapath steer control secondary chardev
 DEPS_util :=
 DEPS_engine :=
 DEPS_mem := util
@@ -54,6 +54,9 @@ DEPS_datapath := util mem
 DEPS_steer := util
 DEPS_control := util engine
 DEPS_secondary := util steer
+# QEMU's frame channels on a tap: the control plane's sockets, pin_dir's
+# record
+DEPS_chardev := util control steer
 # The commands (user/cmd/) sit on top of them all, and so do the tools,
 # the benchmark and the tests.
 ALL_INC := $(foreach c,$(COMPONENTS) cmd,-Iuser/$(c))
@@ -79,9 +82,9 @@ $(OBJ)/selftests/%.o $(AOBJ)/selftests/%.o $(AOBJ)/tools/%.o: \
 	COMP_INC := -Iselftests -Itools/lib $(ALL_INC)
 
 # In link order: every archive after those that call into it.
-LIBS := $(foreach c,tools control secondary steer datapath io mem engine \
+LIBS := $(foreach c,tools chardev control secondary steer datapath io mem engine \
 	  util,$(call lib_of,$(BUILD),$(c)))
-ALIBS := $(foreach c,tools control secondary steer datapath io mem engine \
+ALIBS := $(foreach c,tools chardev control secondary steer datapath io mem engine \
 	   util,$(call lib_of,$(BUILD)/asan,$(c)))
 
 # Objects that include a BPF skeleton wait for it; no other object does.

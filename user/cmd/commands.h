@@ -3,6 +3,7 @@
 #ifndef COLO_COMMANDS_H
 #define COLO_COMMANDS_H
 
+int cmd_chardev(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_keep(int argc, char **argv);
 int cmd_replay(int argc, char **argv);

@@ -15,6 +15,8 @@ static const struct {
 	{ "secondary", cmd_secondary,
 	  "forward and rewrite TCP for the secondary VM, in the kernel" },
 	{ "replay", cmd_replay, "compare two pcap captures offline" },
+	{ "chardev", cmd_chardev,
+	  "QEMU's COLO frame channels (filter-redirector) on a tap" },
 	{ "stat", cmd_stat, "show the counters of running instances" },
 	{ "ctl", cmd_ctl,
 	  "send a command to a running instance's control socket" },

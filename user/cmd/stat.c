@@ -6,9 +6,10 @@
  * (colo_mir_stats) with the VM MAC it mirrors for, what the loader
  * publishes in colo_loader (engine and datapath counters, which interfaces
  * and which process), and whether the loader is alive for colo_steer's
- * watchdog (colo_heartbeat's age); and of every secondary agent, its
+ * watchdog (colo_heartbeat's age); of every secondary agent, its
  * rewriter's per-CPU counters and its record (colo_secondary: interfaces,
- * process, sweep).
+ * process, sweep); and of every chardev bridge, its record (colo_chardev:
+ * tap, channels, counters).
  */
 #include <errno.h>
 #include <net/if.h>
@@ -21,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bridge.h"
 #include "cli.h"
 #include "cli_opts.h"
 #include "colo_mirror.h"
@@ -32,6 +34,7 @@
 #include "pass_spec.h"
 #include "pin_dir.h"
 #include "pins.h"
+#include "record.h"
 #include "secondary_fields.h"
 
 #define CMD "stat"
@@ -493,16 +496,83 @@ static void sec_json(const char *path, const struct secondary_view *v,
 	putchar('}');
 }
 
+static const char *const dir_key[COLO_CHARDEV_NR_DIRS] = { "in", "out" };
+
+static void chardev_human(const char *path, const struct colo_chardev *c)
+{
+	char title[COLO_CHARDEV_SPEC + 64];
+	int d;
+
+	printf("%s: chardev, pid %u%s\n", path, c->pid,
+	       pin_dir_pid_runs(c->pid) ?
+		       "" :
+		       " (not running: remove its pins with 'rm -r DIR')");
+	printf("  tap %.*s (%u), vnet header ", COLO_CHARDEV_IFNAMSIZ, c->tap,
+	       c->ifindex);
+	if (c->vnet)
+		printf("length field on, %u bytes\n", c->vnet - 1);
+	else
+		printf("off\n");
+	for (d = 0; d < COLO_CHARDEV_NR_DIRS; d++) {
+		if (!c->spec[d][0])
+			continue;
+		snprintf(title, sizeof(title), "--%s %.*s (%s)", dir_key[d],
+			 COLO_CHARDEV_SPEC, c->spec[d],
+			 c->connected & (1u << d) ? "connected" : "no peer");
+		print_fields(title, &c->st[d], chardev_counters,
+			     chardev_counters_n, COLO_TOTAL);
+	}
+}
+
+static void chardev_json(const char *path, const struct colo_chardev *c,
+			 bool first)
+{
+	char buf[COLO_CHARDEV_SPEC + 1];
+	int d;
+
+	printf("%s{\"pin_path\":", first ? "" : ",");
+	json_print_str(stdout, path);
+	snprintf(buf, sizeof(buf), "%.*s", COLO_CHARDEV_IFNAMSIZ, c->tap);
+	printf(",\"pid\":%u,\"running\":%s,\"tap\":{\"name\":", c->pid,
+	       pin_dir_pid_runs(c->pid) ? "true" : "false");
+	json_print_str(stdout, buf);
+	printf(",\"ifindex\":%u},\"vnet_hdr\":", c->ifindex);
+	if (c->vnet)
+		printf("%u", c->vnet - 1);
+	else
+		printf("null");
+	for (d = 0; d < COLO_CHARDEV_NR_DIRS; d++) {
+		printf(",\"%s\":", dir_key[d]);
+		if (!c->spec[d][0]) {
+			printf("null");
+			continue;
+		}
+		snprintf(buf, sizeof(buf), "%.*s", COLO_CHARDEV_SPEC,
+			 c->spec[d]);
+		printf("{\"addr\":");
+		json_print_str(stdout, buf);
+		printf(",\"connected\":%s,\"counters\":",
+		       c->connected & (1u << d) ? "true" : "false");
+		colo_counters_print_json(stdout, &c->st[d], chardev_counters,
+					 chardev_counters_n);
+		putchar('}');
+	}
+	putchar('}');
+}
+
+/* The kinds of pin directory stat shows, in this order. */
+enum stat_kind { KIND_RUN, KIND_SECONDARY, KIND_CHARDEV, NR_KINDS };
+
 /*
- * One round of show(): what to look for (run's instances, or secondary
- * agents), how to print, how many were shown of each.
+ * One round of show(): what to look for (run's instances, secondary
+ * agents, or chardev bridges), how to print, how many were shown of each.
  */
 struct round {
-	bool secondaries;
+	enum stat_kind kind;
 	bool json;
 	int ncpus;
 	union percpu_value *percpu;
-	int n[2];
+	int n[NR_KINDS];
 };
 
 /*
@@ -512,19 +582,25 @@ struct round {
 static int show_path(const char *path, struct round *rd)
 {
 	struct secondary_view v;
+	struct colo_chardev c;
 	struct instance in;
-	int *n = &rd->n[rd->secondaries], err;
+	int *n = &rd->n[rd->kind], err;
 
-	if (rd->secondaries)
+	if (rd->kind == KIND_SECONDARY)
 		err = secondary_pins_read(path, &v);
+	else if (rd->kind == KIND_CHARDEV)
+		err = chardev_record_read(path, &c);
 	else
 		err = read_instance(&in, path, rd->ncpus, rd->percpu);
 	if (err == -ENOENT)
 		return 0;
 	if (err)
 		return err;
-	if (rd->secondaries)
+	if (rd->kind == KIND_SECONDARY)
 		rd->json ? sec_json(path, &v, !*n) : sec_human(path, &v);
+	else if (rd->kind == KIND_CHARDEV)
+		rd->json ? chardev_json(path, &c, !*n) :
+			   chardev_human(path, &c);
 	else
 		rd->json ? print_json(&in, !*n) : print_human(&in);
 	(*n)++;
@@ -549,14 +625,16 @@ static int show_one(const char *path, void *arg)
 static int show(const char *pin_path, bool json, int ncpus,
 		union percpu_value *percpu)
 {
+	static const char *const opening[NR_KINDS] = { "{\"instances\":[",
+						       "],\"secondaries\":[",
+						       "],\"chardevs\":[" };
 	struct round rd = { .json = json, .ncpus = ncpus, .percpu = percpu };
 	int kind, err = 0;
 
-	for (kind = 0; !err && kind < 2; kind++) {
-		rd.secondaries = kind;
+	for (kind = 0; !err && kind < NR_KINDS; kind++) {
+		rd.kind = kind;
 		if (json)
-			printf(kind ? "],\"secondaries\":[" :
-				      "{\"instances\":[");
+			printf("%s", opening[kind]);
 		if (pin_path)
 			err = show_path(pin_path, &rd);
 		else
@@ -566,7 +644,7 @@ static int show(const char *pin_path, bool json, int ncpus,
 	if (json)
 		printf("]}\n");
 	fflush(stdout);
-	return err ? err : rd.n[0] + rd.n[1];
+	return err ? err : rd.n[0] + rd.n[1] + rd.n[2];
 }
 
 struct stat_opts {
@@ -613,8 +691,9 @@ static const struct cli_cmd stat_cmd = {
 		"Show the counters of every running colo-xdp instance (pinned under\n" COLO_PIN_ROOT
 		"/): what colo_steer did with the frames of each role\n"
 		"and of each passthrough rule, and the loader's engine and datapath\n"
-		"counters; and of every secondary agent, what its rewriter did and its\n"
-		"sweep removed.\n",
+		"counters; of every secondary agent, what its rewriter did and its\n"
+		"sweep removed; and of every chardev bridge, the frames it moved each\n"
+		"way.\n",
 	.opts = stat_opts,
 };
 
@@ -659,7 +738,7 @@ int cmd_stat(int argc, char **argv)
 		}
 		if (!n) {
 			cli_err(CMD,
-				"no colo-xdp instance is pinned in %s: start one with 'colo-xdp run' or 'colo-xdp secondary'",
+				"no colo-xdp instance is pinned in %s: start one with 'colo-xdp run', 'colo-xdp secondary' or 'colo-xdp chardev'",
 				o.pin_path ? o.pin_path : COLO_PIN_ROOT);
 			goto out;
 		}

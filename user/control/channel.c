@@ -110,8 +110,8 @@ fail:
 	return err;
 }
 
-int ctl_resolve_tcp(const char *spec, const char *hp, bool passive,
-		    const char *form, struct addrinfo **ai)
+int ctl_resolve_tcp(const char *flag, const char *spec, const char *hp,
+		    bool passive, const char *form, struct addrinfo **ai)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
@@ -127,7 +127,7 @@ int ctl_resolve_tcp(const char *spec, const char *hp, bool passive,
 	*ai = NULL;
 	if (!port || strtoul(port + 1, &end, 10) > 65535 || !port[1] || *end ||
 	    (size_t)(port - hp) >= sizeof(host)) {
-		log_err("--notify %s: expected %s", spec, form);
+		log_err("%s %s: expected %s", flag, spec, form);
 		return -EINVAL;
 	}
 	hl = port - hp;
@@ -139,8 +139,8 @@ int ctl_resolve_tcp(const char *spec, const char *hp, bool passive,
 	}
 	err = getaddrinfo(*host ? host : NULL, port + 1, &hints, ai);
 	if (err) {
-		log_err("--notify %s: '%s' is not a numeric IPv4 or [IPv6] address: %s",
-			spec, host, gai_strerror(err));
+		log_err("%s %s: '%s' is not a numeric IPv4 or [IPv6] address: %s",
+			flag, spec, host, gai_strerror(err));
 		*ai = NULL;
 		return -EINVAL;
 	}

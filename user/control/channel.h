@@ -46,12 +46,12 @@ int ctl_listen_unix(const char *path, const char *what);
 struct addrinfo;
 
 /*
- * The ADDR:PORT at hp, part of the --notify value spec: ADDR numeric (an
- * IPv6 one in brackets), empty for any address when passive (to listen
- * on). form says how spec should look, for the error, which names spec.
- * Returns 0 with *ai for freeaddrinfo(), or -EINVAL.
+ * The ADDR:PORT at hp, part of the value spec of flag (--notify): ADDR
+ * numeric (an IPv6 one in brackets), empty for any address when passive
+ * (to listen on). form says how spec should look, for the error, which
+ * names flag and spec. Returns 0 with *ai for freeaddrinfo(), or -EINVAL.
  */
-int ctl_resolve_tcp(const char *spec, const char *hp, bool passive,
-		    const char *form, struct addrinfo **ai);
+int ctl_resolve_tcp(const char *flag, const char *spec, const char *hp,
+		    bool passive, const char *form, struct addrinfo **ai);
 
 #endif /* COLO_CHANNEL_H */

@@ -301,7 +301,7 @@ static int listen_tcp(struct xen_server *x, const char *spec, const char *hp)
 	char host[INET6_ADDRSTRLEN];
 	int fd = -1, one = 1, err;
 
-	err = ctl_resolve_tcp(spec, hp, true,
+	err = ctl_resolve_tcp("--notify", spec, hp, true,
 			      "xen:tcp:ADDR:PORT, e.g. xen:tcp:127.0.0.1:9000",
 			      &ai);
 	if (err)
