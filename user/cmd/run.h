@@ -17,6 +17,7 @@
 #include "hostmem.h"
 #include "keeper.h"
 #include "link_watch.h"
+#include "metrics.h"
 #include "mirror.h"
 #include "mismatch_dump.h"
 #include "qmp.h"
@@ -52,6 +53,7 @@ struct run_opts {
 	struct ctl_server_config control; /* path NULL: no --control */
 	const char *hook_cmd; /* --on-checkpoint-request */
 	const char *dump_path; /* --mismatch-dump */
+	const char *metrics; /* --metrics ADDR:PORT */
 };
 
 struct run_ctx {
@@ -65,6 +67,7 @@ struct run_ctx {
 	struct ctl_server *ctl;
 	struct ctl_hook *hook;
 	struct mismatch_dump *dump;
+	struct metrics_server *metrics;
 	const char *const *ifname; /* by role, as the flags gave them */
 	bool verbose;
 	uint64_t scan_cycle_ns;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
 #include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -110,8 +111,8 @@ fail:
 	return err;
 }
 
-int ctl_resolve_tcp(const char *spec, const char *hp, bool passive,
-		    const char *form, struct addrinfo **ai)
+int ctl_resolve_tcp(const char *flag, const char *spec, const char *hp,
+		    bool passive, const char *form, struct addrinfo **ai)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
@@ -127,7 +128,7 @@ int ctl_resolve_tcp(const char *spec, const char *hp, bool passive,
 	*ai = NULL;
 	if (!port || strtoul(port + 1, &end, 10) > 65535 || !port[1] || *end ||
 	    (size_t)(port - hp) >= sizeof(host)) {
-		log_err("--notify %s: expected %s", spec, form);
+		log_err("%s %s: expected %s", flag, spec, form);
 		return -EINVAL;
 	}
 	hl = port - hp;
@@ -139,10 +140,63 @@ int ctl_resolve_tcp(const char *spec, const char *hp, bool passive,
 	}
 	err = getaddrinfo(*host ? host : NULL, port + 1, &hints, ai);
 	if (err) {
-		log_err("--notify %s: '%s' is not a numeric IPv4 or [IPv6] address: %s",
-			spec, host, gai_strerror(err));
+		log_err("%s %s: '%s' is not a numeric IPv4 or [IPv6] address: %s",
+			flag, spec, host, gai_strerror(err));
 		*ai = NULL;
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int ctl_listen_tcp(const char *flag, const char *spec, const char *hp,
+		   const char *form, char *addr, size_t addr_len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct addrinfo *ai = NULL;
+	char host[INET6_ADDRSTRLEN];
+	int fd = -1, one = 1, err;
+
+	err = ctl_resolve_tcp(flag, spec, hp, true, form, &ai);
+	if (err)
+		return err;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0) {
+		err = -errno;
+		log_err("%s %s: cannot open a socket: %s", flag, spec,
+			strerror(errno));
+		goto out;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 4)) {
+		err = -errno;
+		log_err("%s %s: cannot listen: %s%s", flag, spec,
+			strerror(errno),
+			err == -EADDRINUSE ?
+				"; another process listens there ('ss -ltnp' names it): pick another port" :
+				"");
+		goto out;
+	}
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(addr, addr_len, "tcp:[%s]:%u", host,
+			 ntohs(in6->sin6_port));
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(addr, addr_len, "tcp:%s:%u", host,
+			 ntohs(in->sin_port));
+	}
+	err = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return err;
 }

@@ -571,7 +571,7 @@ static int parse_spec(struct qmp_client *q, const char *spec)
 		q->salen = sizeof(*un);
 	} else if (!strncmp(spec, "qmp:tcp:", 8)) {
 		err = ctl_resolve_tcp(
-			spec, spec + 8, false,
+			"--notify", spec, spec + 8, false,
 			"qmp:tcp:ADDR:PORT, e.g. qmp:tcp:127.0.0.1:4444", &ai);
 		if (err)
 			return err;
