@@ -343,6 +343,36 @@ t_check "systemctl stop's SIGTERM: a clean exit" test "$rc" -eq 0
 t_check "... that ends the new keeper ($KEEPER2) too" cn_wait_cmd gone "$KEEPER2"
 t_check "... and removes the pins" test ! -e "$PIN"
 
+# --- the secondary's unit: its command line with its capabilities --------
+cn_secondary_host "${T_PREFIX}b" || t_fail "build the secondary host"
+SINST=${T_PREFIX}b
+printf 'vm = %s\nlink = %s\n' "$CN_V" "$CN_L" >"$ETC/$SINST.conf"
+SCMD=$(unit_cmd colo-xdp-secondary@.service "$SINST")
+SCAPS=$(unit_caps colo-xdp-secondary@.service)
+SLOG=$T_TMP/secondary.log
+t_on_exit "rm -rf /sys/fs/bpf/colo-xdp/secondary-$SINST"
+# nsenter, not ip netns exec: the agent pins in the host's bpffs
+# shellcheck disable=SC2086
+t_bg nsenter --net="/run/netns/$CN_SH" capsh --caps="$SCAPS+eip" \
+	--addamb="$SCAPS" -- -c 'exec "$@"' _ $SCMD >"$SLOG" 2>&1
+SEC=$T_LAST_PID
+if cn_wait_log "$SLOG" "^rewriting between $CN_V (vm) and $CN_L (link)"; then
+	t_ok "the secondary unit's command line starts with its capabilities only ($SCAPS)"
+else
+	t_fail "the secondary unit's command line: $(cat "$SLOG")"
+fi
+"$BIN" stat --prometheus >"$T_TMP/all.prom"
+t_check "stat --prometheus: the agent, up, labelled by its instance" \
+	grep -q "^colo_xdp_up{instance=\"secondary-$SINST\",role=\"secondary\"} 1$" "$T_TMP/all.prom"
+t_check "stat --prometheus: its rewriter's and sweep's counters" \
+	bash -c "grep -q '^colo_xdp_rewrite_to_vm_total{instance=\"secondary-$SINST\",role=\"secondary\"} [0-9]' '$T_TMP/all.prom' &&
+		 grep -q '^colo_xdp_sweep_conns{instance=\"secondary-$SINST\",role=\"secondary\"} [0-9]' '$T_TMP/all.prom'"
+t_check "stat --prometheus: one HELP and TYPE per family, whatever the instances" \
+	bash -c "[[ -z \$(grep '^# TYPE' '$T_TMP/all.prom' | sort | uniq -d) ]]"
+kill -TERM "$SEC"
+wait "$SEC"
+t_check "the secondary stops cleanly on SIGTERM" test $? -eq 0
+
 # --- make uninstall -------------------------------------------------------
 make -s -C "$T_TOP" BUILD="$T_BUILD" PREFIX=$PREFIX DESTDIR="$D" uninstall \
 	>"$T_TMP/uninstall.log" 2>&1

@@ -61,3 +61,15 @@ TEST(values_are_read_from_their_field)
 			CHECK_EQ(v, 0);
 	}
 }
+
+/* Prometheus's HELP: every counter says what it counts, on one line. */
+TEST(every_counter_has_one_line_of_help)
+{
+	unsigned int i;
+
+	for (i = 0; i < colo_counters_n; i++) {
+		CHECK(colo_counters[i].help && *colo_counters[i].help);
+		if (colo_counters[i].help)
+			CHECK(!strchr(colo_counters[i].help, '\n'));
+	}
+}

@@ -197,15 +197,16 @@ static const struct cli_opt *by_name(const struct cli_opt *opts,
 static int config_line(const struct cli_cmd *cmd, const char *path,
 		       unsigned int line, char *text, void *opts, bool *given)
 {
-	char *eq = strchr(text, '='), *key = text, *val = NULL, name[64];
+	char *eq = strchr(text, '='), *key = text, *val = NULL, buf[64];
 	const struct cli_opt *o;
+	const char *name;
 
 	if (eq) {
 		*eq = '\0';
 		val = trim(eq + 1);
 	}
 	key = trim(key);
-	cli_cmd_name(cmd->name, name, sizeof(name));
+	name = cli_cmd_name(cmd->name, buf, sizeof(buf));
 	o = by_name(cmd->opts, key);
 	if (!o || o->type == CLI_OPT_CONFIG) {
 		cli_err(cmd->name,
