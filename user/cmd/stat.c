@@ -32,6 +32,7 @@
 #include "pins.h"
 #include "prom.h"
 #include "stat.h"
+#include "secondary_fields.h"
 
 #define CMD "stat"
 
@@ -64,50 +65,7 @@ static const struct colo_counter mirror_fields[] = {
 	MIRROR_F(no_vm_mac, "Unicast frames untouched: no VM MAC known yet"),
 };
 
-#define RW_F(f, h) FIELD(struct colo_rw_stats, f, h)
-/* What the secondary's rewriter counts, by its field names. */
-static const struct colo_counter rw_fields[] = {
-	RW_F(to_vm, "Frames from the link redirected to the VM"),
-	RW_F(to_host, "Frames from the link addressed to the host itself"),
-	RW_F(foreign, "Frames from the link addressed to neither"),
-	RW_F(acks_mapped, "Segments to the VM whose ACK, SACK edges and TSecr were mapped"),
-	RW_F(to_link, "Frames from the VM sent out of the link"),
-	RW_F(seqs_mapped, "Segments from the VM whose seq and TSval were mapped"),
-	RW_F(learned_accepted, "Connections whose offsets were learned: the VM accepted them"),
-	RW_F(learned_opened, "Connections whose offsets were learned: the VM opened them"),
-	RW_F(learn_refused, "Handshake ACKs that did not answer the handshake"),
-	RW_F(not_learned, "Segments before the offsets were known"),
-	RW_F(untracked, "Segments of no connection, passed as they are"),
-	RW_F(unknown_rst_fin, "RST or FIN of no connection"),
-	RW_F(table_full, "New connections not tracked: the table was full"),
-	RW_F(closed, "Connections closed: FIN both ways, or RST"),
-	RW_F(malformed, "Segments whose TCP/IP headers did not fit"),
-	RW_F(bad_options, "Segments with TCP options past the header"),
-	RW_F(sack_wrapped, "SACK blocks whose left edge is not before the right"),
-	RW_F(sack_outside, "SACK blocks past what the VM sent, or windows below the ACK"),
-};
-
-#define SWEEP_F(f, h) FIELD(struct colo_rw_sweep_stats, f, h)
-static const struct colo_counter sweep_fields[] = {
-	SWEEP_F(sweeps, "Sweeps of the connection table"),
-	SWEEP_F(expired_idle, "Connections forgotten after --idle-timeout"),
-	SWEEP_F(expired_handshake, "Half-open connections forgotten after --syn-timeout"),
-	SWEEP_F(expired_closed, "Closed connections forgotten after --close-timeout"),
-	SWEEP_F(expired_stale, "Connections made before the last checkpoint, forgotten"),
-	/* a gauge: the connections in the table now */
-	{ "conns", offsetof(struct colo_rw_sweep_stats, conns), COLO_GAUGE,
-	  "Connections in the table after the last sweep" },
-};
-/* clang-format on */
-
 #define NFIELDS(a) (sizeof(a) / sizeof(a[0]))
-
-_Static_assert(NFIELDS(rw_fields) * sizeof(__u64) ==
-		       sizeof(struct colo_rw_stats),
-	       "a counter of struct colo_rw_stats has no name");
-_Static_assert(NFIELDS(sweep_fields) * sizeof(__u64) ==
-		       sizeof(struct colo_rw_sweep_stats),
-	       "a counter of struct colo_rw_sweep_stats has no name");
 
 static const char *const role_key[COLO_NR_ROLES] = { "primary", "secondary",
 						     "outdev" };
@@ -457,13 +415,18 @@ static void sec_human(const char *path, const struct secondary_view *v)
 	       v->rec.link_ifindex);
 	printf("  connections: %llu of %u\n",
 	       (unsigned long long)v->rec.sweep.conns, v->rec.max_conns);
+	printf("  state: %s; checkpoints told by the control socket: %llu\n",
+	       v->rec.failover ? "failover" : "forwarding",
+	       (unsigned long long)v->rec.ctl_checkpoints);
 	if (v->have_stats)
-		print_fields("rewriter, totals since attach", &v->st, rw_fields,
-			     NFIELDS(rw_fields), COLO_TOTAL);
+		print_fields("rewriter, totals since attach", &v->st,
+			     secondary_rw_fields, secondary_rw_fields_n,
+			     COLO_TOTAL);
 	else
 		printf("  rewriter: -\n");
 	print_fields("sweep, totals since the agent started", &v->rec.sweep,
-		     sweep_fields, NFIELDS(sweep_fields), COLO_TOTAL);
+		     secondary_sweep_fields, secondary_sweep_fields_n,
+		     COLO_TOTAL);
 }
 
 static void sec_json(const char *path, const struct secondary_view *v,
@@ -480,16 +443,18 @@ static void sec_json(const char *path, const struct secondary_view *v,
 	printf(",\"ifindex\":%u},\"link\":{\"name\":", v->rec.vm_ifindex);
 	snprintf(name, sizeof(name), "%.*s", COLO_RW_IFNAMSIZ, v->rec.link);
 	json_print_str(stdout, name);
-	printf(",\"ifindex\":%u}},\"max_connections\":%u,\"rewrite\":",
-	       v->rec.link_ifindex, v->rec.max_conns);
+	printf(",\"ifindex\":%u}},\"max_connections\":%u,\"failover\":%s,\"ctl_checkpoints\":%llu,\"rewrite\":",
+	       v->rec.link_ifindex, v->rec.max_conns,
+	       v->rec.failover ? "true" : "false",
+	       (unsigned long long)v->rec.ctl_checkpoints);
 	if (v->have_stats)
-		colo_counters_print_json(stdout, &v->st, rw_fields,
-					 NFIELDS(rw_fields));
+		colo_counters_print_json(stdout, &v->st, secondary_rw_fields,
+					 secondary_rw_fields_n);
 	else
 		printf("null");
 	printf(",\"sweep\":");
-	colo_counters_print_json(stdout, &v->rec.sweep, sweep_fields,
-				 NFIELDS(sweep_fields));
+	colo_counters_print_json(stdout, &v->rec.sweep, secondary_sweep_fields,
+				 secondary_sweep_fields_n);
 	putchar('}');
 }
 
@@ -740,13 +705,14 @@ static void prom_print(FILE *f, const struct prom_view *pv,
 			labels_of(it[n++].labels, pv->sec[i].path, "secondary",
 				  NULL);
 		}
-	prom_group(f, "rewrite", rw_fields, NFIELDS(rw_fields), it, n);
+	prom_group(f, "rewrite", secondary_rw_fields, secondary_rw_fields_n, it,
+		   n);
 	for (i = 0; i < pv->n_sec; i++) {
 		it[i].base = &pv->sec[i].v.rec.sweep;
 		labels_of(it[i].labels, pv->sec[i].path, "secondary", NULL);
 	}
-	prom_group(f, "sweep", sweep_fields, NFIELDS(sweep_fields), it,
-		   pv->n_sec);
+	prom_group(f, "sweep", secondary_sweep_fields, secondary_sweep_fields_n,
+		   it, pv->n_sec);
 }
 
 int stat_prometheus(const char *pin_path, FILE *f)

@@ -150,6 +150,10 @@ const struct colo_counter colo_counters[] = {
 	    "QMP replies that were not QMP, errors or timeouts"),
 	DP_GAUGE("qmp_checkpoint_ns", qmp_checkpoint_ns,
 	    "Nanoseconds from the last QMP request to its checkpoint"),
+	DP("pair_checkpoints", pair_checkpoints,
+	    "Checkpoint-done messages sent to the secondary agent out of S"),
+	DP("pair_send_failed", pair_send_failed,
+	    "Checkpoint-done copies to the secondary agent the kernel refused"),
 };
 /* clang-format on */
 
