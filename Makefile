@@ -8,6 +8,9 @@
 # make bench-engine   frames per second through the engine alone
 # make format     reformat; make format-check fails on a difference
 # make vmlinux    regenerate vmlinux.h from the running kernel's BTF
+# make install    colo-xdp, colo_steer.bpf.o, manual pages, systemd units
+#                 and bash completion under PREFIX (/usr/local), staged
+#                 in DESTDIR; make uninstall removes exactly those
 
 # the components' rules come before 'all': name it the goal of a bare make
 .DEFAULT_GOAL := all
@@ -25,7 +28,7 @@ DEB_PKGS := libbpf-dev libxdp-dev libelf-dev zlib1g-dev libnuma-dev \
 	    libpcap-dev clang llvm bpftool iproute2 tcpdump iputils-ping \
 	    clang-format libclang-rt-14-dev python3 ethtool \
 	    qemu-system-x86 linux-image-amd64 cpio gnuplot-nox procps \
-	    liburing-dev
+	    liburing-dev man-db systemd libcap2-bin
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
@@ -119,7 +122,7 @@ SUITES = $(TESTS) $(ATESTS) \
 	 $(sort $(filter-out selftests/lib%.sh,$(wildcard selftests/*.sh)))
 
 .PHONY: all deps check tests demo demo-pair bench-engine format format-check vmlinux \
-	clean
+	clean install uninstall
 .DELETE_ON_ERROR:
 # Objects and skeletons are intermediate to make; keep them for rebuilds.
 .SECONDARY:
@@ -228,6 +231,65 @@ clean:
 DEP_FILES := $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 $(DEP_FILES): ;
 -include $(DEP_FILES)
+
+# --- install: what an operator runs, where Debian packaging puts it ------
+# Give the same PREFIX (and LIBDIR) to the build and to the install: the
+# loader's messages name where colo_steer.bpf.o is installed.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+# colo_steer.bpf.o, for 'ip link set dev IF xdp obj ...' (--attach none);
+# colo-xdp run carries the same object built in, and needs no file
+LIBDIR ?= $(PREFIX)/lib/colo-xdp
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL ?= install
+
+$(OBJ)/user/steer/steer.o $(AOBJ)/user/steer/steer.o: \
+	CFLAGS += -DCOLO_BPF_DIR='"$(LIBDIR)"'
+
+# colo-xdp(8) and one page per command, from the flag tables (--man)
+MAN_CMDS := run secondary replay stat ctl
+MAN8 := $(BUILD)/man/colo-xdp.8 \
+	$(patsubst %,$(BUILD)/man/colo-xdp-%.8,$(MAN_CMDS))
+# the units name SBINDIR: made at install time, for the PREFIX given then
+UNITS := $(patsubst dist/systemd/%.in,%,$(wildcard dist/systemd/*.in))
+all: $(MAN8)
+
+$(BUILD)/man/colo-xdp.8: $(LOADER)
+	@mkdir -p $(@D)
+	$(LOADER) --man > $@
+
+$(BUILD)/man/colo-xdp-%.8: $(LOADER)
+	@mkdir -p $(@D)
+	$(LOADER) $* --man > $@
+
+# Each installed file, once: install copies them, uninstall removes them.
+INSTALLED := $(SBINDIR)/colo-xdp $(LIBDIR)/colo_steer.bpf.o \
+	     $(patsubst $(BUILD)/man/%,$(MANDIR)/man8/%,$(MAN8)) \
+	     $(MANDIR)/man5/colo-xdp.conf.5 \
+	     $(addprefix $(UNITDIR)/,$(UNITS)) \
+	     $(BASHCOMPDIR)/colo-xdp
+
+install: all
+	$(INSTALL) -D -m 0755 $(LOADER) $(DESTDIR)$(SBINDIR)/colo-xdp
+	$(INSTALL) -D -m 0644 $(BUILD)/colo_steer.bpf.o \
+		$(DESTDIR)$(LIBDIR)/colo_steer.bpf.o
+	$(INSTALL) -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	$(INSTALL) -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -D -m 0644 docs/man/colo-xdp.conf.5 \
+		$(DESTDIR)$(MANDIR)/man5/colo-xdp.conf.5
+	for u in $(UNITS); do \
+		sed 's|@SBINDIR@|$(SBINDIR)|g' dist/systemd/$$u.in \
+			> $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	$(INSTALL) -D -m 0644 dist/bash-completion/colo-xdp \
+		$(DESTDIR)$(BASHCOMPDIR)/colo-xdp
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 # --- fuzz: libFuzzer targets (selftests/fuzz/) --------------------------
 # make fuzz          each target for FUZZ_SECONDS (default 60), one after

@@ -75,3 +75,18 @@ TEST(passthrough_rule_counters_are_totals_by_field)
 	CHECK(!strcmp(colo_pass_counters[1].name, "secondary"));
 	CHECK_EQ(colo_counter_get(&c, &colo_pass_counters[1]), 5);
 }
+
+/* Prometheus's HELP: every counter says what it counts, on one line. */
+TEST(every_counter_has_one_line_of_help)
+{
+	unsigned int i;
+
+	for (i = 0; i < colo_counters_n; i++) {
+		CHECK(colo_counters[i].help && *colo_counters[i].help);
+		if (colo_counters[i].help)
+			CHECK(!strchr(colo_counters[i].help, '\n'));
+	}
+	for (i = 0; i < colo_pass_counters_n; i++)
+		CHECK(colo_pass_counters[i].help &&
+		      !strchr(colo_pass_counters[i].help, '\n'));
+}

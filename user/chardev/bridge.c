@@ -38,15 +38,25 @@ enum { TAG_TAP, TAG_PEER_IN, TAG_PEER_OUT, TAG_LISTEN_IN, TAG_LISTEN_OUT };
 /* Reads of --in's socket per wakeup: the tap's direction gets its turn. */
 #define IN_READS 64
 
-#define F(f)                                                           \
-	{                                                              \
-#f, offsetof(struct colo_chardev_stats, f), COLO_TOTAL \
+#define F(f, h)                                                           \
+	{                                                                 \
+#f, offsetof(struct colo_chardev_stats, f), COLO_TOTAL, h \
 	}
+/* clang-format off */
 const struct colo_counter chardev_counters[] = {
-	F(frames),   F(bytes),	    F(connects),    F(disconnects),
-	F(refused),  F(bad_prefix), F(tap_errors),  F(stalls),
-	F(stall_us), F(no_peer),    F(tap_dropped),
+	F(frames, "Frames moved whole, into the tap or onto the socket"),
+	F(bytes, "Bytes of those frames, the vnet header included"),
+	F(connects, "Peers taken or connected to"),
+	F(disconnects, "Peers lost, or dropped for a bad prefix"),
+	F(refused, "Second peers closed while one was served"),
+	F(bad_prefix, "Prefixes that cannot be QEMU's: the channel closed"),
+	F(tap_errors, "Frames the tap refused (write error): dropped"),
+	F(stalls, "Times the socket was full and the tap was not read"),
+	F(stall_us, "Microseconds the socket was full, in all"),
+	F(no_peer, "Frames read from the tap while no peer was there: dropped"),
+	F(tap_dropped, "Frames the tap dropped itself while the bridge stalled"),
 };
+/* clang-format on */
 const unsigned int chardev_counters_n =
 	sizeof(chardev_counters) / sizeof(chardev_counters[0]);
 _Static_assert(sizeof(chardev_counters) / sizeof(chardev_counters[0]) *

@@ -24,6 +24,7 @@
 #include "mac.h"
 #include "host.h"
 #include "run.h"
+#include "stat.h"
 
 #define CMD RUN_CMD
 #ifndef AF_XDP
@@ -56,6 +57,7 @@ enum {
 	PFD_P,
 	PFD_S,
 	PFD_XEN,
+	PFD_METRICS,
 	PFD_QMP,
 	PFD_CTL,
 	PFD_HOOK,
@@ -393,6 +395,10 @@ static void control(struct run_ctx *rc, struct pollfd *pfd, bool ready)
 		links_changed(rc);
 	if (ready && pfd[PFD_XEN].revents)
 		xen_server_handle(rc->xen);
+	if (ready && pfd[PFD_METRICS].revents)
+		metrics_server_handle(rc->metrics, cli_now_ns());
+	if (rc->metrics)
+		metrics_server_tick(rc->metrics, cli_now_ns());
 	if (ready && pfd[PFD_QMP].revents)
 		qmp_client_handle(rc->qmp, cli_now_ns());
 	if (ready && pfd[PFD_CTL].revents)
@@ -416,6 +422,10 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 			    .events = POLLIN },
 		[PFD_XEN] = { .fd = rc->xen ? xen_server_fd(rc->xen) : -1,
 			      .events = POLLIN },
+		[PFD_METRICS] = { .fd = rc->metrics ?
+						metrics_server_fd(rc->metrics) :
+						-1,
+				  .events = POLLIN },
 		[PFD_QMP] = { .fd = rc->qmp ? qmp_client_fd(rc->qmp) : -1,
 			      .events = POLLIN },
 		[PFD_CTL] = { .fd = rc->ctl ? ctl_server_fd(rc->ctl) : -1,
@@ -553,6 +563,18 @@ static void drain(struct run_ctx *rc)
 		ctl_server_flush(rc->ctl);
 }
 
+/* A scrape: what 'colo-xdp stat --prometheus' prints of this instance. */
+static int render_metrics(void *ctx, FILE *f)
+{
+	struct run_ctx *rc = ctx;
+	int n;
+
+	if (!rc->steer)
+		return -EAGAIN;
+	n = stat_prometheus(colo_steer_pin_path(rc->steer), f);
+	return n > 0 ? 0 : n ? n : -ENOENT;
+}
+
 static void print_mirror(const struct run_opts *o)
 {
 	const char *const *ifname = o->steer.ifname;
@@ -616,6 +638,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (o.control.path &&
 	    ctl_server_create(&o.control, &run_ctl_ops, &rc, &rc.ctl))
+		goto out;
+	if (o.metrics &&
+	    metrics_server_create(o.metrics, o.stats_interval_s * 1000000000ull,
+				  render_metrics, &rc, &rc.metrics))
 		goto out;
 	if (o.hook_cmd && ctl_hook_create(o.hook_cmd, &rc.hook)) {
 		cli_err(CMD, "--on-checkpoint-request: %s", strerror(ENOMEM));
@@ -698,6 +724,9 @@ int cmd_run(int argc, char **argv)
 		printf("qmp monitor at %s\n", qmp_client_address(rc.qmp));
 	if (rc.ctl)
 		printf("control socket %s\n", o.control.path);
+	if (rc.metrics)
+		printf("metrics on http://%s/metrics\n",
+		       metrics_server_address(rc.metrics) + 4);
 	fflush(stdout);
 	compared = true;
 	loop(&rc, &o);
@@ -716,6 +745,7 @@ out:
 	ctl_hook_destroy(rc.hook);
 	pair_notify_close(rc.pair);
 	ctl_server_destroy(rc.ctl);
+	metrics_server_destroy(rc.metrics);
 	qmp_client_destroy(rc.qmp);
 	xen_server_destroy(rc.xen);
 	/*

@@ -18,6 +18,7 @@
 #include "hostmem.h"
 #include "keeper.h"
 #include "link_watch.h"
+#include "metrics.h"
 #include "mirror.h"
 #include "mismatch_dump.h"
 #include "pair_notify.h"
@@ -59,6 +60,7 @@ struct run_opts {
 	struct ctl_server_config control; /* path NULL: no --control */
 	const char *hook_cmd; /* --on-checkpoint-request */
 	const char *dump_path; /* --mismatch-dump */
+	const char *metrics; /* --metrics ADDR:PORT */
 };
 
 struct run_ctx {
@@ -72,6 +74,7 @@ struct run_ctx {
 	struct ctl_server *ctl;
 	struct ctl_hook *hook;
 	struct mismatch_dump *dump;
+	struct metrics_server *metrics;
 	struct pair_notify *pair; /* the secondary agent, out of S */
 	const char *const *ifname; /* by role, as the flags gave them */
 	bool verbose;

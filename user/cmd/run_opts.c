@@ -69,6 +69,7 @@ static int parse_passthrough(const char *cmd, const struct cli_opt *opt,
 
 /* clang-format off */
 static const struct cli_opt run_opts[] = {
+	CLI_OPT_CONFIG_FILE,
 	IF_OPT("primary-in", COLO_ROLE_PRIMARY,
 	       "interface of the primary VM (tap or NIC)"),
 	IF_OPT("secondary-in", COLO_ROLE_SECONDARY,
@@ -172,6 +173,12 @@ static const struct cli_opt run_opts[] = {
 	{ .type = CLI_OPT_STRING, .name = "mismatch-dump", .arg = "FILE",
 	  .off = offsetof(struct run_opts, dump_path), .what = "a file name",
 	  .help = "write both frames of each mismatch to a pcap file" },
+	{ .type = CLI_OPT_STRING, .name = "metrics", .arg = "ADDR:PORT",
+	  .off = offsetof(struct run_opts, metrics), .what = "an address",
+	  .help = "serve every counter of 'colo-xdp stat' for\n"
+		  "Prometheus at http://ADDR:PORT/metrics, labelled\n"
+		  "with the instance (the pin path's last part) and\n"
+		  "role; read at most once per --stats-interval" },
 	CLI_SECTION("When this process is gone (killed, crashed, stopped) for longer than\n"
 		    "--watchdog-ms, colo_steer stops waiting for it:"),
 	{ .type = CLI_OPT_U32, .name = "watchdog-ms", .arg = "N",

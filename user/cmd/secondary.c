@@ -55,6 +55,7 @@ static const char *const xdp_modes[] = { "native", "skb", NULL };
 
 /* clang-format off */
 static const struct cli_opt secondary_opts[] = {
+	CLI_OPT_CONFIG_FILE,
 	{ .type = CLI_OPT_STRING, .name = "vm", .arg = "IF",
 	  .off = offsetof(struct secondary_opts, rw.vm),
 	  .what = "an interface name", .required = true,

@@ -34,34 +34,41 @@
 #include "pass_spec.h"
 #include "pin_dir.h"
 #include "pins.h"
+#include "prom.h"
 #include "record.h"
+#include "stat.h"
 #include "secondary_fields.h"
 
 #define CMD "stat"
 
 /* colo_steer's and colo_mirror's counters: totals since the attach */
-#define FIELD(type, f)                            \
-	{                                         \
-#f, offsetof(type, f), COLO_TOTAL \
+#define FIELD(type, f, h)                            \
+	{                                            \
+#f, offsetof(type, f), COLO_TOTAL, h \
 	}
-#define STEER_F(f) FIELD(struct colo_steer_stats, f)
-#define MIRROR_F(f) FIELD(struct colo_mirror_stats, f)
+#define STEER_F(f, h) FIELD(struct colo_steer_stats, f, h)
+#define MIRROR_F(f, h) FIELD(struct colo_mirror_stats, f, h)
+/* clang-format off */
 /* What colo_steer counts per role, by its field names. */
 static const struct colo_counter steer_fields[] = {
-	STEER_F(to_socket),	   STEER_F(bypassed),
-	STEER_F(dropped),	   STEER_F(malformed),
-	STEER_F(no_socket),	   STEER_F(degraded_passed),
-	STEER_F(degraded_dropped), STEER_F(passthrough),
+	STEER_F(to_socket, "Frames colo_steer redirected to the side's AF_XDP socket"),
+	STEER_F(bypassed, "Primary frames colo_steer sent to the outdev uncompared"),
+	STEER_F(dropped, "Secondary frames colo_steer dropped uncompared"),
+	STEER_F(malformed, "Frames whose headers did not fit (of bypassed and dropped)"),
+	STEER_F(no_socket, "Frames with no AF_XDP socket bound for their queue"),
+	STEER_F(degraded_passed, "Primary frames sent out uncompared while the loader was lost (pass)"),
+	STEER_F(degraded_dropped, "Frames dropped while the loader was lost"),
+	STEER_F(passthrough, "Frames of a passthrough flow, decided in the kernel"),
 };
 /* And colo_mirror, on the outdev's ingress. */
 static const struct colo_counter mirror_fields[] = {
-	MIRROR_F(to_vm),
-	MIRROR_F(mirrored),
-	MIRROR_F(clone_failed_secondary),
-	MIRROR_F(flooded),
-	MIRROR_F(clone_failed_primary),
-	MIRROR_F(left_alone),
-	MIRROR_F(no_vm_mac),
+	MIRROR_F(to_vm, "Clients' frames for the VM sent on to the primary"),
+	MIRROR_F(mirrored, "Frames for the VM copied out of the secondary interface (of to_vm)"),
+	MIRROR_F(clone_failed_secondary, "Frames for the VM the secondary missed: no copy could be sent (of to_vm)"),
+	MIRROR_F(flooded, "Broadcast and multicast frames, left to the outdev's stack too (of to_vm)"),
+	MIRROR_F(clone_failed_primary, "Flooded frames the primary missed: no copy could be sent"),
+	MIRROR_F(left_alone, "Frames for other hosts, untouched"),
+	MIRROR_F(no_vm_mac, "Unicast frames untouched: no VM MAC known yet"),
 };
 
 #define NFIELDS(a) (sizeof(a) / sizeof(a[0]))
@@ -647,9 +654,224 @@ static int show(const char *pin_path, bool json, int ncpus,
 	return err ? err : rd.n[0] + rd.n[1] + rd.n[2];
 }
 
+/*
+ * --prometheus: every instance and agent is read first, since the format
+ * wants each family's samples together, whatever process they are of.
+ */
+struct prom_view {
+	struct instance *in;
+	unsigned int n_in;
+	struct prom_sec {
+		char *path;
+		struct secondary_view v;
+	} * sec;
+	unsigned int n_sec;
+	int ncpus;
+	union percpu_value *percpu;
+};
+
+/* A family's samples: where each one's counters are, and its labels. */
+struct prom_item {
+	const void *base;
+	char labels[PROM_LABELS_MAX];
+};
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash && slash[1] ? slash + 1 : path;
+}
+
+static void labels_of(char *buf, const char *path, const char *role,
+		      const char *side)
+{
+	if (side)
+		prom_labels(buf, PROM_LABELS_MAX, "instance", base_name(path),
+			    "role", role, "side", side, NULL);
+	else
+		prom_labels(buf, PROM_LABELS_MAX, "instance", base_name(path),
+			    "role", role, NULL);
+}
+
+/* One family per counter of c, with a sample per item. */
+static void prom_group(FILE *f, const char *group, const struct colo_counter *c,
+		       unsigned int n, const struct prom_item *it,
+		       unsigned int nit)
+{
+	unsigned int i, k;
+
+	if (!nit)
+		return;
+	for (i = 0; i < n; i++) {
+		prom_family(f, group, c[i].name, c[i].kind, c[i].help);
+		for (k = 0; k < nit; k++)
+			prom_sample(f, group, c[i].name, c[i].kind,
+				    it[k].labels,
+				    colo_counter_get(it[k].base, &c[i]));
+	}
+}
+
+static int prom_collect(const char *path, void *arg)
+{
+	struct prom_view *pv = arg;
+	struct instance *in;
+	struct prom_sec *sec;
+	int err;
+
+	in = realloc(pv->in, (pv->n_in + 1) * sizeof(*in));
+	if (!in)
+		return -ENOMEM;
+	pv->in = in;
+	in += pv->n_in;
+	in->path = strdup(path);
+	if (!in->path)
+		return -ENOMEM;
+	err = read_instance(in, in->path, pv->ncpus, pv->percpu);
+	if (!err) {
+		pv->n_in++;
+		return 0;
+	}
+	free((char *)in->path);
+	if (err != -ENOENT)
+		return err == -EPERM || err == -EACCES ? err : 0;
+	sec = realloc(pv->sec, (pv->n_sec + 1) * sizeof(*sec));
+	if (!sec)
+		return -ENOMEM;
+	pv->sec = sec;
+	sec += pv->n_sec;
+	err = secondary_pins_read(path, &sec->v);
+	if (err)
+		return err == -EPERM || err == -EACCES ? err : 0;
+	sec->path = strdup(path);
+	if (!sec->path)
+		return -ENOMEM;
+	pv->n_sec++;
+	return 0;
+}
+
+static void prom_free(struct prom_view *pv)
+{
+	unsigned int i;
+
+	for (i = 0; i < pv->n_in; i++)
+		free((char *)pv->in[i].path);
+	for (i = 0; i < pv->n_sec; i++)
+		free(pv->sec[i].path);
+	free(pv->in);
+	free(pv->sec);
+}
+
+static void prom_up(FILE *f, const struct prom_view *pv)
+{
+	char l[PROM_LABELS_MAX];
+	unsigned int i;
+
+	prom_family(
+		f, "", "up", COLO_GAUGE,
+		"1 while the instance's process runs (the loader, or the secondary agent)");
+	for (i = 0; i < pv->n_in; i++) {
+		labels_of(l, pv->in[i].path, "primary", NULL);
+		prom_sample(f, "", "up", COLO_GAUGE, l, pv->in[i].live.loader);
+	}
+	for (i = 0; i < pv->n_sec; i++) {
+		labels_of(l, pv->sec[i].path, "secondary", NULL);
+		prom_sample(f, "", "up", COLO_GAUGE, l, pv->sec[i].v.running);
+	}
+	if (!pv->n_in)
+		return;
+	prom_family(f, "", "keeper_up", COLO_GAUGE,
+		    "1 while the keeper of the loader's sockets and UMEM runs");
+	for (i = 0; i < pv->n_in; i++) {
+		labels_of(l, pv->in[i].path, "primary", NULL);
+		prom_sample(f, "", "keeper_up", COLO_GAUGE, l,
+			    pv->in[i].live.keeper);
+	}
+}
+
+static void prom_print(FILE *f, const struct prom_view *pv,
+		       struct prom_item *it)
+{
+	const unsigned int ne = colo_counters_engine;
+	unsigned int i, n;
+	int r;
+
+	prom_up(f, pv);
+	for (i = n = 0; i < pv->n_in; i++)
+		for (r = 0; r < 2; r++)
+			if (pv->in[i].have_steer[r]) {
+				it[n].base = &pv->in[i].steer[r];
+				labels_of(it[n++].labels, pv->in[i].path,
+					  "primary", role_key[r]);
+			}
+	prom_group(f, "steer", steer_fields, NFIELDS(steer_fields), it, n);
+	for (i = n = 0; i < pv->n_in; i++)
+		if (pv->in[i].have_mirror) {
+			it[n].base = &pv->in[i].mirror_stats;
+			labels_of(it[n++].labels, pv->in[i].path, "primary",
+				  NULL);
+		}
+	prom_group(f, "mirror", mirror_fields, NFIELDS(mirror_fields), it, n);
+	for (i = 0; i < pv->n_in; i++) {
+		it[i].base = &pv->in[i].rec.stats;
+		labels_of(it[i].labels, pv->in[i].path, "primary", NULL);
+	}
+	prom_group(f, "engine", colo_counters, ne, it, pv->n_in);
+	prom_group(f, "datapath", colo_counters + ne, colo_counters_n - ne, it,
+		   pv->n_in);
+	for (i = n = 0; i < pv->n_sec; i++)
+		if (pv->sec[i].v.have_stats) {
+			it[n].base = &pv->sec[i].v.st;
+			labels_of(it[n++].labels, pv->sec[i].path, "secondary",
+				  NULL);
+		}
+	prom_group(f, "rewrite", secondary_rw_fields, secondary_rw_fields_n, it,
+		   n);
+	for (i = 0; i < pv->n_sec; i++) {
+		it[i].base = &pv->sec[i].v.rec.sweep;
+		labels_of(it[i].labels, pv->sec[i].path, "secondary", NULL);
+	}
+	prom_group(f, "sweep", secondary_sweep_fields, secondary_sweep_fields_n,
+		   it, pv->n_sec);
+}
+
+int stat_prometheus(const char *pin_path, FILE *f)
+{
+	struct prom_view pv = {};
+	struct prom_item *it = NULL;
+	int err;
+
+	pv.ncpus = libbpf_num_possible_cpus();
+	if (pv.ncpus <= 0)
+		return pv.ncpus ? pv.ncpus : -EINVAL;
+	pv.percpu = calloc(pv.ncpus, sizeof(*pv.percpu));
+	if (!pv.percpu)
+		return -ENOMEM;
+	err = pin_path ? prom_collect(pin_path, &pv) :
+			 pin_dir_for_each(prom_collect, &pv);
+	if (err < 0)
+		goto out;
+	err = pv.n_in + pv.n_sec;
+	if (!err)
+		goto out;
+	/* two samples per instance at most (steer's sides) */
+	it = calloc(2 * (pv.n_in + pv.n_sec), sizeof(*it));
+	if (!it) {
+		err = -ENOMEM;
+		goto out;
+	}
+	prom_print(f, &pv, it);
+out:
+	free(it);
+	prom_free(&pv);
+	free(pv.percpu);
+	return err;
+}
+
 struct stat_opts {
 	const char *pin_path;
 	bool json;
+	bool prometheus;
 	uint32_t interval; /* 0: once */
 };
 
@@ -672,6 +894,11 @@ static const struct cli_opt stat_opts[] = {
 	  .name = "json",
 	  .off = offsetof(struct stat_opts, json),
 	  .help = "one JSON object (per round with --watch)" },
+	{ .type = CLI_OPT_FLAG,
+	  .name = "prometheus",
+	  .off = offsetof(struct stat_opts, prometheus),
+	  .help = "the Prometheus text format, once (for\n"
+		  "node_exporter's textfile collector)" },
 	{ .type = CLI_OPT_FUNC,
 	  .name = "watch",
 	  .arg = "SECONDS",
@@ -686,7 +913,7 @@ static const struct cli_opt stat_opts[] = {
 
 static const struct cli_cmd stat_cmd = {
 	.name = CMD,
-	.usage = "[--pin-path DIR] [--json] [--watch [SECONDS]]",
+	.usage = "[--pin-path DIR] [--json | --prometheus] [--watch [SECONDS]]",
 	.about =
 		"Show the counters of every running colo-xdp instance (pinned under\n" COLO_PIN_ROOT
 		"/): what colo_steer did with the frames of each role\n"
@@ -697,6 +924,36 @@ static const struct cli_cmd stat_cmd = {
 	.opts = stat_opts,
 };
 
+/* The errors of a round, as the user can act on them. */
+static void round_err(const char *pin_path, int n)
+{
+	if (n == -EPERM || n == -EACCES)
+		cli_err(CMD, "cannot read the pinned maps: %s: run as root",
+			strerror(-n));
+	else if (n == -EPROTO)
+		cli_err(CMD,
+			"%s was pinned by another version of colo-xdp, whose counters this one cannot read: use that version's 'colo-xdp stat'",
+			pin_path);
+	else if (n < 0)
+		cli_err(CMD, "%s: %s", pin_path ? pin_path : COLO_PIN_ROOT,
+			strerror(-n));
+	else
+		cli_err(CMD,
+			"no colo-xdp instance is pinned in %s: start one with 'colo-xdp run', 'colo-xdp secondary' or 'colo-xdp chardev'",
+			pin_path ? pin_path : COLO_PIN_ROOT);
+}
+
+static int prometheus(const char *pin_path)
+{
+	int n = stat_prometheus(pin_path, stdout);
+
+	fflush(stdout);
+	if (n > 0)
+		return 0;
+	round_err(pin_path, n);
+	return 1;
+}
+
 int cmd_stat(int argc, char **argv)
 {
 	union percpu_value *percpu = NULL;
@@ -706,6 +963,13 @@ int cmd_stat(int argc, char **argv)
 	ret = cli_opts_parse(&stat_cmd, argc, argv, &o, sizeof(o), NULL);
 	if (ret >= 0)
 		return ret;
+	if (o.prometheus && (o.json || o.interval)) {
+		cli_err(CMD,
+			"--prometheus prints once, alone: leave out --json and --watch (a collector reads the file again itself)");
+		return CLI_EXIT_USAGE;
+	}
+	if (o.prometheus)
+		return prometheus(o.pin_path);
 	ret = 1;
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0) {
@@ -720,26 +984,8 @@ int cmd_stat(int argc, char **argv)
 		goto out;
 	for (;;) {
 		n = show(o.pin_path, o.json, ncpus, percpu);
-		if (n == -EPERM || n == -EACCES) {
-			cli_err(CMD,
-				"cannot read the pinned maps: %s: run as root",
-				strerror(-n));
-			goto out;
-		}
-		if (n == -EPROTO) {
-			cli_err(CMD,
-				"%s was pinned by another version of colo-xdp, whose counters this one cannot read: use that version's 'colo-xdp stat'",
-				o.pin_path);
-			goto out;
-		}
-		if (n < 0) {
-			cli_err(CMD, "%s: %s", o.pin_path, strerror(-n));
-			goto out;
-		}
-		if (!n) {
-			cli_err(CMD,
-				"no colo-xdp instance is pinned in %s: start one with 'colo-xdp run', 'colo-xdp secondary' or 'colo-xdp chardev'",
-				o.pin_path ? o.pin_path : COLO_PIN_ROOT);
+		if (n <= 0) {
+			round_err(o.pin_path, n);
 			goto out;
 		}
 		if (!o.interval)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
 #include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -145,4 +146,57 @@ int ctl_resolve_tcp(const char *flag, const char *spec, const char *hp,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int ctl_listen_tcp(const char *flag, const char *spec, const char *hp,
+		   const char *form, char *addr, size_t addr_len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct addrinfo *ai = NULL;
+	char host[INET6_ADDRSTRLEN];
+	int fd = -1, one = 1, err;
+
+	err = ctl_resolve_tcp(flag, spec, hp, true, form, &ai);
+	if (err)
+		return err;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0) {
+		err = -errno;
+		log_err("%s %s: cannot open a socket: %s", flag, spec,
+			strerror(errno));
+		goto out;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 4)) {
+		err = -errno;
+		log_err("%s %s: cannot listen: %s%s", flag, spec,
+			strerror(errno),
+			err == -EADDRINUSE ?
+				"; another process listens there ('ss -ltnp' names it): pick another port" :
+				"");
+		goto out;
+	}
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(addr, addr_len, "tcp:[%s]:%u", host,
+			 ntohs(in6->sin6_port));
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(addr, addr_len, "tcp:%s:%u", host,
+			 ntohs(in->sin_port));
+	}
+	err = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return err;
 }

@@ -5,12 +5,14 @@
  * they treat their peers alike from the loader's poll() loop and none can
  * block it: a bounded output buffer for a non-blocking stream socket, a
  * socket's epoll interest, the unix listener (mode 0600) the servers
- * serve on, and the TCP address of a --notify value.
+ * serve on, and the TCP address and listener of a --notify or --metrics
+ * value.
  */
 #ifndef COLO_CHANNEL_H
 #define COLO_CHANNEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Bytes queued for a non-blocking stream socket, at most cap. */
@@ -53,5 +55,13 @@ struct addrinfo;
  */
 int ctl_resolve_tcp(const char *flag, const char *spec, const char *hp,
 		    bool passive, const char *form, struct addrinfo **ai);
+
+/*
+ * Listen on TCP at the ADDR:PORT at hp (as ctl_resolve_tcp() takes it),
+ * non-blocking; the address bound into addr as "tcp:ADDR:PORT". Errors
+ * name flag and spec; a port taken says so. The fd, or a negative errno.
+ */
+int ctl_listen_tcp(const char *flag, const char *spec, const char *hp,
+		   const char *form, char *addr, size_t addr_len);
 
 #endif /* COLO_CHANNEL_H */

@@ -29,6 +29,8 @@ struct colo_counter {
 	const char *name;
 	size_t off; /* into the struct of counters it names */
 	enum colo_counter_kind kind;
+	/* one line for a reader who has not read the code: HELP in metrics */
+	const char *help;
 };
 
 /*

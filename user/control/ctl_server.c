@@ -96,13 +96,14 @@ static void reply_error(struct ctl_server *s, struct ctl_client *c,
 
 /* What the control socket adds to the loader's counters. */
 
-#define XEN(f)                                                           \
-	{                                                                \
-		"xen_" #f, offsetof(struct ctl_stats, xen.f), COLO_TOTAL \
+#define XEN(f)                                                                 \
+	{                                                                      \
+		"xen_" #f, offsetof(struct ctl_stats, xen.f), COLO_TOTAL, NULL \
 	}
-#define HOOK(f)                                                            \
-	{                                                                  \
-		"hook_" #f, offsetof(struct ctl_stats, hook.f), COLO_TOTAL \
+#define HOOK(f)                                                             \
+	{                                                                   \
+		"hook_" #f, offsetof(struct ctl_stats, hook.f), COLO_TOTAL, \
+			NULL                                                \
 	}
 
 static const struct colo_counter ctl_fields[] = {

@@ -295,57 +295,15 @@ void xen_server_request_checkpoint(struct xen_server *x)
 
 static int listen_tcp(struct xen_server *x, const char *spec, const char *hp)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	struct addrinfo *ai = NULL;
-	char host[INET6_ADDRSTRLEN];
-	int fd = -1, one = 1, err;
+	int fd =
+		ctl_listen_tcp("--notify", spec, hp,
+			       "xen:tcp:ADDR:PORT, e.g. xen:tcp:127.0.0.1:9000",
+			       x->addr, sizeof(x->addr));
 
-	err = ctl_resolve_tcp("--notify", spec, hp, true,
-			      "xen:tcp:ADDR:PORT, e.g. xen:tcp:127.0.0.1:9000",
-			      &ai);
-	if (err)
-		return err;
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd < 0) {
-		err = -errno;
-		log_err("--notify %s: cannot open a socket: %s", spec,
-			strerror(errno));
-		goto out;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 4)) {
-		err = -errno;
-		log_err("--notify %s: cannot listen: %s%s", spec,
-			strerror(errno),
-			err == -EADDRINUSE ?
-				"; another colo-xdp or QEMU listens there: pick another port" :
-				"");
-		goto out;
-	}
-	getsockname(fd, (struct sockaddr *)&ss, &sl);
-	if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(x->addr, sizeof(x->addr), "tcp:[%s]:%u", host,
-			 ntohs(in6->sin6_port));
-	} else {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		snprintf(x->addr, sizeof(x->addr), "tcp:%s:%u", host,
-			 ntohs(in->sin_port));
-	}
+	if (fd < 0)
+		return fd;
 	x->lfd = fd;
-	fd = -1;
-	err = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(ai);
-	return err;
+	return 0;
 }
 
 int xen_server_create(const char *spec, const struct xen_server_ops *ops,

@@ -125,7 +125,13 @@ int pin_dir_make(struct pin_dir *d, const char *path, const char *name)
 		return -ENAMETOOLONG;
 	}
 	d->default_path = !path;
-	if (!path && mkdir(COLO_PIN_ROOT, 0700) && errno != EEXIST)
+	/*
+	 * The root too for a --pin-path under it (a service unit names its
+	 * instance's so): a fresh host has no instance that made it yet.
+	 */
+	if ((!path ||
+	     !strncmp(path, COLO_PIN_ROOT "/", sizeof(COLO_PIN_ROOT))) &&
+	    mkdir(COLO_PIN_ROOT, 0700) && errno != EEXIST)
 		return mkdir_failed(d);
 	err = lock_parent(d);
 	if (err)

@@ -35,6 +35,11 @@
 #include "pin_dir.h"
 #include "steer.h"
 
+/* Where make install puts colo_steer.bpf.o (the Makefile's LIBDIR). */
+#ifndef COLO_BPF_DIR
+#define COLO_BPF_DIR "/usr/local/lib/colo-xdp"
+#endif
+
 enum steer_map {
 	STEER_CONFIG,
 	STEER_XSKS,
@@ -163,7 +168,8 @@ static int prog_maps(const char *ifname, int ifindex, __u32 ids[STEER_NR_MAPS])
 	if (err)
 		return err;
 	if (!id) {
-		log_err("--attach none: no XDP program is attached to %s: attach colo_steer with 'ip link set dev %s xdp obj colo_steer.bpf.o sec xdp.frags', or let colo-xdp attach it",
+		log_err("--attach none: no XDP program is attached to %s: attach colo_steer with 'ip link set dev %s xdp obj " COLO_BPF_DIR
+			"/colo_steer.bpf.o sec xdp.frags' (make install puts it there), or let colo-xdp attach it",
 			ifname, ifname);
 		return -ENOENT;
 	}

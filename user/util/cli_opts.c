@@ -17,6 +17,10 @@
 #define HELP_COLS 80
 /* getopt_long() values of entries without a short name: 256 + index. */
 #define LONG_ONLY_BASE 256
+/* getopt_long()'s value of --man */
+#define MAN_VAL (LONG_ONLY_BASE - 1)
+
+const char *cli_summary;
 
 static bool takes_value(const struct cli_opt *o)
 {
@@ -119,7 +123,7 @@ static int getopt_tables(const struct cli_opt *opts, struct option **longs,
 
 	while (opts[n].type != CLI_OPT_END)
 		n++;
-	lo = calloc(n + 2, sizeof(*lo));
+	lo = calloc(n + 3, sizeof(*lo));
 	so = malloc(3 * n + 3);
 	if (!lo || !so) {
 		free(lo);
@@ -151,9 +155,137 @@ static int getopt_tables(const struct cli_opt *opts, struct option **longs,
 	so[s] = '\0';
 	lo[n].name = "help";
 	lo[n].val = 'h';
+	lo[n + 1].name = "man";
+	lo[n + 1].val = MAN_VAL;
 	*longs = lo;
 	*shorts = so;
 	return 0;
+}
+
+/*
+ * A --config file's values, kept for the life of the process: the string
+ * flags point into them, as they point into argv.
+ */
+struct config_text {
+	struct config_text *next;
+	char text[];
+};
+static struct config_text *config_kept;
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static const struct cli_opt *by_name(const struct cli_opt *opts,
+				     const char *name)
+{
+	for (; opts->type != CLI_OPT_END; opts++)
+		if (opts->type != CLI_OPT_SECTION && !strcmp(opts->name, name))
+			return opts;
+	return NULL;
+}
+
+/* One "key = value" line of path (its number is line). */
+static int config_line(const struct cli_cmd *cmd, const char *path,
+		       unsigned int line, char *text, void *opts, bool *given)
+{
+	char *eq = strchr(text, '='), *key = text, *val = NULL, buf[64];
+	const struct cli_opt *o;
+	const char *name;
+
+	if (eq) {
+		*eq = '\0';
+		val = trim(eq + 1);
+	}
+	key = trim(key);
+	name = cli_cmd_name(cmd->name, buf, sizeof(buf));
+	o = by_name(cmd->opts, key);
+	if (!o || o->type == CLI_OPT_CONFIG) {
+		cli_err(cmd->name,
+			"%s:%u: %s key '%s': the keys are the long flags of '%s' without the dashes (see '%s --help' and colo-xdp.conf(5))",
+			path, line,
+			o ? "a config file cannot name another:" : "unknown",
+			key, name, name);
+		return -EINVAL;
+	}
+	if (takes_value(o) && (!val || !*val)) {
+		cli_err(cmd->name, "%s:%u: '%s' needs a value: write '%s = %s'",
+			path, line, key, key, o->arg ? o->arg : "VALUE");
+		return -EINVAL;
+	}
+	if (!takes_value(o) && val) {
+		cli_err(cmd->name,
+			"%s:%u: '%s' takes no value: write '%s' alone on its line, or leave the line out",
+			path, line, key, key);
+		return -EINVAL;
+	}
+	if (apply(cmd->name, o, opts, val)) {
+		cli_err(cmd->name, "%s:%u: fix the value of '%s' (see above)",
+			path, line, key);
+		return -EINVAL;
+	}
+	given[o - cmd->opts] = true;
+	return 0;
+}
+
+static int load_config(const struct cli_cmd *cmd, const char *path, void *opts,
+		       bool *given)
+{
+	struct config_text *kept;
+	char *buf = NULL, *p, *nl;
+	unsigned int line = 0;
+	size_t len = 0;
+	FILE *f;
+	int err = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		err = -errno;
+		cli_err(cmd->name, "--config %s: %s%s", path, strerror(-err),
+			err == -ENOENT ?
+				": write it, a 'flag = value' line each (colo-xdp.conf(5))" :
+				"");
+		return err;
+	}
+	/* the whole file, once: the values stay where they were read */
+	if (getdelim(&buf, &len, '\0', f) < 0 && ferror(f)) {
+		err = -errno;
+		cli_err(cmd->name, "--config %s: %s", path, strerror(-err));
+	}
+	fclose(f);
+	if (err || !buf) {
+		free(buf);
+		return err;
+	}
+	kept = malloc(sizeof(*kept) + strlen(buf) + 1);
+	if (!kept) {
+		free(buf);
+		return -ENOMEM;
+	}
+	strcpy(kept->text, buf);
+	free(buf);
+	kept->next = config_kept;
+	config_kept = kept;
+	for (p = kept->text; p && *p && !err; p = nl) {
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl++ = '\0';
+		line++;
+		p = trim(p);
+		/* a comment is a whole line: a value may hold '#' */
+		if (!*p || *p == '#')
+			continue;
+		err = config_line(cmd, path, line, p, opts, given);
+	}
+	return err;
 }
 
 int cli_opts_parse(const struct cli_cmd *cmd, int argc, char **argv, void *opts,
@@ -181,8 +313,9 @@ int cli_opts_parse(const struct cli_cmd *cmd, int argc, char **argv, void *opts,
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shorts, longs, &idx)) != -1) {
-		if (c == 'h') {
-			cli_opts_help(cmd, defaults, stdout);
+		if (c == 'h' || c == MAN_VAL) {
+			(c == 'h' ? cli_opts_help : cli_opts_man)(cmd, defaults,
+								  stdout);
 			ret = 0;
 			goto out;
 		}
@@ -198,6 +331,11 @@ int cli_opts_parse(const struct cli_cmd *cmd, int argc, char **argv, void *opts,
 		if (!arg && o->next_word && optind < argc &&
 		    argv[optind][0] >= '0' && argv[optind][0] <= '9')
 			arg = argv[optind++];
+		if (o->type == CLI_OPT_CONFIG) {
+			if (load_config(cmd, arg, opts, given))
+				goto out;
+			continue;
+		}
 		if (apply(cmd->name, o, opts, arg))
 			goto out;
 		given[o - cmd->opts] = true;
@@ -315,6 +453,116 @@ void cli_opts_help(const struct cli_cmd *cmd, const void *opts, FILE *f)
 	}
 	if (cmd->footer)
 		fprintf(f, "\n%s", cmd->footer);
+}
+
+void cli_roff(FILE *f, const char *text, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && text[i]; i++) {
+		if ((i == 0 || text[i - 1] == '\n') &&
+		    (text[i] == '.' || text[i] == '\''))
+			fputs("\\&", f);
+		if (text[i] == '\\')
+			fputs("\\e", f);
+		else if (text[i] == '-')
+			fputs("\\-", f);
+		else
+			fputc(text[i], f);
+	}
+}
+
+static void roff_str(FILE *f, const char *text)
+{
+	cli_roff(f, text, strlen(text));
+}
+
+/* Paragraphs of text: a blank line starts a new one. */
+static void roff_paras(FILE *f, const char *text)
+{
+	const char *p = text, *nl;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		if (nl == p)
+			fputs(".PP\n", f);
+		else if (*p == ' ')
+			/* an indented line is an example: kept as it is */
+			fputs(".br\n", f);
+		if (nl > p) {
+			cli_roff(f, p, nl - p);
+			fputc('\n', f);
+		}
+		p = *nl ? nl + 1 : nl;
+	}
+}
+
+void cli_opts_man(const struct cli_cmd *cmd, const void *opts, FILE *f)
+{
+	char name[64], def[48], *c;
+	const struct cli_opt *o;
+	const char *d;
+
+	cli_cmd_name(cmd->name, name, sizeof(name));
+	for (c = name; *c; c++)
+		if (*c == ' ')
+			*c = '-';
+	fputs(".\\\" generated by '", f);
+	roff_str(f, cli_cmd_name(cmd->name, def, sizeof(def)));
+	fputs(" \\-\\-man' from its flag table: edit that\n.TH ", f);
+	for (c = name; *c; c++)
+		fputc(*c == '-' ? '-' : toupper((unsigned char)*c), f);
+	fputs(" 8 \"\" colo-xdp \"System Administration\"\n.SH NAME\n", f);
+	roff_str(f, name);
+	fputs(" \\- ", f);
+	roff_str(f, cli_summary ? cli_summary : cmd->name);
+	fputs("\n.SH SYNOPSIS\n.B ", f);
+	roff_str(f, cli_cmd_name(cmd->name, def, sizeof(def)));
+	fputc('\n', f);
+	roff_str(f, cmd->usage);
+	fputs("\n.SH DESCRIPTION\n", f);
+	roff_paras(f, cmd->about);
+	fputs(".SH OPTIONS\n", f);
+	for (o = cmd->opts; o->type != CLI_OPT_END; o++) {
+		if (o->type == CLI_OPT_SECTION) {
+			fputs(".PP\n", f);
+			roff_paras(f, o->help);
+			continue;
+		}
+		fputs(".TP\n", f);
+		if (o->short_name)
+			fprintf(f, "\\fB\\-%c\\fR, ", o->short_name);
+		fputs("\\fB\\-\\-", f);
+		roff_str(f, o->name);
+		fputs("\\fR", f);
+		if (o->arg) {
+			fputs(o->arg_optional ? " [\\fI" : " \\fI", f);
+			roff_str(f, o->arg);
+			fputs(o->arg_optional ? "\\fR]" : "\\fR", f);
+		}
+		fputc('\n', f);
+		roff_str(f, o->help);
+		d = default_text(o, opts, def, sizeof(def));
+		if (d) {
+			fputs(" (default ", f);
+			roff_str(f, d);
+			fputc(')', f);
+		}
+		fputc('\n', f);
+	}
+	fputs(".TP\n\\fB\\-\\-help\\fR\nthis text, briefly, on standard output\n",
+	      f);
+	if (cmd->footer) {
+		fputs(".SH NOTES\n", f);
+		roff_paras(f, cmd->footer);
+	}
+	fputs(".SH SEE ALSO\n\\fBcolo-xdp\\fR(8)", f);
+	for (o = cmd->opts; o->type != CLI_OPT_END; o++)
+		if (o->type == CLI_OPT_CONFIG)
+			fputs(", \\fBcolo-xdp.conf\\fR(5)", f);
+	fputc('\n', f);
 }
 
 int cli_parse_pair_token(const char *cmd, const struct cli_opt *opt,

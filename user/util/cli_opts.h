@@ -38,6 +38,12 @@ enum cli_opt_type {
 	CLI_OPT_ENUM,
 	/* parse() takes the value */
 	CLI_OPT_FUNC,
+	/*
+	 * --config FILE: the file's "key = value" lines are read as the
+	 * flags they name, where --config stands (flags after it win);
+	 * colo-xdp.conf(5) describes the format
+	 */
+	CLI_OPT_CONFIG,
 };
 
 struct cli_opt;
@@ -82,6 +88,14 @@ struct cli_opt {
 	const char *help;
 };
 
+/* --config FILE, for a command run from a service unit. */
+#define CLI_OPT_CONFIG_FILE                                              \
+	{                                                                \
+		.type = CLI_OPT_CONFIG, .name = "config", .arg = "FILE", \
+		.help = "read flags from FILE: a 'flag = value' line\n"  \
+			"each (see colo-xdp.conf(5))"                    \
+	}
+
 /* seen: offset + 1, so that 0 can mean "none". */
 #define CLI_SEEN(type, field) (offsetof(type, field) + 1)
 
@@ -109,11 +123,19 @@ struct cli_cmd {
 };
 
 /*
+ * The one-line summary of the command being run, for --man's NAME (the
+ * program's command table sets it, where the summaries are written).
+ */
+extern const char *cli_summary;
+
+/*
  * Parse argv into opts (size bytes), which holds the defaults already.
  * Returns -1 to go on (the words that are not flags start at *first_arg,
  * which may be NULL when max_args is 0), or the exit status: 0 after
- * --help, which shows the defaults opts held on entry, or CLI_EXIT_USAGE
- * after an error that names the flag.
+ * --help, which shows the defaults opts held on entry, or after --man,
+ * which prints the same as a manual page (roff, section 8), or
+ * CLI_EXIT_USAGE after an error that names the flag (or the file and
+ * line of a --config file).
  */
 int cli_opts_parse(const struct cli_cmd *cmd, int argc, char **argv, void *opts,
 		   size_t size, int *first_arg);
@@ -131,5 +153,11 @@ int cli_parse_pin_path(const char *cmd, const struct cli_opt *opt, void *field,
 
 /* --help, with the defaults read from opts. */
 void cli_opts_help(const struct cli_cmd *cmd, const void *opts, FILE *f);
+
+/* --man: the manual page of --help, in roff, with the defaults of opts. */
+void cli_opts_man(const struct cli_cmd *cmd, const void *opts, FILE *f);
+
+/* Text for roff: backslashes and dashes escaped, a leading dot guarded. */
+void cli_roff(FILE *f, const char *text, size_t n);
 
 #endif /* COLO_CLI_OPTS_H */
