@@ -590,11 +590,11 @@ static int resolve_queues(struct colo_steer *s,
 				s->ifname[r], rx, COLO_PROG_NAME,
 				COLO_XSK_QUEUES, s->ifname[r]);
 		if (opts->queues & from(rx)) {
-			log_err("%s: %s %s has %u RX queue%s (0-%u), not queue %d: list queues below %u, or give %s all, or give it more queues ('ethtool -L %s rx N'; a tap: attach more queues)",
+			log_err("%s: %s %s has %u RX queue%s (%s%u), not queue %d: list queues below %u, or give --queues all, or give it more queues ('ethtool -L %s rx N'; a tap: more queues opened)",
 				flag, role_name[r], s->ifname[r], rx,
-				rx == 1 ? "" : "s", rx - 1,
+				rx == 1 ? "" : "s", rx == 1 ? "" : "0-", rx - 1,
 				__builtin_ctzll(opts->queues & from(rx)), rx,
-				"--queues", s->ifname[r]);
+				s->ifname[r]);
 			return -EINVAL;
 		}
 		s->queues[r] = opts->queues ?: ~from(rx);
