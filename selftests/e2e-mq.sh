@@ -93,13 +93,17 @@ every_flow_whole() {
 	cn_wait_frames "$T_TMP/cli.pcap" $(($2 * $3)) "$CN_GUEST_MAC"
 	for ((sport = $1; sport < $1 + $2; sport++)); do
 		cmp -s <(cn_frames "$T_TMP/$sport-pri.pcap") \
-			<(tcpdump -r "$T_TMP/cli.pcap" -w - -nn \
-				"udp src port $sport" 2>/dev/null |
-				cn_frames /dev/stdin "$CN_GUEST_MAC") || {
+			<(client_flow "$T_TMP/cli.pcap" "$sport") || {
 			echo "# flow $sport differs at the client"
 			return 1
 		}
 	done
+}
+
+# client_flow CAPTURE SPORT: the frames of one flow the client got, hex.
+client_flow() {
+	tcpdump -r "$1" -w "$T_TMP/flow.pcap" -nn "udp src port $2" 2>/dev/null
+	cn_frames "$T_TMP/flow.pcap" "$CN_GUEST_MAC"
 }
 
 # queues_used IF: how many of its RX queues XDP redirected frames from.
@@ -205,8 +209,10 @@ for t in "$CN_P" "$CN_S"; do
 	t_on_exit "ip link del $t"
 	cn_host_if "$t"
 	mkfifo "$T_TMP/$t.in"
-	t_bg python3 "$T_TOP/selftests/tap_queues.py" "$t" $QUEUES \
-		<"$T_TMP/$t.in" >"$T_TMP/$t.out"
+	# the redirections in the child: a fifo's open waits for its writer
+	t_bg bash -c 'exec python3 "$0" "$1" "$2" <"$3" >"$4"' \
+		"$T_TOP/selftests/tap_queues.py" "$t" $QUEUES \
+		"$T_TMP/$t.in" "$T_TMP/$t.out"
 done
 # the writers' stdin, held open until the end (their EOF ends them)
 exec {WP}>"$T_TMP/$CN_P.in" {WS}>"$T_TMP/$CN_S.in"
@@ -228,9 +234,7 @@ if start tap --zero-copy off; then
 	ok=1
 	for q in 0 1 2 3; do
 		cmp -s "$T_TMP/tap-pri-$q.hex" \
-			<(tcpdump -r "$T_TMP/tap.pcap" -w - -nn \
-				"udp src port $((6000 + q))" 2>/dev/null |
-				cn_frames /dev/stdin "$CN_GUEST_MAC") || ok=0
+			<(client_flow "$T_TMP/tap.pcap" $((6000 + q))) || ok=0
 	done
 	t_check "tap: a flow per queue, each reaches the client whole, in order" \
 		test $ok = 1
