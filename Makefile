@@ -117,7 +117,7 @@ FORMAT_SRCS = $(filter-out vmlinux.h,$(wildcard include/*.h bpf/*.c \
 SUITES = $(TESTS) $(ATESTS) \
 	 $(sort $(filter-out selftests/lib%.sh,$(wildcard selftests/*.sh)))
 
-.PHONY: all deps check tests demo bench-engine format format-check vmlinux \
+.PHONY: all deps check tests demo demo-pair bench-engine format format-check vmlinux \
 	clean
 .DELETE_ON_ERROR:
 # Objects and skeletons are intermediate to make; keep them for rebuilds.
@@ -144,6 +144,13 @@ check: deps
 demo: deps
 	$(MAKE) all
 	tools/demo.sh
+	tools/demo-pair.sh
+
+# The whole proxy: curl through run and the secondary agent, a
+# checkpoint reaching the agent, a failover of the primary host.
+demo-pair: deps
+	$(MAKE) all
+	tools/demo-pair.sh
 
 bench-engine: $(BUILD)/bench-engine
 	$(BUILD)/bench-engine

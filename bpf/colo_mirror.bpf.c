@@ -22,6 +22,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "colo_mirror.h"
+#include "colo_pair.h"
 
 /* linux/pkt_cls.h's, which vmlinux.h does not carry (they are macros) */
 #define TC_ACT_UNSPEC (-1)
@@ -84,6 +85,15 @@ int colo_mirror(struct __sk_buff *skb)
 	if (!cfg || !st || !cfg->primary)
 		return TC_ACT_UNSPEC; /* not set up yet */
 	if (data + 6 > end) {
+		st->left_alone++;
+		return TC_ACT_UNSPEC;
+	}
+	/*
+	 * The pair's own frames (colo_pair.h) come out of S from the loader
+	 * alone: a client's copy must never reach the agent.
+	 */
+	if (data + 14 <= end &&
+	    (data[12] << 8 | data[13]) == COLO_PAIR_ETHERTYPE) {
 		st->left_alone++;
 		return TC_ACT_UNSPEC;
 	}

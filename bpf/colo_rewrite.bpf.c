@@ -31,6 +31,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "colo_pair.h"
 #include "colo_parse.h"
 #include "colo_rewrite.h"
 
@@ -469,6 +470,14 @@ rw_handshake(struct colo_rw_conn *c, const struct colo_rw_key *key,
 			rw_touch(c, bpf_ktime_get_ns());
 		return c->state == COLO_RW_LEARNED ? c : NULL;
 	}
+	/*
+	 * No primary's sequence space to learn any more: the clients talk
+	 * to the VM itself from the first byte.
+	 */
+	if (cfg->failover) {
+		st->failover_untracked++;
+		return NULL;
+	}
 	rw_opts(data, end, pkt, &o);
 	if (o.bad)
 		st->bad_options++;
@@ -549,6 +558,42 @@ static __always_inline int rw_dest(const __u8 *data, const __u8 *end,
 	return bpf_map_lookup_elem(&colo_rw_macs, &mac) ? RW_TO_VM : RW_FOREIGN;
 }
 
+/*
+ * The pair's frame from the primary host (colo_pair.h), taken here and
+ * never the VM's. A checkpoint done makes the secondary a copy of the
+ * primary: every entry made before is stale at once, one store. Two
+ * copies of one message racing on two CPUs could both bump the epoch,
+ * which clears nothing more than the first did unless a connection was
+ * learned in between; a compare-and-swap would need BPF v3 atomics for
+ * this one store.
+ */
+static __always_inline void rw_pair(const __u8 *data, const __u8 *end,
+				    struct colo_rw_config *cfg,
+				    struct colo_rw_stats *st)
+{
+	const __u8 *p = colo_ptr(data, end, 14, sizeof(struct colo_pair_msg));
+	struct colo_pair_msg m;
+
+	if (!p) {
+		st->pair_refused++;
+		return;
+	}
+	__builtin_memcpy(&m, p, sizeof(m));
+	if (m.magic != bpf_htonl(COLO_PAIR_MAGIC) ||
+	    m.version != COLO_PAIR_VERSION || m.len != bpf_htons(sizeof(m)) ||
+	    m.type != COLO_PAIR_CHECKPOINT_DONE || m.token != cfg->pair_token) {
+		st->pair_refused++;
+		return;
+	}
+	if (m.seq == cfg->pair_seq) {
+		st->pair_duplicates++;
+		return;
+	}
+	cfg->pair_seq = m.seq;
+	__sync_fetch_and_add(&cfg->epoch, 1);
+	st->pair_checkpoints++;
+}
+
 /* The VM's source addresses are its own: the link delivers them. */
 static __always_inline void rw_learn_mac(const __u8 *data, const __u8 *end,
 					 struct colo_rw_config *cfg)
@@ -578,6 +623,7 @@ int colo_rw_in(struct xdp_md *ctx)
 	struct colo_rw_config *cfg;
 	struct colo_rw_stats *st;
 	struct rw_csum cs = {};
+	const __u8 *p;
 	struct colo_pkt pkt;
 	__u32 zero = 0, s;
 	__u8 *check;
@@ -586,13 +632,32 @@ int colo_rw_in(struct xdp_md *ctx)
 	st = bpf_map_lookup_elem(&colo_rw_stats, &zero);
 	if (!cfg || !st)
 		return XDP_PASS;
-	switch (rw_dest(data, end, cfg)) {
-	case RW_TO_HOST:
-		st->to_host++;
-		return XDP_PASS;
-	case RW_FOREIGN:
-		st->foreign++;
+	p = colo_ptr(data, end, 12, 2);
+	if (p && colo_rd16(p) == COLO_PAIR_ETHERTYPE) {
+		/* from the link only: elsewhere anyone could send one */
+		if (ctx->ingress_ifindex == cfg->link_ifindex)
+			rw_pair(data, end, cfg, st);
+		else
+			st->pair_refused++;
 		return XDP_DROP;
+	}
+	if (ctx->ingress_ifindex != cfg->link_ifindex) {
+		/*
+		 * --failover-out: the clients reach the VM here once the
+		 * primary host is gone; until then, and for anything but
+		 * the VM's frames, the host's interface as if we were not.
+		 */
+		if (!cfg->failover || rw_dest(data, end, cfg) != RW_TO_VM)
+			return XDP_PASS;
+	} else {
+		switch (rw_dest(data, end, cfg)) {
+		case RW_TO_HOST:
+			st->to_host++;
+			return XDP_PASS;
+		case RW_FOREIGN:
+			st->foreign++;
+			return XDP_DROP;
+		}
 	}
 	rw_in(data, end, end - data, cfg, st, &pkt, &cs);
 	check = (__u8 *)colo_ptr(data, end, pkt.l4_off + 16, 2);
@@ -638,6 +703,10 @@ int colo_rw_out(struct __sk_buff *skb)
 	if (cs.changed)
 		bpf_l4_csum_replace(skb, pkt.l4_off + 16, 0,
 				    bpf_htons(rw_csum_diff(&cs)), 0);
+	if (cfg->failover && cfg->failover_ifindex) {
+		st->to_failover++;
+		return bpf_redirect(cfg->failover_ifindex, 0);
+	}
 	st->to_link++;
 	return bpf_redirect(cfg->link_ifindex, 0);
 }

@@ -53,6 +53,9 @@ struct colo_dp_stats {
 	__u64 qmp_checkpoints; /* checkpoints QEMU completed */
 	__u64 qmp_errors; /* not QMP, error replies, timeouts */
 	__u64 qmp_checkpoint_ns; /* gauge: last request to its checkpoint */
+	/* the secondary agent told of checkpoints done (colo_pair.h) */
+	__u64 pair_checkpoints; /* messages sent out of S */
+	__u64 pair_send_failed; /* copies the kernel refused */
 };
 
 #endif /* COLO_DP_H */

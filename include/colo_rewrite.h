@@ -98,6 +98,17 @@ struct colo_rw_config {
 	__u32 macs_full; /* a MAC did not fit: every frame goes to the VM */
 	__u8 link_mac[6]; /* frames to it are the secondary host's own */
 	__u8 pad[2];
+	/*
+	 * The primary host is gone: the VM's frames go out of
+	 * failover_ifindex, tracked connections keep their offsets, new
+	 * ones are not tracked.
+	 */
+	__u32 failover;
+	__u32 failover_ifindex; /* --failover-out; 0: the link */
+	__u32 pad2;
+	/* the pair's frames (colo_pair.h): the token they must carry */
+	__u64 pair_token;
+	__u64 pair_seq; /* of the last message taken: its copies are not */
 };
 
 /* Per-CPU: what the rewriter did, by field name in `colo-xdp stat`. */
@@ -131,6 +142,14 @@ struct colo_rw_stats {
 	__u64 sack_wrapped; /* a SACK block whose left edge is not before */
 	/* a SACK block past what the VM sent, or a window below the ACK */
 	__u64 sack_outside;
+	/* the pair's frames on the link (colo_pair.h) */
+	__u64 pair_checkpoints; /* checkpoint done: the epoch bumped */
+	__u64 pair_duplicates; /* a copy of one taken: nothing done */
+	/* wrong magic, version, length, type or token: nothing done */
+	__u64 pair_refused;
+	/* failover */
+	__u64 to_failover; /* the VM's frames out of --failover-out */
+	__u64 failover_untracked; /* a connection opened since: not tracked */
 };
 
 /* What the agent's sweep removed, and the table's size it last saw. */
@@ -159,6 +178,10 @@ struct colo_secondary {
 	__u32 pid;
 	__u32 max_conns;
 	struct colo_rw_sweep_stats sweep;
+	/* checkpoints the agent's control socket was told of */
+	__u64 ctl_checkpoints;
+	__u32 failover; /* 1 once failed over */
+	__u32 pad;
 };
 
 #endif /* COLO_REWRITE_H */

@@ -13,38 +13,21 @@
 # if the rewriter mapped both directions of every connection.
 . "$(dirname "$0")/lib.sh"
 . "$T_TOP/tools/colo-netns.sh"
+. "$T_TOP/selftests/lib-secondary.sh"
 CN_ON_EXIT=t_on_exit
 t_skip_unless_root
 
-cn_pair_topology "$T_PREFIX" || {
-	t_fail "build the namespaces"
-	t_done
-}
-# the client computes its checksums too (AF_XDP copy mode leaves partial
-# ones unfilled on the way to the replicas)
-ip netns exec "$CN_CLI" ethtool -K eth0 tx off >/dev/null
+sec_topology
 
 t_check "secondary --help describes its flags, exit 0" \
 	bash -c "'$COLO_XDP' secondary --help | grep -q -- '--close-timeout MS'"
 
-RUN_LOG=$T_TMP/run.log
-SEC_LOG=$T_TMP/secondary.log
 # two commands and nothing else: run mirrors the clients' frames itself
-# (the client has a static neighbour entry, so it sends no ARP that the
-# guest would answer and run learn its MAC from: name it)
-t_bg "$COLO_XDP" run --primary-in "$CN_P" --secondary-in "$CN_S" \
-	--outdev "$CN_O" --vm-mac "$CN_GUEST_MAC" >"$RUN_LOG" 2>&1
-# nsenter, not ip netns exec: the agent pins in the host's bpffs
-t_bg nsenter --net="/run/netns/$CN_SH" "$COLO_XDP" secondary \
-	--vm "$CN_V" --link "$CN_L" >"$SEC_LOG" 2>&1
-AGENT=$T_LAST_PID
-if ! cn_wait_log "$RUN_LOG" "^comparing" ||
-	! cn_wait_log "$SEC_LOG" "^rewriting"; then
-	t_fail "colo-xdp run and secondary start: $(cat "$RUN_LOG" "$SEC_LOG")"
+if ! sec_start --; then
+	t_fail "colo-xdp run and secondary start"
 	t_done
 fi
 t_ok "colo-xdp run and colo-xdp secondary start"
-PINS=/sys/fs/bpf/colo-xdp/secondary-$CN_V
 t_check "secondary: colo_rw_in on the link (XDP), colo_rw_out on the VM's tc ingress" \
 	bash -c "ip -n $CN_SH -d link show dev $CN_L |
 			grep -q 'prog/xdp.*name colo_rw_in' &&
@@ -76,79 +59,18 @@ t_check "stat --json lists the agent, its interfaces and counters" \
 	"('$CN_V', '$CN_L', True, True)"
 
 # --- HTTP: python3 -m http.server in both replicas, the same 1 MiB file
-WWW=$T_TMP/www
-mkdir -p "$WWW"
-head -c 1048576 /dev/urandom >"$WWW/file.bin"
-# The replicas answer within microseconds of each other, but a one-second
-# Date: header straddles a second boundary now and then, a real
-# difference the comparator rightly reports: pinned. The rest is
-# http.server as it is.
-HTTPD='import functools, http.server, sys
-class H(http.server.SimpleHTTPRequestHandler):
-    def date_time_string(self, timestamp=None):
-        return "Thu, 01 Jan 2026 00:00:00 GMT"
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("0.0.0.0", 8080),
-    functools.partial(H, directory=sys.argv[1])).serve_forever()'
-UPLOAD='import hashlib, socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 9000))
-s.listen()
-while True:
-    c, _ = s.accept()
-    h = hashlib.sha256()
-    while d := c.recv(65536):
-        h.update(d)
-    c.sendall(h.hexdigest().encode())
-    c.close()'
-for ns in "$CN_PRI" "$CN_SEC"; do
-	t_bg ip netns exec "$ns" python3 -c "$HTTPD" "$WWW"
-	t_bg ip netns exec "$ns" python3 -c "$UPLOAD"
-done
-listening() {
-	local ns
-	for ns in "$CN_PRI" "$CN_SEC"; do
-		ip netns exec "$ns" ss -tln | grep -q ":8080 " &&
-			ip netns exec "$ns" ss -tln | grep -q ":9000 " || return 1
-	done
-}
-t_check "HTTP and upload services listen in both replicas" \
-	cn_wait_cmd listening
+sec_serve
 
 # fetch N: N downloads at once; each must be the file, byte for byte
-fetch() {
-	local i pids=() ok=0
-	for ((i = 0; i < $1; i++)); do
-		ip netns exec "$CN_CLI" curl -sS -m 20 -o "$T_TMP/dl$i" \
-			"http://$CN_GUEST_IP:8080/file.bin" &
-		pids+=($!)
-	done
-	for ((i = 0; i < $1; i++)); do
-		wait "${pids[i]}" && cmp -s "$WWW/file.bin" "$T_TMP/dl$i" &&
-			ok=$((ok + 1))
-		rm -f "$T_TMP/dl$i"
-	done
-	((ok == $1))
-}
+fetch() { sec_fetch "$1" file.bin "$WWW/file.bin"; }
 for i in 1 2 3; do
 	t_check "HTTP: sequential download $i of 1 MiB, byte for byte" fetch 1
 done
 t_check "HTTP: 4 parallel downloads of 1 MiB, each byte for byte" fetch 4
 t_check "HTTP: no checkpoint request, no mismatch" test "$(requests)" = 0
 
-SEND='import hashlib, socket, sys
-data = open(sys.argv[2], "rb").read()
-s = socket.create_connection((sys.argv[1], 9000), timeout=20)
-s.sendall(data)
-s.shutdown(socket.SHUT_WR)
-got = b""
-while d := s.recv(4096):
-    got += d
-sys.exit(got.decode() != hashlib.sha256(data).hexdigest())'
 t_check "upload: 1 MiB to both replicas, each answers its digest" \
-	ip netns exec "$CN_CLI" python3 -c "$SEND" "$CN_GUEST_IP" "$WWW/file.bin"
+	sec_upload 1 "$WWW/file.bin"
 t_check "upload: no checkpoint request, no mismatch" test "$(requests)" = 0
 
 # --- the guests open a connection: to a server behind O, the client's

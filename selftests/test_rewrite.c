@@ -10,6 +10,7 @@
  * else changed. Then the connection table's expiry (the agent's sweep),
  * the checkpoint epoch, and every kind of bad input.
  */
+#include <endian.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "cli.h"
+#include "colo_pair.h"
 #include "colo_parse.h"
 #include "frames.h"
 #include "pins.h"
@@ -804,6 +806,116 @@ TEST(a_checkpoint_clears_every_offset)
 	CHECK_EQ(nconns(&r), 0);
 	accept_conn(&r, false, 0);
 	CHECK_EQ(stats(&r).learned_accepted, 2);
+	rig_down(&r);
+}
+
+/* The pair's frame from run (colo_pair.h), spoilt as kind says. */
+static int pair_frame(uint8_t *buf, uint64_t token, uint64_t seq,
+		      const char *kind)
+{
+	struct colo_pair_msg m = { .magic = htobe32(COLO_PAIR_MAGIC),
+				   .version = COLO_PAIR_VERSION,
+				   .type = COLO_PAIR_CHECKPOINT_DONE,
+				   .len = htobe16(sizeof(m)),
+				   .token = htobe64(token),
+				   .seq = htobe64(seq) };
+
+	memset(buf, 0xff, 6);
+	memcpy(buf + 6, peer_mac, 6);
+	buf[12] = COLO_PAIR_ETHERTYPE >> 8;
+	buf[13] = COLO_PAIR_ETHERTYPE & 0xff;
+	if (!strcmp(kind, "version"))
+		m.version++;
+	else if (!strcmp(kind, "type"))
+		m.type++;
+	else if (!strcmp(kind, "len"))
+		m.len = htobe16(sizeof(m) + 1);
+	memcpy(buf + 14, &m, sizeof(m));
+	return !strcmp(kind, "short") ? 14 + (int)sizeof(m) - 1 :
+					14 + (int)sizeof(m);
+}
+
+/*
+ * run's frame on the link bumps the epoch in the kernel: the connection
+ * learned before passes untouched. Its copies, a wrong token, version,
+ * type or length, a frame cut short: dropped, counted, nothing cleared.
+ */
+TEST(pair_frames_clear_every_offset)
+{
+	static const char *const bad[] = { "version", "type", "len", "short" };
+	uint8_t a[MAX_FRAME], out[MAX_FRAME];
+	struct colo_rw_config cfg;
+	struct colo_rw_stats st;
+	struct seg in;
+	uint32_t olen, i;
+	__u32 zero = 0;
+	struct rig r;
+	int len;
+
+	RIG_UP(&r, 64);
+	bpf_map_lookup_elem(r.cfg_fd, &zero, &cfg);
+	cfg.pair_token = htobe64(0xc01d);
+	bpf_map_update_elem(r.cfg_fd, &zero, &cfg, 0);
+	accept_conn(&r, false, 0);
+	len = pair_frame(a, 0xbad, 7, "ok");
+	CHECK_EQ(run_raw(&r, true, a, len, out, &olen), XDP_DROP);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		len = pair_frame(a, 0xc01d, 7, bad[i]);
+		CHECK_EQ(run_raw(&r, true, a, len, out, &olen), XDP_DROP);
+	}
+	CHECK_EQ(rewrite_epoch(r.rw), 0);
+	CHECK_EQ(stats(&r).pair_refused, 5);
+	len = pair_frame(a, 0xc01d, 7, "ok");
+	for (i = 0; i < COLO_PAIR_COPIES; i++)
+		CHECK_EQ(run_raw(&r, true, a, len, out, &olen), XDP_DROP);
+	CHECK_EQ(rewrite_epoch(r.rw), 1);
+	st = stats(&r);
+	CHECK_EQ(st.pair_checkpoints, 1);
+	CHECK_EQ(st.pair_duplicates, COLO_PAIR_COPIES - 1);
+	CHECK_EQ(st.to_vm, 1); /* accept_conn's ACK; no pair frame */
+	in = (struct seg){ .to_vm = true,
+			   .seq = PEER_ISN + 1,
+			   .ack = VM_ISN + 1,
+			   .flags = COLO_TCP_ACK };
+	CHECK(pass(&r, &in, NULL));
+	CHECK_EQ(stats(&r).untracked, 1);
+	/* the next message clears again; what was learned since goes */
+	accept_conn(&r, false, 0);
+	len = pair_frame(a, 0xc01d, 8, "ok");
+	CHECK_EQ(run_raw(&r, true, a, len, out, &olen), XDP_DROP);
+	CHECK_EQ(rewrite_epoch(r.rw), 2);
+	rig_down(&r);
+}
+
+/*
+ * Failover: the tracked connection is still mapped both ways; a new one
+ * is not tracked, its segments pass as they are.
+ */
+TEST(failover_keeps_tracked_and_passes_new)
+{
+	struct seg in, synack = vm_synack;
+	uint64_t ns;
+	struct rig r;
+
+	RIG_UP(&r, 64);
+	accept_conn(&r, false, 0);
+	CHECK_EQ(rewrite_failover(r.rw, &ns), 0);
+	CHECK_EQ(rewrite_failover(r.rw, &ns), -EALREADY);
+	CHECK(rewrite_in_failover(r.rw));
+	in = (struct seg){ .seq = VM_ISN + 1,
+			   .ack = PEER_ISN + 1,
+			   .flags = COLO_TCP_ACK,
+			   .len = 10 };
+	CHECK(pass_seq(&r, &in, PRI_ISN + 1));
+	in = (struct seg){ .to_vm = true,
+			   .seq = PEER_ISN + 1,
+			   .ack = PRI_ISN + 11,
+			   .flags = COLO_TCP_ACK };
+	CHECK(pass_ack(&r, &in, VM_ISN + 11));
+	synack.port = 1;
+	CHECK(pass(&r, &synack, NULL));
+	CHECK_EQ(stats(&r).failover_untracked, 1);
+	CHECK_EQ(nconns(&r), 1);
 	rig_down(&r);
 }
 

@@ -47,11 +47,11 @@ cn_host_if() {
 cn_link() {
 	ip ${5:+-n "$5"} link add "$1" type veth peer name eth0 netns "$2" ||
 		return 1
-	[[ -n $5 ]] || $CN_ON_EXIT "ip link del $1"
+	[[ -n ${5:-} ]] || $CN_ON_EXIT "ip link del $1"
 	ip -n "$2" link set eth0 address "$3" &&
 		ip -n "$2" addr add "$4/24" dev eth0 &&
 		ip -n "$2" link set eth0 up || return 1
-	if [[ -n $5 ]]; then
+	if [[ -n ${5:-} ]]; then
 		ip -n "$5" link set "$1" up
 	else
 		cn_host_if "$1"

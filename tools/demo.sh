@@ -14,42 +14,9 @@
 # answer: started again, it takes that answer over from its keeper, and a
 # checkpoint lets it out. Everything made here is removed on exit,
 # whatever happens.
-set -u
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-$TOP/build}
-COLO_XDP=$BUILD/colo-xdp
-. "$TOP/tools/colo-netns.sh"
-
-if [[ $(id -u) -ne 0 ]]; then
-	echo "demo: run it as root (network namespaces, XDP, AF_XDP)" >&2
-	exit 1
-fi
-if [[ ! -x $COLO_XDP ]]; then
-	echo "demo: $COLO_XDP is missing: run 'make demo'" >&2
-	exit 1
-fi
-
-CLEANUP=()
-demo_on_exit() {
-	CLEANUP+=("$1")
-}
-demo_cleanup() {
-	local c
-	for ((c = ${#CLEANUP[@]} - 1; c >= 0; c--)); do
-		eval "${CLEANUP[c]}" 2>/dev/null
-	done
-}
-trap demo_cleanup EXIT
-trap 'exit 130' INT TERM
-CN_ON_EXIT=demo_on_exit
-DIR=$(mktemp -d /tmp/colo-xdp-demo.XXXXXX)
-demo_on_exit "rm -rf $DIR"
+. "$(dirname "$0")/demo-lib.sh"
 LOG=$DIR/run.log
 CTL=("$COLO_XDP" ctl --control "$DIR/control.sock")
-
-step() {
-	printf '\n== %s\n' "$*"
-}
 
 step "namespaces: client, primary and secondary (both 10.0.0.1, same MAC)"
 cn_veth_topology "cxdemo$$" || exit 1

@@ -649,6 +649,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (o.dump_path && mismatch_dump_open(o.dump_path, &rc.dump))
 		goto out;
+	if (o.pair_notify &&
+	    pair_notify_open(o.steer.ifname[COLO_ROLE_SECONDARY], o.pair_token,
+			     &rc.pair))
+		goto out;
 	err = colo_engine_create(&o.engine, &ops, &rc, &rc.engine);
 	if (err) {
 		cli_err(CMD,
@@ -739,6 +743,7 @@ out:
 	if (mismatch_dump_close(rc.dump))
 		ret = 1;
 	ctl_hook_destroy(rc.hook);
+	pair_notify_close(rc.pair);
 	ctl_server_destroy(rc.ctl);
 	qmp_client_destroy(rc.qmp);
 	xen_server_destroy(rc.xen);

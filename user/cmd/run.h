@@ -19,6 +19,7 @@
 #include "link_watch.h"
 #include "mirror.h"
 #include "mismatch_dump.h"
+#include "pair_notify.h"
 #include "qmp.h"
 #include "steer.h"
 #include "xen_proto.h"
@@ -40,6 +41,8 @@ struct run_opts {
 	bool queue_set;
 	bool mirror; /* --mirror on|off */
 	__u64 vm_mac; /* --vm-mac; 0: the one colo_steer learns */
+	bool pair_notify; /* --pair-notify on|off */
+	uint64_t pair_token; /* --pair-token */
 	struct colo_engine_config engine;
 	uint32_t umem_frames;
 	bool umem_frames_set;
@@ -68,6 +71,7 @@ struct run_ctx {
 	struct ctl_server *ctl;
 	struct ctl_hook *hook;
 	struct mismatch_dump *dump;
+	struct pair_notify *pair; /* the secondary agent, out of S */
 	const char *const *ifname; /* by role, as the flags gave them */
 	bool verbose;
 	uint64_t scan_cycle_ns;

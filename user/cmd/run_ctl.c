@@ -65,6 +65,7 @@ void run_on_mismatch(void *ctx, const struct colo_mismatch *m)
 
 static void dp_stats(struct run_ctx *rc, struct colo_dp_stats *out)
 {
+	struct pair_notify_stats pn = {};
 	struct qmp_stats q = {};
 
 	xsk_dp_stats(rc->dp, out);
@@ -88,6 +89,10 @@ static void dp_stats(struct run_ctx *rc, struct colo_dp_stats *out)
 	out->qmp_checkpoints = q.checkpoints;
 	out->qmp_errors = q.errors;
 	out->qmp_checkpoint_ns = q.checkpoint_ns;
+	if (rc->pair)
+		pair_notify_stats(rc->pair, &pn);
+	out->pair_checkpoints = pn.checkpoints;
+	out->pair_send_failed = pn.send_failed;
 }
 
 void run_publish(struct run_ctx *rc)
@@ -153,6 +158,13 @@ void run_loader_gap(struct run_ctx *rc, const char *what, bool always,
 
 static void checkpoint_done(struct run_ctx *rc)
 {
+	/*
+	 * The agent first: its frame goes out of S ahead of the client
+	 * frames mirrored from now on, and the released primary frames
+	 * cannot bring an answer from the clients before it.
+	 */
+	if (rc->pair)
+		pair_notify_checkpoint(rc->pair);
 	colo_engine_checkpoint_done(rc->engine);
 	run_room_changed(rc);
 	rc->ckpt_pending = false;

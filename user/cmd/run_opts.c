@@ -149,6 +149,18 @@ static const struct cli_opt run_opts[] = {
 	  .parse = parse_vm_mac, .def = "learned from the primary's frames",
 	  .help = "the VM's MAC: frames to it, broadcast and multicast\n"
 		  "are mirrored, frames for other hosts left alone" },
+	CLI_SECTION("The secondary host's agent ('colo-xdp secondary --link', the far end of\n"
+		    "--secondary-in), told of each checkpoint done by a frame out of S:"),
+	{ .type = CLI_OPT_BOOL, .name = "pair-notify", .arg = "on|off",
+	  .off = offsetof(struct run_opts, pair_notify),
+	  .choices = mirror_modes, .true_first = true,
+	  .help = "tell the agent each checkpoint done, so that it\n"
+		  "clears its TCP offsets; off: no agent is there" },
+	{ .type = CLI_OPT_FUNC, .name = "pair-token", .arg = "HEX",
+	  .off = offsetof(struct run_opts, pair_token),
+	  .parse = cli_parse_pair_token, .def = "0",
+	  .help = "a secret the agent's --pair-token must equal: its\n"
+		  "frames are refused otherwise" },
 	CLI_SECTION("The COLO controller (checkpoint requests go to every channel given):"),
 	{ .type = CLI_OPT_STRING, .name = "notify",
 	  .arg = "xen:tcp:ADDR:PORT|xen:unix:PATH|qmp:unix:PATH|qmp:tcp:ADDR:PORT",
@@ -313,6 +325,7 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o)
 	colo_engine_config_default(&o->engine);
 	o->steer.attach = true;
 	o->mirror = true;
+	o->pair_notify = true;
 	o->steer.watchdog_ms = COLO_WATCHDOG_MS_DEFAULT;
 	o->umem_frames = XSK_DP_DEFAULT_FRAMES;
 	o->frame_size = XSK_DP_DEFAULT_FRAME_SIZE;

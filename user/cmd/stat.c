@@ -31,6 +31,7 @@
 #include "pin_dir.h"
 #include "pins.h"
 #include "queue_list.h"
+#include "secondary_fields.h"
 
 #define CMD "stat"
 
@@ -58,48 +59,7 @@ static const struct colo_counter mirror_fields[] = {
 	MIRROR_F(no_vm_mac),
 };
 
-#define RW_F(f) FIELD(struct colo_rw_stats, f)
-/* What the secondary's rewriter counts, by its field names. */
-static const struct colo_counter rw_fields[] = {
-	RW_F(to_vm),
-	RW_F(to_host),
-	RW_F(foreign),
-	RW_F(acks_mapped),
-	RW_F(to_link),
-	RW_F(seqs_mapped),
-	RW_F(learned_accepted),
-	RW_F(learned_opened),
-	RW_F(learn_refused),
-	RW_F(not_learned),
-	RW_F(untracked),
-	RW_F(unknown_rst_fin),
-	RW_F(table_full),
-	RW_F(closed),
-	RW_F(malformed),
-	RW_F(bad_options),
-	RW_F(sack_wrapped),
-	RW_F(sack_outside),
-};
-
-#define SWEEP_F(f) FIELD(struct colo_rw_sweep_stats, f)
-static const struct colo_counter sweep_fields[] = {
-	SWEEP_F(sweeps),
-	SWEEP_F(expired_idle),
-	SWEEP_F(expired_handshake),
-	SWEEP_F(expired_closed),
-	SWEEP_F(expired_stale),
-	/* a gauge: the connections in the table now */
-	{ "conns", offsetof(struct colo_rw_sweep_stats, conns), COLO_GAUGE },
-};
-
 #define NFIELDS(a) (sizeof(a) / sizeof(a[0]))
-
-_Static_assert(NFIELDS(rw_fields) * sizeof(__u64) ==
-		       sizeof(struct colo_rw_stats),
-	       "a counter of struct colo_rw_stats has no name");
-_Static_assert(NFIELDS(sweep_fields) * sizeof(__u64) ==
-		       sizeof(struct colo_rw_sweep_stats),
-	       "a counter of struct colo_rw_sweep_stats has no name");
 
 static const char *const role_key[COLO_NR_ROLES] = { "primary", "secondary",
 						     "outdev" };
@@ -456,13 +416,18 @@ static void sec_human(const char *path, const struct secondary_view *v)
 	       v->rec.link_ifindex);
 	printf("  connections: %llu of %u\n",
 	       (unsigned long long)v->rec.sweep.conns, v->rec.max_conns);
+	printf("  state: %s; checkpoints told by the control socket: %llu\n",
+	       v->rec.failover ? "failover" : "forwarding",
+	       (unsigned long long)v->rec.ctl_checkpoints);
 	if (v->have_stats)
-		print_fields("rewriter, totals since attach", &v->st, rw_fields,
-			     NFIELDS(rw_fields), COLO_TOTAL);
+		print_fields("rewriter, totals since attach", &v->st,
+			     secondary_rw_fields, secondary_rw_fields_n,
+			     COLO_TOTAL);
 	else
 		printf("  rewriter: -\n");
 	print_fields("sweep, totals since the agent started", &v->rec.sweep,
-		     sweep_fields, NFIELDS(sweep_fields), COLO_TOTAL);
+		     secondary_sweep_fields, secondary_sweep_fields_n,
+		     COLO_TOTAL);
 }
 
 static void sec_json(const char *path, const struct secondary_view *v,
@@ -479,16 +444,18 @@ static void sec_json(const char *path, const struct secondary_view *v,
 	printf(",\"ifindex\":%u},\"link\":{\"name\":", v->rec.vm_ifindex);
 	snprintf(name, sizeof(name), "%.*s", COLO_RW_IFNAMSIZ, v->rec.link);
 	json_print_str(stdout, name);
-	printf(",\"ifindex\":%u}},\"max_connections\":%u,\"rewrite\":",
-	       v->rec.link_ifindex, v->rec.max_conns);
+	printf(",\"ifindex\":%u}},\"max_connections\":%u,\"failover\":%s,\"ctl_checkpoints\":%llu,\"rewrite\":",
+	       v->rec.link_ifindex, v->rec.max_conns,
+	       v->rec.failover ? "true" : "false",
+	       (unsigned long long)v->rec.ctl_checkpoints);
 	if (v->have_stats)
-		colo_counters_print_json(stdout, &v->st, rw_fields,
-					 NFIELDS(rw_fields));
+		colo_counters_print_json(stdout, &v->st, secondary_rw_fields,
+					 secondary_rw_fields_n);
 	else
 		printf("null");
 	printf(",\"sweep\":");
-	colo_counters_print_json(stdout, &v->rec.sweep, sweep_fields,
-				 NFIELDS(sweep_fields));
+	colo_counters_print_json(stdout, &v->rec.sweep, secondary_sweep_fields,
+				 secondary_sweep_fields_n);
 	putchar('}');
 }
 

@@ -83,6 +83,8 @@ const struct colo_counter colo_counters[] = {
 	DP("qmp_checkpoints", qmp_checkpoints),
 	DP("qmp_errors", qmp_errors),
 	DP_GAUGE("qmp_checkpoint_ns", qmp_checkpoint_ns),
+	DP("pair_checkpoints", pair_checkpoints),
+	DP("pair_send_failed", pair_send_failed),
 };
 /* clang-format on */
 

@@ -130,6 +130,11 @@ static void stats_fields(struct ctl_server *s, struct json_out *o)
 	struct ctl_stats st = {};
 	size_t i;
 
+	if (s->ops.stats_json) {
+		s->ops.stats_json(s->ctx, o);
+		server_fields(s, o);
+		return;
+	}
 	s->ops.stats(s->ctx, &st);
 	for (i = 0; i < colo_counters_n; i++)
 		json_out_u64(o, colo_counters[i].name,
@@ -155,14 +160,20 @@ static void status_fields(struct ctl_server *s, struct json_out *o)
 {
 	struct ctl_status st = {};
 
-	s->ops.status(s->ctx, &st);
-	json_out_str(o, "state", st.failover ? "failover" : "comparing");
-	json_out_bool(o, "checkpoint_pending", st.checkpoint_pending);
-	if (st.checkpoint_pending)
-		json_out_str(o, "checkpoint_reason",
-			     colo_ckpt_reason_name(st.checkpoint_reason));
-	json_out_bool(o, "xen_connected", st.xen_connected);
-	json_out_bool(o, "qmp_connected", st.qmp_connected);
+	if (s->ops.status_json) {
+		s->ops.status_json(s->ctx, o);
+	} else {
+		s->ops.status(s->ctx, &st);
+		json_out_str(o, "state",
+			     st.failover ? "failover" : "comparing");
+		json_out_bool(o, "checkpoint_pending", st.checkpoint_pending);
+		if (st.checkpoint_pending)
+			json_out_str(
+				o, "checkpoint_reason",
+				colo_ckpt_reason_name(st.checkpoint_reason));
+		json_out_bool(o, "xen_connected", st.xen_connected);
+		json_out_bool(o, "qmp_connected", st.qmp_connected);
+	}
 	json_out_u64(o, "pid", getpid());
 	json_out_u64(o, "uptime_s",
 		     (cli_now_ns() - s->start_ns) / 1000000000ull);
@@ -203,9 +214,9 @@ static bool supported(const struct ctl_server_ops *ops, enum ctl_command cmd)
 	case CTL_RESUME:
 		return ops->resume;
 	case CTL_STATS:
-		return ops->stats;
+		return ops->stats || ops->stats_json;
 	case CTL_STATUS:
-		return ops->status;
+		return ops->status || ops->status_json;
 	default:
 		return true;
 	}

@@ -70,12 +70,21 @@ struct ctl_server_stats {
  * error reply; a NULL callback answers "not supported". After failover or
  * resume succeeds, the server itself sends the failover or resumed event.
  */
+struct json_out;
+
 struct ctl_server_ops {
 	int (*checkpoint_done)(void *ctx);
 	int (*failover)(void *ctx);
 	int (*resume)(void *ctx);
 	void (*stats)(void *ctx, struct ctl_stats *out);
 	void (*status)(void *ctx, struct ctl_status *out);
+	/*
+	 * A server that is not run's (the secondary agent): its own members
+	 * of the stats and status replies, in place of the loader's; the
+	 * server adds its own counters and its process either way.
+	 */
+	void (*stats_json)(void *ctx, struct json_out *o);
+	void (*status_json)(void *ctx, struct json_out *o);
 };
 
 struct ctl_server_config {

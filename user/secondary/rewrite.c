@@ -13,7 +13,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+#include <endian.h>
 #include <linux/if_link.h>
 
 #include <bpf/bpf.h>
@@ -32,10 +34,10 @@
 struct rewrite {
 	struct colo_rewrite_bpf *skel;
 	struct pin_dir pins;
-	char vm[IF_NAMESIZE], link[IF_NAMESIZE];
-	int vm_ifindex, link_ifindex;
+	char vm[IF_NAMESIZE], link[IF_NAMESIZE], fo[IF_NAMESIZE];
+	int vm_ifindex, link_ifindex, fo_ifindex;
 	__u32 xdp_flags;
-	bool xdp_attached;
+	bool xdp_attached, fo_attached;
 	struct bpf_tc_hook hook;
 	bool hook_created, tc_attached;
 	struct colo_rw_config *cfg; /* colo_rw_config, mmapped */
@@ -79,26 +81,47 @@ static int check_ifaces(struct rewrite *rw, const struct rewrite_opts *o)
 	}
 	strcpy(rw->vm, o->vm);
 	strcpy(rw->link, o->link);
+	if (!o->failover_out || !strcmp(o->failover_out, o->link))
+		return 0;
+	err = host_check_iface(o->failover_out, "failover-out",
+			       &rw->fo_ifindex);
+	if (err)
+		return err;
+	if (rw->fo_ifindex == rw->vm_ifindex) {
+		log_err("%s is both the vm and the failover-out interface: the VM's frames must leave by another",
+			o->vm);
+		return -EINVAL;
+	}
+	strcpy(rw->fo, o->failover_out);
 	return 0;
 }
 
-static int check_no_xdp(const struct rewrite *rw)
+static int check_no_xdp_on(int ifindex, const char *ifname)
 {
 	char name[BPF_OBJ_NAME_LEN];
 	__u32 id;
 	int err;
 
-	err = host_xdp_prog(rw->link_ifindex, rw->link, &id);
+	err = host_xdp_prog(ifindex, ifname, &id);
 	if (err || !id)
 		return err;
 	host_prog_name(id, name, sizeof(name));
 	if (!strcmp(name, COLO_RW_PROG_IN))
 		log_err("%s already runs %s (id %u) of another colo-xdp secondary: stop it, or remove it with 'ip link set dev %s xdp off'",
-			rw->link, name, id, rw->link);
+			ifname, name, id, ifname);
 	else
 		log_err("%s already runs the XDP program '%s' (id %u) of someone else: remove it with 'ip link set dev %s xdp off' if it is not needed, or choose another interface",
-			rw->link, name, id, rw->link);
+			ifname, name, id, ifname);
 	return -EBUSY;
+}
+
+static int check_no_xdp(const struct rewrite *rw)
+{
+	int err = check_no_xdp_on(rw->link_ifindex, rw->link);
+
+	if (!err && rw->fo_ifindex)
+		err = check_no_xdp_on(rw->fo_ifindex, rw->fo);
+	return err;
 }
 
 static int load(struct rewrite *rw, const struct rewrite_opts *o)
@@ -135,6 +158,9 @@ static int load(struct rewrite *rw, const struct rewrite_opts *o)
 	}
 	rw->cfg->vm_ifindex = rw->vm_ifindex;
 	rw->cfg->link_ifindex = rw->link_ifindex;
+	rw->cfg->failover_ifindex = rw->fo_ifindex;
+	/* compared as it comes off the wire */
+	rw->cfg->pair_token = htobe64(o->pair_token);
 	err = link_mac(rw->link, rw->cfg->link_mac);
 	if (err)
 		return err;
@@ -147,24 +173,40 @@ static int load(struct rewrite *rw, const struct rewrite_opts *o)
 	return rewrite_publish(rw, &rw->rec.sweep);
 }
 
-static int attach_xdp(struct rewrite *rw)
+static int attach_xdp_on(struct rewrite *rw, int ifindex, const char *ifname,
+			 bool *attached)
 {
 	int fd = bpf_program__fd(rw->skel->progs.colo_rw_in), err;
 
-	err = bpf_xdp_attach(rw->link_ifindex, fd,
+	err = bpf_xdp_attach(ifindex, fd,
 			     rw->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 	if (!err) {
-		rw->xdp_attached = true;
+		*attached = true;
 		return 0;
 	}
 	if (err == -EEXIST || err == -EBUSY)
-		return check_no_xdp(rw) ?: err;
+		return check_no_xdp_on(ifindex, ifname) ?: err;
 	if (err == -EOPNOTSUPP && (rw->xdp_flags & XDP_FLAGS_DRV_MODE))
 		log_err("%s has no native XDP support: use generic mode (--xdp-mode skb)",
-			rw->link);
+			ifname);
 	else
-		log_err("%s: attaching %s failed: %s", rw->link,
-			COLO_RW_PROG_IN, strerror(-err));
+		log_err("%s: attaching %s failed: %s", ifname, COLO_RW_PROG_IN,
+			strerror(-err));
+	return err;
+}
+
+/*
+ * colo_rw_in on --failover-out from the start, passing everything to the
+ * host until a failover: the switch is then one store, no attach.
+ */
+static int attach_xdp(struct rewrite *rw)
+{
+	int err = attach_xdp_on(rw, rw->link_ifindex, rw->link,
+				&rw->xdp_attached);
+
+	if (!err && rw->fo_ifindex)
+		err = attach_xdp_on(rw, rw->fo_ifindex, rw->fo,
+				    &rw->fo_attached);
 	return err;
 }
 
@@ -246,10 +288,11 @@ const char *rewrite_pin_path(const struct rewrite *rw)
 	return rw->pins.path;
 }
 
-void rewrite_ifindex(const struct rewrite *rw, int ifindex[2])
+void rewrite_ifindex(const struct rewrite *rw, int ifindex[3])
 {
 	ifindex[0] = rw->vm_ifindex;
 	ifindex[1] = rw->link_ifindex;
+	ifindex[2] = rw->fo_ifindex;
 }
 
 int rewrite_conns_fd(const struct rewrite *rw)
@@ -260,6 +303,35 @@ int rewrite_conns_fd(const struct rewrite *rw)
 uint32_t rewrite_epoch(const struct rewrite *rw)
 {
 	return __atomic_load_n(&rw->cfg->epoch, __ATOMIC_RELAXED);
+}
+
+void rewrite_checkpoint_done(struct rewrite *rw)
+{
+	__atomic_fetch_add(&rw->cfg->epoch, 1, __ATOMIC_RELAXED);
+	rw->rec.ctl_checkpoints++;
+	rewrite_publish(rw, &rw->rec.sweep);
+}
+
+int rewrite_failover(struct rewrite *rw, uint64_t *switch_ns)
+{
+	struct timespec t0, t1;
+
+	if (rw->rec.failover)
+		return -EALREADY;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* colo_rw_in and colo_rw_out read it per frame: one store switches */
+	__atomic_store_n(&rw->cfg->failover, 1, __ATOMIC_RELEASE);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*switch_ns = (t1.tv_sec - t0.tv_sec) * 1000000000ull + t1.tv_nsec -
+		     t0.tv_nsec;
+	rw->rec.failover = 1;
+	rewrite_publish(rw, &rw->rec.sweep);
+	return 0;
+}
+
+bool rewrite_in_failover(const struct rewrite *rw)
+{
+	return rw->rec.failover;
 }
 
 int rewrite_publish(struct rewrite *rw, const struct colo_rw_sweep_stats *st)
@@ -276,9 +348,21 @@ int rewrite_publish(struct rewrite *rw, const struct colo_rw_sweep_stats *st)
 	return err;
 }
 
-static void detach(struct rewrite *rw)
+static void detach_xdp(struct rewrite *rw, int ifindex, const char *ifname)
 {
 	LIBBPF_OPTS(bpf_xdp_attach_opts, xo);
+	int err;
+
+	/* only if it is still ours: someone may have replaced it */
+	xo.old_prog_fd = bpf_program__fd(rw->skel->progs.colo_rw_in);
+	err = bpf_xdp_detach(ifindex, rw->xdp_flags, &xo);
+	if (err && err != -ENODEV)
+		log_err("%s: %s left attached: %s (remove it with 'ip link set dev %s xdp off')",
+			ifname, COLO_RW_PROG_IN, strerror(-err), ifname);
+}
+
+static void detach(struct rewrite *rw)
+{
 	LIBBPF_OPTS(bpf_tc_opts, tc, .handle = REWRITE_TC_HANDLE,
 		    .priority = REWRITE_TC_PRIO);
 	int err;
@@ -295,15 +379,10 @@ static void detach(struct rewrite *rw)
 		rw->hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
 		bpf_tc_hook_destroy(&rw->hook);
 	}
-	if (rw->xdp_attached) {
-		/* only if it is still ours: someone may have replaced it */
-		xo.old_prog_fd = bpf_program__fd(rw->skel->progs.colo_rw_in);
-		err = bpf_xdp_detach(rw->link_ifindex, rw->xdp_flags, &xo);
-		if (err && err != -ENODEV)
-			log_err("%s: %s left attached: %s (remove it with 'ip link set dev %s xdp off')",
-				rw->link, COLO_RW_PROG_IN, strerror(-err),
-				rw->link);
-	}
+	if (rw->xdp_attached)
+		detach_xdp(rw, rw->link_ifindex, rw->link);
+	if (rw->fo_attached)
+		detach_xdp(rw, rw->fo_ifindex, rw->fo);
 }
 
 void rewrite_close(struct rewrite *rw)

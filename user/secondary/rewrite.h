@@ -18,6 +18,9 @@
 struct rewrite_opts {
 	const char *vm; /* the secondary VM's tap (or veth) */
 	const char *link; /* towards the primary host's secondary interface */
+	/* where the VM's frames go after a failover; NULL: the link */
+	const char *failover_out;
+	uint64_t pair_token; /* the pair's frames must carry it (colo_pair.h) */
 	const char *pin_path; /* NULL: COLO_PIN_ROOT/secondary-<vm> */
 	uint32_t max_conns; /* the connection table's size */
 	bool skb_mode; /* XDP generic (skb) mode on the link */
@@ -34,14 +37,29 @@ int rewrite_open(const struct rewrite_opts *o, struct rewrite **out);
 
 const char *rewrite_pin_path(const struct rewrite *rw);
 
-/* The VM's and the link's ifindex, in that order. */
-void rewrite_ifindex(const struct rewrite *rw, int ifindex[2]);
+/* The VM's, the link's and --failover-out's (0: none) ifindex, in order. */
+void rewrite_ifindex(const struct rewrite *rw, int ifindex[3]);
 
 /* The connection table, for the sweep. */
 int rewrite_conns_fd(const struct rewrite *rw);
 
 /* The checkpoint epoch entries must belong to. */
 uint32_t rewrite_epoch(const struct rewrite *rw);
+
+/*
+ * A checkpoint completed, told by the control socket rather than by the
+ * pair's frame: every offset cleared at once (the epoch bumped).
+ */
+void rewrite_checkpoint_done(struct rewrite *rw);
+
+/*
+ * The primary host is gone: tracked connections keep their offsets until
+ * they close, new ones are not tracked, the VM's frames go out of
+ * --failover-out. -EALREADY if it was. Returns the time the switch took.
+ */
+int rewrite_failover(struct rewrite *rw, uint64_t *switch_ns);
+
+bool rewrite_in_failover(const struct rewrite *rw);
 
 /* The sweep's counters out to the pinned record `colo-xdp stat` reads. */
 int rewrite_publish(struct rewrite *rw, const struct colo_rw_sweep_stats *st);

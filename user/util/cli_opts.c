@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -314,6 +315,25 @@ void cli_opts_help(const struct cli_cmd *cmd, const void *opts, FILE *f)
 	}
 	if (cmd->footer)
 		fprintf(f, "\n%s", cmd->footer);
+}
+
+int cli_parse_pair_token(const char *cmd, const struct cli_opt *opt,
+			 void *field, const char *arg)
+{
+	uint64_t v = 0;
+	size_t i, n = strlen(arg);
+
+	for (i = 0; i < n && i < 16 && isxdigit((unsigned char)arg[i]); i++)
+		;
+	if (!n || i != n) {
+		cli_err(cmd,
+			"--%s: '%s' is not 1 to 16 hex digits: give the same secret to 'colo-xdp run' and 'colo-xdp secondary', e.g. from 'od -An -tx8 -N8 /dev/urandom'",
+			opt->name, arg);
+		return -EINVAL;
+	}
+	v = strtoull(arg, NULL, 16);
+	*(uint64_t *)field = v;
+	return 0;
 }
 
 int cli_parse_pin_path(const char *cmd, const struct cli_opt *opt, void *field,

@@ -119,6 +119,13 @@ int cli_opts_parse(const struct cli_cmd *cmd, int argc, char **argv, void *opts,
 		   size_t size, int *first_arg);
 
 /* A pin directory (--pin-path, CLI_OPT_FUNC): an absolute path. */
+/*
+ * The pair's token (--pair-token, CLI_OPT_FUNC, into a uint64_t): 1 to
+ * 16 hex digits, shared by `run` and `secondary`.
+ */
+int cli_parse_pair_token(const char *cmd, const struct cli_opt *opt,
+			 void *field, const char *arg);
+
 int cli_parse_pin_path(const char *cmd, const struct cli_opt *opt, void *field,
 		       const char *arg);
 
