@@ -95,6 +95,8 @@ $(OBJ)/user/steer/steer.o $(AOBJ)/user/steer/steer.o: \
 	$(BUILD)/colo_steer.skel.h
 $(OBJ)/user/steer/mirror.o $(AOBJ)/user/steer/mirror.o: \
 	$(BUILD)/colo_mirror.skel.h
+$(OBJ)/user/steer/out_stack.o $(AOBJ)/user/steer/out_stack.o: \
+	$(BUILD)/colo_out.skel.h
 $(OBJ)/user/secondary/rewrite.o $(AOBJ)/user/secondary/rewrite.o: \
 	$(BUILD)/colo_rewrite.skel.h
 $(OBJ)/bench/bench-traffic.o: $(BUILD)/bench_xdp.skel.h

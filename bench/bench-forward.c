@@ -135,14 +135,18 @@ int main(int argc, char **argv)
 	/* no SA_RESTART: poll() returns at once on a signal */
 	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
 		goto out;
+	/* queue 0, the one its loop polls: the numbers stay comparable */
+	o.steer.queues = 1;
 	err = colo_steer_open(&o.steer, &steer);
 	if (err)
 		goto out;
+	for (r = 0; r < COLO_NR_ROLES; r++)
+		dcfg.queues[r] = colo_steer_queues(steer, r);
 	err = xsk_dp_create(&dcfg, &dp);
 	if (err)
 		goto out;
 	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
-		err = colo_steer_add_xsk(steer, r, xsk_dp_fd(dp, r));
+		err = colo_steer_add_xsk(steer, r, 0, xsk_dp_fd(dp, r));
 		if (err)
 			goto out;
 	}

@@ -28,6 +28,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "colo_mirror.h"
+#include "colo_out.h"
 #include "colo_parse.h"
 #include "colo_xdp.h"
 
@@ -158,13 +159,37 @@ static __always_inline void learn_vm_mac(const struct colo_if_config *cfg,
 		*(volatile __u64 *)known = mac;
 }
 
+/*
+ * A primary frame that leaves uncompared: through colo_devmap, or marked
+ * for colo_out through the host path (colo_out.h). Where the driver has
+ * no room for metadata, colo_devmap is all there is.
+ */
+static __always_inline int to_outdev(struct xdp_md *ctx,
+				     const struct colo_if_config *cfg)
+{
+	struct colo_out_meta *m;
+
+	if (cfg->out_stack &&
+	    !bpf_xdp_adjust_meta(ctx, -(int)sizeof(struct colo_out_meta))) {
+		m = (void *)(long)ctx->data_meta;
+		if ((void *)(m + 1) > (void *)(long)ctx->data)
+			return XDP_DROP;
+		m->magic = COLO_OUT_MAGIC;
+		m->ifindex = cfg->outdev;
+		m->pad = 0;
+		return XDP_PASS;
+	}
+	return bpf_redirect_map(&colo_devmap, cfg->outdev, XDP_DROP);
+}
+
 /* The loader is lost: fail open (or hold), and count it. */
-static __always_inline int degrade(const struct colo_if_config *cfg,
+static __always_inline int degrade(struct xdp_md *ctx,
+				   const struct colo_if_config *cfg,
 				   struct colo_steer_stats *st)
 {
 	if (cfg->role == COLO_ROLE_PRIMARY && cfg->on_loss == COLO_LOSS_PASS) {
 		st->degraded_passed++;
-		return bpf_redirect_map(&colo_devmap, cfg->outdev, XDP_DROP);
+		return to_outdev(ctx, cfg);
 	}
 	st->degraded_dropped++;
 	return XDP_DROP;
@@ -226,8 +251,8 @@ int colo_steer(struct xdp_md *ctx)
 	struct colo_if_config *cfg;
 	struct colo_steer_stats *st;
 	struct colo_pkt pkt;
+	__u32 q = ctx->rx_queue_index;
 	__u64 armed;
-	__u32 key;
 	bool lost;
 	int cls, act;
 
@@ -248,18 +273,17 @@ int colo_steer(struct xdp_md *ctx)
 			return act;
 		armed = heartbeat(cfg, &lost);
 		if (lost)
-			return degrade(cfg, st);
-		if (ctx->rx_queue_index < COLO_XSK_QUEUES) {
-			key = cfg->xsk_base + ctx->rx_queue_index;
-			if (bpf_redirect_map(&colo_xsks, key, 0) ==
-			    XDP_REDIRECT) {
+			return degrade(ctx, cfg, st);
+		if (q < COLO_XSK_QUEUES) {
+			if (bpf_redirect_map(&colo_xsks, cfg->xsk_base + q,
+					     0) == XDP_REDIRECT) {
 				st->to_socket++;
 				return XDP_REDIRECT;
 			}
+			/* the armed loader's own socket is gone: it died */
+			if (armed && (cfg->queues >> q & 1))
+				return degrade(ctx, cfg, st);
 		}
-		/* the armed loader's own socket is gone: its process died */
-		if (armed && ctx->rx_queue_index == cfg->queue)
-			return degrade(cfg, st);
 		/*
 		 * No socket on a queue the loader does not serve, or no
 		 * loader yet: a frame to compare must not leave uncompared.
@@ -271,7 +295,7 @@ int colo_steer(struct xdp_md *ctx)
 		st->malformed++;
 	if (cfg->role == COLO_ROLE_PRIMARY) {
 		st->bypassed++;
-		return bpf_redirect_map(&colo_devmap, cfg->outdev, XDP_DROP);
+		return to_outdev(ctx, cfg);
 	}
 	st->dropped++;
 	return XDP_DROP;

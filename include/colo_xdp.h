@@ -74,7 +74,12 @@ struct colo_if_config {
 	__u32 state; /* enum colo_state */
 	__u32 outdev; /* primary: ifindex of the outdev, its colo_devmap key */
 	__u32 xsk_base; /* first colo_xsks slot of this interface */
-	__u32 queue; /* the RX queue the loader's socket is bound to */
+	/*
+	 * Primary: frames that leave uncompared go out through P's host
+	 * path (XDP_PASS, marked, then colo_out on P's tc ingress) instead
+	 * of colo_devmap; see colo_out.h.
+	 */
+	__u32 out_stack;
 	__u32 hb_slot; /* the instance's colo_heartbeat entry */
 	__u32 watchdog_ms; /* heartbeat age at which the loader is lost */
 	__u32 on_loss; /* enum colo_on_loss */
@@ -84,6 +89,8 @@ struct colo_if_config {
 	 * nothing more.
 	 */
 	__u32 passthrough;
+	/* bit q: the loader has a socket on RX queue q (below COLO_XSK_QUEUES) */
+	__u64 queues;
 };
 
 /*
@@ -148,6 +155,16 @@ struct colo_loader {
 	__u32 keeper_pid;
 	/* bit per enum colo_role: that socket is bound zero-copy */
 	__u32 zero_copy;
+	/*
+	 * The instance made the clsact qdisc on P for colo_out: whoever
+	 * stops it removes the qdisc once nothing is left in it.
+	 */
+	__u32 out_qdisc;
+	/*
+	 * By role, bit q: a socket is bound to queue q (P and S: RX, one
+	 * per queue served, as they are bound; O: its one TX queue).
+	 */
+	__u64 queues[COLO_NR_ROLES];
 	struct colo_loader_stats stats;
 	struct colo_umem_report umem; /* where the UMEM pages are, at start */
 };

@@ -32,8 +32,11 @@ nothing_left() {
 		bpftool net show dev "$i" 2>/dev/null |
 			grep -q "colo_steer\|colo_mirror" && return 1
 	done
-	[[ -z $(tc filter show dev "$O" ingress) ]] &&
-		! tc qdisc show dev "$O" | grep -q clsact || return 1
+	# the mirror's on O, colo_out's on P (a veth outdev)
+	for i in "$O" "$P"; do
+		[[ -z $(tc filter show dev "$i" ingress) ]] &&
+			! tc qdisc show dev "$i" | grep -q clsact || return 1
+	done
 	! pgrep -f "^colo-xdp keep /sys/fs/bpf/colo-xdp/$P " >/dev/null &&
 		[[ ! -e /sys/fs/bpf/colo-xdp/$P ]]
 }
@@ -96,10 +99,19 @@ refused "root without CAP_NET_ADMIN" 1 "missing CAP_NET_ADMIN: run it as root" \
 refused "AF_XDP unsupported" 1 \
 	"this kernel has no AF_XDP sockets: use a kernel built with CONFIG_XDP_SOCKETS=y" \
 	"$T_BUILD/no-af-xdp" "$COLO_XDP" run "${IFS3[@]}"
-# fails after the program is attached: the cleanup path must undo it all
 refused "RX queue the device lacks" 1 \
-	"AF_XDP socket for --primary-in $P queue 5: .*pick one that does with --queue" \
+	"--queue: primary $P has 1 RX queue (0), not queue 5: .*--queues all.*ethtool -L $P" \
 	"$COLO_XDP" run "${IFS3[@]}" --queue 5
+refused "--queue and --queues both" 2 "--queue 1 and --queues: .*give one of them" \
+	"$COLO_XDP" run "${IFS3[@]}" --queue 1 --queues 0
+refused "a queue past colo_steer's" 2 "--queues 0,64: queue 64: at most 63" \
+	"$COLO_XDP" run "${IFS3[@]}" --queues 0,64
+refused "a range backwards" 2 "--queues 3-1: a range is LOW-HIGH" \
+	"$COLO_XDP" run "${IFS3[@]}" --queues 3-1
+refused "not a queue list" 2 "--queues some: expected a queue number at 'some'" \
+	"$COLO_XDP" run "${IFS3[@]}" --queues some
+refused "bad --out-path" 2 "--out-path: 'tc' is" \
+	"$COLO_XDP" run "${IFS3[@]}" --out-path tc
 # veth has no zero-copy AF_XDP: require stops at the first socket
 refused "--zero-copy require on a veth" 1 \
 	"--zero-copy require: --primary-in $P has no zero-copy AF_XDP (Operation not supported); use --zero-copy prefer" \

@@ -35,9 +35,11 @@
 
 #include "cli.h"
 #include "colo_mirror.h"
+#include "colo_out.h"
 #include "colo_parse.h"
 #include "pass_spec.h"
 #include "steer.h"
+#include "tc_ingress.h"
 #include "test.h"
 
 #define MAX_FRAME 256
@@ -95,6 +97,10 @@ static void ifset_opts(const struct ifset *set, struct colo_steer_opts *o)
 	for (r = 0; r < COLO_NR_ROLES; r++)
 		o->ifname[r] = set->name[r];
 	o->attach = true;
+	/* queue 0 only: frames of queue 1 are those no socket serves */
+	o->queues = 1;
+	/* the verdicts below are colo_devmap's; the host path: e2e-mq.sh */
+	o->out_path = COLO_OUT_XDP;
 }
 
 /* Veth pairs tagged tag, and an instance on them with run's defaults. */
@@ -535,7 +541,7 @@ TEST(verdicts_agree_with_parser)
 	CHECK(runs > 1000);
 	/* a real socket bound into the primary's slot */
 	CHECK_EQ(xsk_open(&x, set.name[COLO_ROLE_PRIMARY]), 0);
-	CHECK_EQ(colo_steer_add_xsk(s, COLO_ROLE_PRIMARY,
+	CHECK_EQ(colo_steer_add_xsk(s, COLO_ROLE_PRIMARY, 0,
 				    xsk_socket__fd(x.xsk)),
 		 0);
 	check_corpus(s, fd, COLO_ROLE_PRIMARY, true, false, classes);
@@ -560,14 +566,22 @@ out:
 
 /* Validation ------------------------------------------------------------- */
 
-/* After a refused open: nothing attached to P or S, nothing pinned. */
+/*
+ * After a refused open: nothing attached to P or S (colo_out's qdisc
+ * included), nothing pinned.
+ */
 static void check_nothing_left(const struct ifset *set)
 {
+	struct tc_ingress t;
 	char dir[PATH_MAX];
 
 	pin_dir(set, dir, sizeof(dir));
 	CHECK(!exists(dir));
 	CHECK_EQ(xdp_prog_id(set->ifindex[COLO_ROLE_PRIMARY]), 0);
+	CHECK_EQ(tc_ingress_read(set->ifindex[COLO_ROLE_PRIMARY],
+				 COLO_OUT_TC_PRIO, COLO_OUT_TC_HANDLE, &t),
+		 0);
+	CHECK(!t.qdisc);
 }
 
 static void check_refused(const struct colo_steer_opts *o, int want,
@@ -648,6 +662,41 @@ TEST(open_refuses_with_a_fix)
 	/* --attach none with nothing attached */
 	o.attach = false;
 	check_refused(&o, -ENOENT, set.name[COLO_ROLE_PRIMARY], "ip link set");
+	check_nothing_left(&set);
+
+	/* a queue the device lacks: the flag, its count, the fix */
+	ifset_opts(&set, &o);
+	o.queues = 1ull << 5;
+	o.queues_flag = "--queues";
+	check_refused(&o, -EINVAL, "has 2 RX queues (0-1), not queue 5",
+		      "ethtool -L");
+	o.queues_flag = "--queue";
+	check_refused(&o, -EINVAL, "--queue:", "--queues all");
+	check_nothing_left(&set);
+
+	/* the host path to O: colo_out on P, and gone again at close */
+	ifset_opts(&set, &o);
+	o.out_path = COLO_OUT_STACK;
+	o.queues = 0;
+	o.ifname[COLO_ROLE_SECONDARY] = "cxnosuch0";
+	check_refused(&o, -ENODEV, "cxnosuch0", "ip link");
+	check_nothing_left(&set);
+	o.ifname[COLO_ROLE_SECONDARY] = set.name[COLO_ROLE_SECONDARY];
+	{
+		struct colo_steer *s = NULL;
+		struct tc_ingress t;
+
+		CHECK_EQ(colo_steer_open(&o, &s), 0);
+		CHECK(colo_steer_out_stack(s));
+		CHECK_EQ(colo_steer_queues(s, COLO_ROLE_PRIMARY), 3);
+		CHECK_EQ(colo_steer_queues(s, COLO_ROLE_OUT), 1);
+		CHECK_EQ(tc_ingress_read(set.ifindex[COLO_ROLE_PRIMARY],
+					 COLO_OUT_TC_PRIO, COLO_OUT_TC_HANDLE,
+					 &t),
+			 0);
+		CHECK(t.prog_id != 0);
+		colo_steer_close(s);
+	}
 	check_nothing_left(&set);
 out:
 	if (fd >= 0)
@@ -1045,7 +1094,7 @@ TEST(watchdog_fails_open_and_takes_back)
 	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
 		CHECK_EQ(xsk_open(&x[r], set.name[r]), 0);
 		if (x[r].xsk)
-			CHECK_EQ(colo_steer_add_xsk(s, r,
+			CHECK_EQ(colo_steer_add_xsk(s, r, 0,
 						    xsk_socket__fd(x[r].xsk)),
 				 0);
 	}
@@ -1287,7 +1336,8 @@ static pid_t child_loader(const struct colo_steer_opts *o)
 			_exit(1);
 		for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
 			if (xsk_open(&x[r], o->ifname[r]) ||
-			    colo_steer_add_xsk(s, r, xsk_socket__fd(x[r].xsk)))
+			    colo_steer_add_xsk(s, r, 0,
+					       xsk_socket__fd(x[r].xsk)))
 				_exit(1);
 		colo_steer_heartbeat(s, cli_now_ns());
 		if (write(p[1], &c, 1) != 1)
@@ -1388,7 +1438,7 @@ TEST(takeover_of_a_killed_instance)
 		  "taken over, no socket yet");
 	CHECK_EQ(xsk_reopen(&x, set.name[COLO_ROLE_PRIMARY]), 0);
 	if (x.xsk)
-		CHECK_EQ(colo_steer_add_xsk(s, COLO_ROLE_PRIMARY,
+		CHECK_EQ(colo_steer_add_xsk(s, COLO_ROLE_PRIMARY, 0,
 					    xsk_socket__fd(x.xsk)),
 			 0);
 	CHECK_EQ(colo_steer_heartbeat(s, cli_now_ns()), 0);

@@ -40,6 +40,7 @@ static void ring_init(void *r, __u32 *prod, __u32 *cons, void *entries)
 
 static struct xsk_dp *dp_new(struct rings *rg)
 {
+	static const uint64_t queues[COLO_NR_ROLES] = { 1, 1, 1 };
 	struct xsk_dp *dp = calloc(1, sizeof(*dp));
 	int r;
 
@@ -55,14 +56,17 @@ static struct xsk_dp *dp_new(struct rings *rg)
 	if (ftruncate(dp->ledger_fd, xsk_dp_ledger_size(FRAMES)) ||
 	    xsk_dp_alloc(dp, dp->ledger_fd))
 		abort();
+	/* one queue each: P's socket, S's, O's */
+	if (xsk_dp_layout(dp, queues))
+		abort();
 	for (r = 0; r < COLO_NR_ROLES; r++)
-		dp->sock[r].fd = -1;
-	ring_init(&dp->sock[0].fill, &rg->prod[0], &rg->cons[0], rg->addrs[0]);
-	ring_init(&dp->sock[1].fill, &rg->prod[1], &rg->cons[1], rg->addrs[1]);
-	ring_init(&dp->sock[2].comp, &rg->prod[2], &rg->cons[2], rg->addrs[2]);
-	ring_init(&dp->sock[0].rx, &rg->prod[3], &rg->cons[3], rg->descs[0]);
-	ring_init(&dp->sock[1].rx, &rg->prod[4], &rg->cons[4], rg->descs[1]);
-	ring_init(&dp->sock[2].tx, &rg->prod[5], &rg->cons[5], rg->descs[2]);
+		dp->xs[r].fd = -1;
+	ring_init(&dp->xs[0].fill, &rg->prod[0], &rg->cons[0], rg->addrs[0]);
+	ring_init(&dp->xs[1].fill, &rg->prod[1], &rg->cons[1], rg->addrs[1]);
+	ring_init(&dp->xs[2].comp, &rg->prod[2], &rg->cons[2], rg->addrs[2]);
+	ring_init(&dp->xs[0].rx, &rg->prod[3], &rg->cons[3], rg->descs[0]);
+	ring_init(&dp->xs[1].rx, &rg->prod[4], &rg->cons[4], rg->descs[1]);
+	ring_init(&dp->xs[2].tx, &rg->prod[5], &rg->cons[5], rg->descs[2]);
 	return dp;
 }
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
@@ -141,27 +142,38 @@ void keeper_stop(struct keeper *k)
 
 /*
  * The pid may have been reused since the dead loader recorded it: only a
- * keeper of this very instance, holding n descriptors, is claimed.
+ * keeper of this very instance is claimed, and *n is the descriptors it
+ * holds, up to max.
  */
-static bool is_keeper(pid_t pid, const char *pin_dir, unsigned int n)
+static bool is_keeper(pid_t pid, const char *pin_dir, unsigned int max,
+		      unsigned int *n)
 {
 	char path[64], want[PATH_MAX + 64], got[PATH_MAX + 64];
 	ssize_t len, wlen;
+	unsigned long held;
+	char *end;
 	int fd;
 
-	wlen = snprintf(want, sizeof(want), "colo-xdp%c%s%c%s%c%u%c", 0, CMD, 0,
-			pin_dir, 0, n, 0);
+	wlen = snprintf(want, sizeof(want), "colo-xdp%c%s%c%s%c", 0, CMD, 0,
+			pin_dir, 0);
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	len = read(fd, got, sizeof(got));
+	len = read(fd, got, sizeof(got) - 1);
 	close(fd);
-	return len == wlen && !memcmp(got, want, len);
+	if (len <= wlen || memcmp(got, want, wlen) || got[len - 1])
+		return false;
+	/* the count, as spawn() wrote it: one number, then the end */
+	held = strtoul(got + wlen, &end, 10);
+	if (end != got + len - 1 || !held || held > max)
+		return false;
+	*n = held;
+	return true;
 }
 
-int keeper_claim(pid_t pid, const char *pin_dir, int *fds, unsigned int n,
-		 struct keeper *k)
+int keeper_claim(pid_t pid, const char *pin_dir, int *fds, unsigned int max,
+		 unsigned int *n, struct keeper *k)
 {
 	unsigned int i, got = 0;
 	int err = 0;
@@ -169,7 +181,8 @@ int keeper_claim(pid_t pid, const char *pin_dir, int *fds, unsigned int n,
 	k->pid = 0;
 	k->pipe = -1;
 	k->pidfd = -1;
-	if (!is_keeper(pid, pin_dir, n)) {
+	*n = 0;
+	if (!is_keeper(pid, pin_dir, max, n)) {
 		cli_err("run",
 			"pid %d is not the keeper of %s any more: the frames the dead loader held are lost",
 			pid, pin_dir);
@@ -180,7 +193,7 @@ int keeper_claim(pid_t pid, const char *pin_dir, int *fds, unsigned int n,
 		err = -errno;
 		goto out;
 	}
-	for (; got < n; got++) {
+	for (; got < *n; got++) {
 		fds[got] = pidfd_getfd(k->pidfd, KEEPER_FD_BASE + got, 0);
 		if (fds[got] < 0) {
 			err = -errno;

@@ -19,7 +19,8 @@
 #include <sys/types.h>
 
 #define KEEPER_FD_BASE 3
-#define KEEPER_MAX_FDS 16
+/* A datapath's: UMEM, ledger, a socket per queue of P and S, O's */
+#define KEEPER_MAX_FDS 160
 /* How often a keeper whose loader died looks for its instance's pins. */
 #define KEEPER_CHECK_MS 200
 
@@ -49,13 +50,15 @@ void keeper_leave(struct keeper *k);
 void keeper_stop(struct keeper *k);
 
 /*
- * Copy the n descriptors of the keeper pid, which a dead loader of the
- * instance in pin_dir started, into fds (close-on-exec). The keeper keeps
- * running until keeper_end(). On error: a message, a negative errno,
- * nothing claimed, and a keeper that could not be claimed from is ended.
+ * Copy the descriptors of the keeper pid, which a dead loader of the
+ * instance in pin_dir started, into fds (close-on-exec), up to max of
+ * them, their number in *n: as many as the dead loader handed it. The
+ * keeper keeps running until keeper_end(). On error: a message, a
+ * negative errno, nothing claimed, and a keeper that could not be claimed
+ * from is ended.
  */
-int keeper_claim(pid_t pid, const char *pin_dir, int *fds, unsigned int n,
-		 struct keeper *k);
+int keeper_claim(pid_t pid, const char *pin_dir, int *fds, unsigned int max,
+		 unsigned int *n, struct keeper *k);
 
 /* End a claimed keeper, once a keeper of our own holds the descriptors. */
 void keeper_end(struct keeper *k);

@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "mac.h"
 #include "host.h"
+#include "queue_list.h"
 #include "run.h"
 #include "stat.h"
 
@@ -53,9 +54,8 @@
  */
 #define RUN_SETTLE_MS 10
 
+/* The control plane's, then the sockets of P and S (one per queue). */
 enum {
-	PFD_P,
-	PFD_S,
 	PFD_XEN,
 	PFD_METRICS,
 	PFD_QMP,
@@ -63,7 +63,8 @@ enum {
 	PFD_HOOK,
 	PFD_LINK,
 	PFD_KEEPER,
-	PFD_NR
+	PFD_NR,
+	PFD_MAX = PFD_NR + 2 * COLO_XSK_QUEUES
 };
 
 /* The kernel would refuse us half-way; say so before anything is touched. */
@@ -254,14 +255,15 @@ static int datapath_open(struct run_ctx *rc, const struct xsk_dp_config *cfg)
 	const char *pins = colo_steer_pin_path(rc->steer);
 	pid_t dead = colo_steer_dead_keeper(rc->steer);
 	struct keeper old = {};
-	int fds[XSK_DP_NR_FDS];
+	int fds[XSK_DP_MAX_FDS];
+	unsigned int n;
 	int err;
 
-	if (dead && !keeper_claim(dead, pins, fds, XSK_DP_NR_FDS, &old)) {
+	if (dead && !keeper_claim(dead, pins, fds, XSK_DP_MAX_FDS, &n, &old)) {
 		/* nothing may land on the rings while they are read */
 		colo_steer_fail_open(rc->steer);
 		poll(NULL, 0, RUN_SETTLE_MS);
-		err = xsk_dp_adopt(cfg, fds, &rc->dp);
+		err = xsk_dp_adopt(cfg, fds, n, &rc->dp);
 		/* other flags: the keeper keeps the frames for the right ones */
 		if (err == -EINVAL)
 			goto out;
@@ -279,8 +281,8 @@ static int datapath_open(struct run_ctx *rc, const struct xsk_dp_config *cfg)
 		if (err)
 			goto out;
 	}
-	xsk_dp_fds(rc->dp, fds);
-	err = keeper_start(pins, fds, XSK_DP_NR_FDS, &rc->keeper);
+	n = xsk_dp_fds(rc->dp, fds);
+	err = keeper_start(pins, fds, n, &rc->keeper);
 	if (err)
 		goto out;
 	err = colo_steer_set_keeper(rc->steer, rc->keeper.pid);
@@ -358,12 +360,12 @@ static int take_adopted(struct run_ctx *rc)
 static void keeper_lost(struct run_ctx *rc)
 {
 	pid_t was = rc->keeper.pid;
-	int fds[XSK_DP_NR_FDS];
+	int fds[XSK_DP_MAX_FDS];
+	unsigned int n;
 
 	keeper_stop(&rc->keeper);
-	xsk_dp_fds(rc->dp, fds);
-	if (keeper_start(colo_steer_pin_path(rc->steer), fds, XSK_DP_NR_FDS,
-			 &rc->keeper) ||
+	n = xsk_dp_fds(rc->dp, fds);
+	if (keeper_start(colo_steer_pin_path(rc->steer), fds, n, &rc->keeper) ||
 	    colo_steer_set_keeper(rc->steer, rc->keeper.pid))
 		return;
 	printf("keeper pid %d exited: pid %d keeps the sockets and UMEM now\n",
@@ -413,13 +415,29 @@ static void control(struct run_ctx *rc, struct pollfd *pfd, bool ready)
 		ctl_server_flush(rc->ctl);
 }
 
+/*
+ * The sockets of a side, from pfd[at], or none while the side waits for
+ * room: answers wake it, not its rings. Returns the next free entry.
+ */
+static unsigned int poll_side(struct run_ctx *rc, enum colo_role role,
+			      struct pollfd *pfd, unsigned int at)
+{
+	enum colo_side side = role == COLO_ROLE_PRIMARY ? COLO_PRIMARY :
+							  COLO_SECONDARY;
+	unsigned int i, n = xsk_dp_nr_socks(rc->dp, role);
+
+	for (i = 0; i < n; i++, at++) {
+		pfd[at].fd = waiting(rc, side) ?
+				     -1 :
+				     xsk_dp_sock_fd(rc->dp, role, i);
+		pfd[at].events = POLLIN;
+	}
+	return at;
+}
+
 static void loop(struct run_ctx *rc, const struct run_opts *o)
 {
-	struct pollfd pfd[PFD_NR] = {
-		[PFD_P] = { .fd = xsk_dp_fd(rc->dp, COLO_ROLE_PRIMARY),
-			    .events = POLLIN },
-		[PFD_S] = { .fd = xsk_dp_fd(rc->dp, COLO_ROLE_SECONDARY),
-			    .events = POLLIN },
+	struct pollfd pfd[PFD_MAX] = {
 		[PFD_XEN] = { .fd = rc->xen ? xen_server_fd(rc->xen) : -1,
 			      .events = POLLIN },
 		[PFD_METRICS] = { .fd = rc->metrics ?
@@ -441,7 +459,7 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 	bool adopted = colo_steer_adopted_running(rc->steer);
 	const struct colo_loader_stats *dead = colo_steer_dead_stats(rc->steer);
 	int timeout = RUN_POLL_MAX_MS, ready;
-	unsigned int n;
+	unsigned int n, npfd;
 
 	if (o->engine.expired_scan_cycle_ms < (uint32_t)timeout)
 		timeout = o->engine.expired_scan_cycle_ms;
@@ -459,6 +477,8 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 	} else {
 		run_degraded_frames(rc, &rc->degraded_seen);
 	}
+	npfd = poll_side(rc, COLO_ROLE_PRIMARY, pfd, PFD_NR);
+	npfd = poll_side(rc, COLO_ROLE_SECONDARY, pfd, npfd);
 	while (!cli_stop) {
 		now = cli_now_ns();
 		if (colo_steer_heartbeat(rc->steer, now) > 0 || adopted) {
@@ -486,23 +506,18 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 				xsk_dp_busy_poll(rc->dp);
 			if (now < next_ctl)
 				continue;
-			ready = poll(pfd + PFD_XEN, PFD_NR - PFD_XEN, 0);
+			ready = poll(pfd, PFD_NR, 0);
 		} else {
 			/* sleep shorter while the outdev still has frames to send */
-			ready = poll(pfd, PFD_NR,
+			ready = poll(pfd, npfd,
 				     xsk_dp_tx_busy(rc->dp) ? 1 : timeout);
 		}
 		next_ctl = now + RUN_CTL_EVERY_NS;
 		control(rc, pfd, ready > 0);
 		/* a command may have started or reaped the hook's child */
 		pfd[PFD_HOOK].fd = rc->hook ? ctl_hook_fd(rc->hook) : -1;
-		/* a side that waits for room is woken by answers, not its ring */
-		pfd[PFD_P].fd = waiting(rc, COLO_PRIMARY) ?
-					-1 :
-					xsk_dp_fd(rc->dp, COLO_ROLE_PRIMARY);
-		pfd[PFD_S].fd = waiting(rc, COLO_SECONDARY) ?
-					-1 :
-					xsk_dp_fd(rc->dp, COLO_ROLE_SECONDARY);
+		npfd = poll_side(rc, COLO_ROLE_PRIMARY, pfd, PFD_NR);
+		npfd = poll_side(rc, COLO_ROLE_SECONDARY, pfd, npfd);
 		pfd[PFD_KEEPER].fd = keeper_fd(&rc->keeper);
 	}
 }
@@ -528,7 +543,11 @@ static void drain(struct run_ctx *rc)
 			colo_engine_checkpoint_done(rc->engine);
 			n = 1;
 		}
-	} while (n && taken < 2 * XSK_DP_RING_SIZE);
+	} while (
+		n &&
+		taken < 2 * XSK_DP_RING_SIZE *
+				(xsk_dp_nr_socks(rc->dp, COLO_ROLE_PRIMARY) +
+				 xsk_dp_nr_socks(rc->dp, COLO_ROLE_SECONDARY)));
 	colo_engine_checkpoint_done(rc->engine);
 	/*
 	 * Frames taken but refused must not vanish with the UMEM: each flush
@@ -602,7 +621,9 @@ int cmd_run(int argc, char **argv)
 		.mismatch = run_on_mismatch,
 	};
 	struct xsk_dp_config dcfg = {};
+	char qs[2][QUEUE_LIST_LEN];
 	struct colo_umem_report mem;
+	unsigned int i;
 	__u32 zero_copy;
 	struct run_ctx rc = {};
 	bool compared = false;
@@ -673,9 +694,10 @@ int cmd_run(int argc, char **argv)
 	if (link_watch_open(&rc.links, ifindex, COLO_NR_ROLES))
 		goto out;
 
-	for (r = 0; r < COLO_NR_ROLES; r++)
+	for (r = 0; r < COLO_NR_ROLES; r++) {
 		dcfg.ifname[r] = o.steer.ifname[r];
-	dcfg.queue = o.steer.queue;
+		dcfg.queues[r] = colo_steer_queues(rc.steer, r);
+	}
 	dcfg.umem_frames = o.umem_frames;
 	dcfg.frame_size = o.frame_size;
 	dcfg.mem = &o.mem;
@@ -688,11 +710,14 @@ int cmd_run(int argc, char **argv)
 	err = datapath_open(&rc, &dcfg);
 	if (err)
 		goto out;
-	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
-		err = colo_steer_add_xsk(rc.steer, r, xsk_dp_fd(rc.dp, r));
-		if (err)
-			goto out;
-	}
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
+		for (i = 0; i < xsk_dp_nr_socks(rc.dp, r); i++) {
+			err = colo_steer_add_xsk(rc.steer, r,
+						 xsk_dp_sock_queue(rc.dp, r, i),
+						 xsk_dp_sock_fd(rc.dp, r, i));
+			if (err)
+				goto out;
+		}
 	/* before the dead loader's frames: those of such flows pass */
 	run_pass_follow(&rc);
 	if (take_adopted(&rc))
@@ -702,11 +727,19 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	print_mirror(&o);
 
-	printf("comparing %s (primary) with %s (secondary), out on %s: queue %u, %u frames of %u bytes\n",
+	printf("comparing %s (primary) with %s (secondary), out on %s: queues %s and %s, %u frames of %u bytes\n",
 	       o.steer.ifname[COLO_ROLE_PRIMARY],
 	       o.steer.ifname[COLO_ROLE_SECONDARY],
-	       o.steer.ifname[COLO_ROLE_OUT], o.steer.queue, o.umem_frames,
-	       o.frame_size);
+	       o.steer.ifname[COLO_ROLE_OUT],
+	       queue_list_format(dcfg.queues[COLO_ROLE_PRIMARY], qs[0],
+				 sizeof(qs[0])),
+	       queue_list_format(dcfg.queues[COLO_ROLE_SECONDARY], qs[1],
+				 sizeof(qs[1])),
+	       o.umem_frames, o.frame_size);
+	if (colo_steer_out_stack(rc.steer))
+		printf("frames that leave uncompared (ARP, failover) go out on %s through %s's tc ingress (--out-path stack)\n",
+		       o.steer.ifname[COLO_ROLE_OUT],
+		       o.steer.ifname[COLO_ROLE_PRIMARY]);
 	zero_copy = print_modes(&rc, &o);
 	if (dcfg.sg_mtu)
 		printf("multi-buffer: MTU %u takes frames of up to %u UMEM frames (XDP_USE_SG)\n",

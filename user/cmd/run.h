@@ -41,6 +41,9 @@
 
 struct run_opts {
 	struct colo_steer_opts steer;
+	bool queues_set; /* --queues given */
+	uint32_t queue; /* --queue N: --queues N */
+	bool queue_set;
 	bool mirror; /* --mirror on|off */
 	__u64 vm_mac; /* --vm-mac; 0: the one colo_steer learns */
 	bool pair_notify; /* --pair-notify on|off */

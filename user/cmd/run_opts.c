@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mac.h"
 #include "pass_spec.h"
+#include "queue_list.h"
 #include "run.h"
 
 #define CMD RUN_CMD
@@ -60,6 +61,25 @@ static int parse_passthrough(const char *cmd, const struct cli_opt *opt,
 	return ret;
 }
 
+/* --queues all|LIST: 0 for all */
+static int parse_queues(const char *cmd, const struct cli_opt *opt, void *field,
+			const char *arg)
+{
+	char why[96];
+
+	if (!strcmp(arg, "all")) {
+		*(uint64_t *)field = 0;
+		return 0;
+	}
+	if (queue_list_parse(arg, field, why, sizeof(why))) {
+		cli_err(cmd,
+			"--%s %s: %s; give 'all' or queue numbers as 0,2-3",
+			opt->name, arg, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 #define IF_OPT(flag, role, text)                                      \
 	{                                                             \
 		.type = CLI_OPT_STRING, .name = (flag), .arg = "IF",  \
@@ -93,9 +113,25 @@ static const struct cli_opt run_opts[] = {
 	  .choices = attach_modes, .true_first = true,
 	  .help = "attach the program, or adopt one that\n"
 		  "'ip link set dev IF xdp obj ...' attached" },
+	{ .type = CLI_OPT_FUNC, .name = "queues", .arg = "all|LIST",
+	  .off = offsetof(struct run_opts, steer.queues),
+	  .seen = CLI_SEEN(struct run_opts, queues_set),
+	  .parse = parse_queues, .def = "all",
+	  .help = "RX queues of P and S served, a socket each (LIST as\n"
+		  "0,2-3, which both must have; all: every queue each\n"
+		  "has); O sends on the lowest (0 for all)" },
 	{ .type = CLI_OPT_U32, .name = "queue", .arg = "N",
-	  .off = offsetof(struct run_opts, steer.queue), .max = 4095,
-	  .help = "RX queue the sockets bind to" },
+	  .off = offsetof(struct run_opts, queue),
+	  .seen = CLI_SEEN(struct run_opts, queue_set),
+	  .max = QUEUE_LIST_MAX - 1, .no_default = true,
+	  .help = "the same as --queues N" },
+	{ .type = CLI_OPT_ENUM, .name = "out-path", .arg = "auto|xdp|stack",
+	  .off = offsetof(struct run_opts, steer.out_path),
+	  .choices = colo_out_path_names,
+	  .help = "how P's frames that leave uncompared (ARP, failover)\n"
+		  "reach O: xdp redirects them; stack passes them to\n"
+		  "P's tc ingress, which sends them, needing nothing of\n"
+		  "a veth O's peer; auto: stack for a veth O, else xdp" },
 	{ .type = CLI_OPT_U32, .name = "umem-frames", .arg = "N",
 	  .off = offsetof(struct run_opts, umem_frames),
 	  .seen = CLI_SEEN(struct run_opts, umem_frames_set),
@@ -211,7 +247,7 @@ static const struct cli_cmd run_cmd = {
 		"was attached and pinned is removed. SIGKILL leaves it all in place for\n"
 		"the next 'colo-xdp run' to adopt, and loses no frame: a keeper process\n"
 		"('colo-xdp keep') holds the sockets and UMEM until the next run takes\n"
-		"them over, with the flags --umem-frames, --frame-size and --queue the\n"
+		"them over, with the flags --umem-frames, --frame-size and --queues the\n"
 		"dead one had.\n",
 };
 
@@ -264,6 +300,16 @@ static int check(struct run_opts *o)
 					o->steer.ifname[r]);
 				return -EINVAL;
 			}
+	}
+	if (o->queue_set && o->queues_set) {
+		cli_err(CMD,
+			"--queue %u and --queues: --queue N is --queues N; give one of them",
+			o->queue);
+		return -EINVAL;
+	}
+	if (o->queue_set) {
+		o->steer.queues = 1ull << o->queue;
+		o->steer.queues_flag = "--queue";
 	}
 	if (o->pin_cpu && o->cpu >= (uint32_t)sysconf(_SC_NPROCESSORS_CONF)) {
 		cli_err(CMD, "--cpu %u: this machine has CPUs 0 to %ld", o->cpu,

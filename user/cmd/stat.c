@@ -35,6 +35,7 @@
 #include "pin_dir.h"
 #include "pins.h"
 #include "prom.h"
+#include "queue_list.h"
 #include "record.h"
 #include "stat.h"
 #include "secondary_fields.h"
@@ -258,7 +259,7 @@ static void print_pass(const struct instance *in)
 static void print_human(const struct instance *in)
 {
 	const struct pin_dir_liveness *l = &in->live;
-	char name[IF_NAMESIZE];
+	char name[IF_NAMESIZE], qs[QUEUE_LIST_LEN];
 	const char *note = "";
 	size_t f;
 	int r;
@@ -287,9 +288,11 @@ static void print_human(const struct instance *in)
 		       l->watchdog_ms, on_loss_name[l->on_loss], note);
 	printf("  interfaces:");
 	for (r = 0; r < COLO_NR_ROLES; r++)
-		printf(" %s %s (%u%s)", role_key[r],
+		printf(" %s %s (%u%s%s%s)", role_key[r],
 		       ifname_of(in->rec.ifindex[r], name), in->rec.ifindex[r],
-		       mode_of(in, r, "", ", copy", ", zero-copy"));
+		       mode_of(in, r, "", ", copy", ", zero-copy"),
+		       in->rec.queues[r] ? ", queues " : "",
+		       queue_list_format(in->rec.queues[r], qs, sizeof(qs)));
 	putchar('\n');
 	if (in->rec.umem.size) {
 		printf("  ");
@@ -383,7 +386,7 @@ static void print_json(const struct instance *in, bool first)
 	char name[IF_NAMESIZE], spec[PASS_SPEC_MAX];
 	const char *sep;
 	unsigned int i, f;
-	int r;
+	int r, q, n;
 
 	printf("%s{\"pin_path\":", first ? "" : ",");
 	json_print_str(stdout, in->path);
@@ -403,8 +406,13 @@ static void print_json(const struct instance *in, bool first)
 	for (r = 0; r < COLO_NR_ROLES; r++) {
 		printf("%s\"%s\":{\"name\":", r ? "," : "", role_key[r]);
 		json_print_str(stdout, ifname_of(in->rec.ifindex[r], name));
-		printf(",\"ifindex\":%u,\"mode\":%s}", in->rec.ifindex[r],
+		printf(",\"ifindex\":%u,\"mode\":%s,\"queues\":[",
+		       in->rec.ifindex[r],
 		       mode_of(in, r, "null", "\"copy\"", "\"zero-copy\""));
+		for (q = 0, n = 0; q < 64; q++)
+			if (in->rec.queues[r] >> q & 1)
+				printf("%s%d", n++ ? "," : "", q);
+		printf("]}");
 	}
 	printf("},\"umem\":");
 	json_umem(&in->rec.umem);

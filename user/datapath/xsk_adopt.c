@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "queue_list.h"
 #include "xsk_dp_internal.h"
 
 struct ring_view {
@@ -202,7 +203,7 @@ static int by_arrival(const void *a, const void *b)
 
 int xsk_dp_recover(struct xsk_dp *dp)
 {
-	struct xsk_dp_sock *o = &dp->sock[COLO_ROLE_OUT];
+	struct xsk_dp_sock *o = xsk_dp_out(dp);
 	struct scan sc = { .dp = dp };
 	struct arrival *held = NULL;
 	uint32_t f, n = 0, r;
@@ -212,8 +213,9 @@ int xsk_dp_recover(struct xsk_dp *dp)
 	held = calloc(dp->nr_frames, sizeof(*held));
 	if (!sc.on_ring || !held)
 		goto out;
-	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
-		struct xsk_dp_sock *s = &dp->sock[r];
+	/* every socket of P and S: their fill and RX rings */
+	for (r = 0; r < dp->first[COLO_ROLE_OUT]; r++) {
+		struct xsk_dp_sock *s = &dp->xs[r];
 
 		scan_addrs(&sc, s->fill.ring, s->fill.producer,
 			   s->fill.consumer, s->fill.mask);
@@ -322,32 +324,49 @@ static int check_ledger(const struct xsk_dp_ledger *l,
 			cfg->frame_size);
 		return -EINVAL;
 	}
-	if (l->queue != cfg->queue) {
-		log_err("the dead loader ran --queue %u, not %u: restart with its flags to take its frames over",
-			l->queue, cfg->queue);
+	if (l->queues[0] != cfg->queues[COLO_ROLE_PRIMARY] ||
+	    l->queues[1] != cfg->queues[COLO_ROLE_SECONDARY] ||
+	    1ull << l->out_queue != cfg->queues[COLO_ROLE_OUT]) {
+		char was[2][QUEUE_LIST_LEN], now[2][QUEUE_LIST_LEN];
+		int r;
+
+		for (r = 0; r < 2; r++) {
+			queue_list_format(l->queues[r], was[r], sizeof(was[r]));
+			queue_list_format(cfg->queues[r], now[r],
+					  sizeof(now[r]));
+		}
+		log_err("the dead loader served queues %s of %s and %s of %s, not %s and %s: restart with its --queues (on devices with as many queues) to take its frames over",
+			was[0], cfg->ifname[COLO_ROLE_PRIMARY], was[1],
+			cfg->ifname[COLO_ROLE_SECONDARY], now[0], now[1]);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-int xsk_dp_adopt(const struct xsk_dp_config *cfg, int fds[XSK_DP_NR_FDS],
+int xsk_dp_adopt(const struct xsk_dp_config *cfg, int *fds, unsigned int n,
 		 struct xsk_dp **out)
 {
 	int umem_fd = fds[XSK_DP_FD_UMEM];
 	struct xsk_dp_ledger hdr;
 	struct xsk_dp *dp;
-	int r, err;
+	uint32_t i;
+	int err;
 
 	*out = NULL;
 	dp = calloc(1, sizeof(*dp));
-	if (!dp) {
-		for (r = 0; r < XSK_DP_NR_FDS; r++)
-			close(fds[r]);
-		return -ENOMEM;
+	if (!dp || xsk_dp_layout(dp, cfg->queues) ||
+	    n != XSK_DP_FD_SOCKS + dp->nr_xs) {
+		if (dp)
+			log_err("the dead loader's keeper holds %u sockets, not the %u of the queues asked for: restart with its --queues to take its frames over",
+				n - XSK_DP_FD_SOCKS, dp->nr_xs);
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		free(dp);
+		return dp ? -EINVAL : -ENOMEM;
 	}
 	/* from here on, destroy closes what dp holds, the out path the rest */
-	for (r = 0; r < COLO_NR_ROLES; r++)
-		dp->sock[r].fd = fds[r];
+	for (i = 0; i < dp->nr_xs; i++)
+		dp->xs[i].fd = fds[XSK_DP_FD_SOCKS + i];
 	dp->ledger_fd = fds[XSK_DP_FD_LEDGER];
 	dp->mem.fd = -1;
 	dp->next_seq = 1;
@@ -382,12 +401,14 @@ int xsk_dp_adopt(const struct xsk_dp_config *cfg, int fds[XSK_DP_NR_FDS],
 		err = -EPROTO;
 		goto out;
 	}
-	for (r = 0; r < COLO_NR_ROLES; r++) {
-		err = sock_adopt(&dp->sock[r], r, XSK_DP_RING_SIZE);
+	for (i = 0; i < dp->nr_xs; i++) {
+		enum colo_role r = xsk_dp_role_of(dp, i);
+
+		err = sock_adopt(&dp->xs[i], r, XSK_DP_RING_SIZE);
 		if (err) {
-			log_err("cannot map the rings of the dead loader's socket on %s %s: %s",
+			log_err("cannot map the rings of the dead loader's socket on %s %s queue %u: %s",
 				cli_role_flag[r], cfg->ifname[r],
-				strerror(-err));
+				dp->xs[i].queue, strerror(-err));
 			goto out;
 		}
 	}

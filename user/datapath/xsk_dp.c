@@ -37,7 +37,7 @@
 #define XSK_DP_BUSY_STEP_MS 10
 
 static void sock_error(const struct xsk_dp_config *cfg, enum colo_role role,
-		       int err)
+		       uint32_t queue, int err)
 {
 	const char *ifname = cfg->ifname[role];
 	uint32_t max = xsk_dp_max_frame(cfg->frame_size);
@@ -58,7 +58,7 @@ static void sock_error(const struct xsk_dp_config *cfg, enum colo_role role,
 		fix = "another AF_XDP socket is bound there: stop the other colo-xdp or AF_XDP program";
 		break;
 	case EINVAL:
-		fix = "the queue does not exist there: pick one that does with --queue (see 'ethtool -l')";
+		fix = "the queue does not exist there: list those it has with --queues, or give --queues all (see 'ethtool -l')";
 		break;
 	case EOPNOTSUPP:
 	case EPROTONOSUPPORT:
@@ -69,7 +69,7 @@ static void sock_error(const struct xsk_dp_config *cfg, enum colo_role role,
 		break;
 	}
 	cli_err("run", "AF_XDP socket for %s %s queue %u: %s; %s",
-		cli_role_flag[role], ifname, cfg->queue, strerror(-err), fix);
+		cli_role_flag[role], ifname, queue, strerror(-err), fix);
 }
 
 /*
@@ -134,7 +134,9 @@ static int ledger_create(struct xsk_dp *dp, const struct xsk_dp_config *cfg)
 	dp->ledger->frame_size = cfg->frame_size;
 	dp->ledger->nr_frames = dp->nr_frames;
 	dp->ledger->ring_size = XSK_DP_RING_SIZE;
-	dp->ledger->queue = cfg->queue;
+	dp->ledger->out_queue = dp->xs[dp->first[COLO_ROLE_OUT]].queue;
+	dp->ledger->queues[0] = cfg->queues[COLO_ROLE_PRIMARY];
+	dp->ledger->queues[1] = cfg->queues[COLO_ROLE_SECONDARY];
 	dp->ledger->version = XSK_DP_LEDGER_VERSION;
 	dp->ledger->magic = XSK_DP_LEDGER_MAGIC;
 	return 0;
@@ -142,11 +144,62 @@ static int ledger_create(struct xsk_dp *dp, const struct xsk_dp_config *cfg)
 
 static void unbind_all(struct xsk_dp *dp);
 
+static uint32_t popcount(uint64_t m)
+{
+	return __builtin_popcountll(m);
+}
+
+/* A side's share of one fill ring per socket; see fill_target. */
+static uint32_t fill_target(uint64_t queues)
+{
+	uint32_t n = popcount(queues), t;
+
+	t = n ? XSK_DP_RING_SIZE / n : XSK_DP_RING_SIZE;
+	return t < XSK_DP_FILL_MIN ? XSK_DP_FILL_MIN : t;
+}
+
+uint32_t xsk_dp_min_frames(const uint64_t queues[COLO_NR_ROLES])
+{
+	uint32_t n = XSK_DP_RING_SIZE; /* O's TX ring */
+	int r;
+
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
+		n += popcount(queues[r]) * fill_target(queues[r]);
+	return n;
+}
+
+int xsk_dp_layout(struct xsk_dp *dp, const uint64_t queues[COLO_NR_ROLES])
+{
+	uint32_t q, n = 0;
+	int r;
+
+	if (!queues[COLO_ROLE_PRIMARY] || !queues[COLO_ROLE_SECONDARY] ||
+	    popcount(queues[COLO_ROLE_OUT]) != 1)
+		return -EINVAL;
+	for (r = 0; r < COLO_NR_ROLES; r++) {
+		dp->first[r] = n;
+		for (q = 0; q < 64; q++) {
+			if (!(queues[r] >> q & 1))
+				continue;
+			if (n == XSK_DP_MAX_SOCKS)
+				return -E2BIG;
+			dp->xs[n].fd = -1;
+			dp->xs[n++].queue = q;
+		}
+	}
+	dp->first[COLO_NR_ROLES] = n;
+	dp->nr_xs = n;
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
+		dp->fill_target[r] = fill_target(queues[r]);
+	return 0;
+}
+
 /*
  * Register the UMEM and bind the sockets of P, S and O to it, the first
- * (P's) with bind_flags: every later socket on a shared UMEM takes the
- * first one's mode. On failure, *failed is the role whose socket was
- * refused (COLO_NR_ROLES: the UMEM itself) and nothing is left bound.
+ * (P's lowest queue) with bind_flags: every later socket on a shared UMEM
+ * takes the first one's mode. On failure, *failed is the index in dp->xs
+ * of the socket refused (nr_xs: the UMEM itself) and nothing is left
+ * bound.
  */
 static int bind_all(struct xsk_dp *dp, const struct xsk_dp_config *cfg,
 		    uint32_t bind_flags, int *failed)
@@ -162,28 +215,33 @@ static int bind_all(struct xsk_dp *dp, const struct xsk_dp_config *cfg,
 		.bind_flags = XDP_USE_NEED_WAKEUP | bind_flags |
 			      (cfg->sg_mtu ? XDP_USE_SG : 0),
 	};
-	uint32_t waited;
-	int r, err;
+	uint32_t waited, i;
+	int err;
 
-	*failed = COLO_NR_ROLES;
-	/* The fill and completion rings made here are P's: the first socket's. */
+	*failed = dp->nr_xs;
+	/* The fill and completion rings made here are the first socket's. */
 	err = xsk_umem__create(&dp->umem, dp->mem.area, dp->mem.size,
-			       &dp->sock[COLO_ROLE_PRIMARY].fill,
-			       &dp->sock[COLO_ROLE_PRIMARY].comp, &ucfg);
+			       &dp->xs[0].fill, &dp->xs[0].comp, &ucfg);
 	if (err) {
 		dp->umem = NULL;
 		return err;
 	}
-	for (r = 0; r < COLO_NR_ROLES; r++) {
-		struct xsk_dp_sock *s = &dp->sock[r];
+	for (i = 0; i < dp->nr_xs; i++) {
+		struct xsk_dp_sock *s = &dp->xs[i];
+		enum colo_role r = xsk_dp_role_of(dp, i);
 		bool out_dev = r == COLO_ROLE_OUT;
 
 		/* O only transmits, P and S only receive */
 		scfg.rx_size = out_dev ? 0 : XSK_DP_RING_SIZE;
 		scfg.tx_size = out_dev ? XSK_DP_RING_SIZE : 0;
 		for (waited = 0;; waited += XSK_DP_BUSY_STEP_MS) {
+			/*
+			 * Each (device, queue) gets its own fill and
+			 * completion rings: libxdp makes them for every
+			 * socket but the first one's.
+			 */
 			err = xsk_socket__create_shared(&s->xsk, cfg->ifname[r],
-							cfg->queue, dp->umem,
+							s->queue, dp->umem,
 							out_dev ? NULL : &s->rx,
 							out_dev ? &s->tx : NULL,
 							&s->fill, &s->comp,
@@ -194,7 +252,7 @@ static int bind_all(struct xsk_dp *dp, const struct xsk_dp_config *cfg,
 		}
 		if (err) {
 			s->xsk = NULL;
-			*failed = r;
+			*failed = i;
 			goto out;
 		}
 		s->fd = xsk_socket__fd(s->xsk);
@@ -226,15 +284,16 @@ static int bind_mode(struct xsk_dp *dp, const struct xsk_dp_config *cfg)
 		[XSK_DP_ZC_REQUIRE] = XDP_ZEROCOPY,
 		[XSK_DP_ZC_OFF] = XDP_COPY,
 	};
-	int failed, err;
+	int failed, role, err;
 
 	err = bind_all(dp, cfg, flags[cfg->zero_copy], &failed);
-	if (err && failed < COLO_NR_ROLES &&
+	if (err && failed < (int)dp->nr_xs &&
 	    cfg->zero_copy == XSK_DP_ZC_PREFER) {
 		snprintf(
 			dp->mode_why, sizeof(dp->mode_why),
 			"zero-copy refused on %s (%s), so copy on all: they share one UMEM",
-			cfg->ifname[failed], strerror(-err));
+			cfg->ifname[xsk_dp_role_of(dp, failed)],
+			strerror(-err));
 		err = bind_all(dp, cfg, XDP_COPY, &failed);
 	} else if (!err) {
 		snprintf(dp->mode_why, sizeof(dp->mode_why), "--zero-copy %s",
@@ -242,7 +301,8 @@ static int bind_mode(struct xsk_dp *dp, const struct xsk_dp_config *cfg)
 	}
 	if (!err)
 		return 0;
-	if (failed == COLO_NR_ROLES)
+	role = xsk_dp_role_of(dp, failed);
+	if (failed == (int)dp->nr_xs)
 		cli_err("run",
 			"cannot register a UMEM of %u frames of %u bytes: %s; lower --umem-frames or raise 'ulimit -l'",
 			cfg->umem_frames, cfg->frame_size, strerror(-err));
@@ -250,10 +310,9 @@ static int bind_mode(struct xsk_dp *dp, const struct xsk_dp_config *cfg)
 		 (err == -EOPNOTSUPP || err == -EPROTONOSUPPORT))
 		cli_err("run",
 			"--zero-copy require: %s %s has no zero-copy AF_XDP (%s); use --zero-copy prefer to fall back to copy mode",
-			cli_role_flag[failed], cfg->ifname[failed],
-			strerror(-err));
+			cli_role_flag[role], cfg->ifname[role], strerror(-err));
 	else
-		sock_error(cfg, failed, err);
+		sock_error(cfg, role, dp->xs[failed].queue, err);
 	return err;
 }
 
@@ -261,11 +320,21 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
 {
 	struct xsk_dp *dp;
 	uint32_t i;
-	int r, err;
+	int err;
 
 	*out = NULL;
-	if (cfg->umem_frames < XSK_DP_MIN_FRAMES)
+	if (cfg->umem_frames < xsk_dp_min_frames(cfg->queues)) {
+		cli_err("run",
+			"--umem-frames %u is too small for the rings of %u queues of %s and %u of %s: they hold %u frames; use --umem-frames %u or more, or fewer --queues",
+			cfg->umem_frames,
+			popcount(cfg->queues[COLO_ROLE_PRIMARY]),
+			cfg->ifname[COLO_ROLE_PRIMARY],
+			popcount(cfg->queues[COLO_ROLE_SECONDARY]),
+			cfg->ifname[COLO_ROLE_SECONDARY],
+			xsk_dp_min_frames(cfg->queues),
+			xsk_dp_min_frames(cfg->queues));
 		return -EINVAL;
+	}
 	dp = calloc(1, sizeof(*dp));
 	if (!dp)
 		return -ENOMEM;
@@ -276,8 +345,14 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
 	dp->frame_mask = ~((uint64_t)cfg->frame_size - 1);
 	dp->frame_shift = __builtin_ctz(cfg->frame_size);
 	dp->busy_poll = cfg->busy_poll;
-	for (r = 0; r < COLO_NR_ROLES; r++)
-		dp->sock[r].fd = -1;
+	err = xsk_dp_layout(dp, cfg->queues);
+	if (err) {
+		cli_err("run", "queues of %s, %s and %s: %s",
+			cfg->ifname[COLO_ROLE_PRIMARY],
+			cfg->ifname[COLO_ROLE_SECONDARY],
+			cfg->ifname[COLO_ROLE_OUT], strerror(-err));
+		goto out;
+	}
 	err = ledger_create(dp, cfg);
 	if (err) {
 		cli_err("run", "cannot make the frame ledger of %u frames: %s",
@@ -291,8 +366,9 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
 	err = bind_mode(dp, cfg);
 	if (err)
 		goto out;
-	for (r = 0; r < COLO_NR_ROLES; r++) {
-		struct xsk_dp_sock *s = &dp->sock[r];
+	for (i = 0; i < dp->nr_xs; i++) {
+		struct xsk_dp_sock *s = &dp->xs[i];
+		enum colo_role r = xsk_dp_role_of(dp, i);
 		bool out_dev = r == COLO_ROLE_OUT;
 
 		err = out_dev ? tx_budget(s) : 0;
@@ -346,13 +422,16 @@ static void sock_close(struct xsk_dp_sock *s)
 /* Close every socket, then the UMEM, which they all hold a reference to. */
 static void unbind_all(struct xsk_dp *dp)
 {
-	int r;
+	uint32_t queue;
+	int i;
 
-	for (r = COLO_NR_ROLES - 1; r >= 0; r--) {
-		sock_close(&dp->sock[r]);
+	for (i = (int)dp->nr_xs - 1; i >= 0; i--) {
+		sock_close(&dp->xs[i]);
 		/* libxdp leaves cached ring indexes as they were: zero them */
-		memset(&dp->sock[r], 0, sizeof(dp->sock[r]));
-		dp->sock[r].fd = -1;
+		queue = dp->xs[i].queue;
+		memset(&dp->xs[i], 0, sizeof(dp->xs[i]));
+		dp->xs[i].fd = -1;
+		dp->xs[i].queue = queue;
 	}
 	if (dp->umem)
 		xsk_umem__delete(dp->umem);
@@ -377,7 +456,23 @@ void xsk_dp_destroy(struct xsk_dp *dp)
 
 int xsk_dp_fd(const struct xsk_dp *dp, enum colo_role role)
 {
-	return dp->sock[role].fd;
+	return dp->xs[dp->first[role]].fd;
+}
+
+unsigned int xsk_dp_nr_socks(const struct xsk_dp *dp, enum colo_role role)
+{
+	return xsk_dp_nr(dp, role);
+}
+
+int xsk_dp_sock_fd(const struct xsk_dp *dp, enum colo_role role, unsigned int i)
+{
+	return dp->xs[dp->first[role] + i].fd;
+}
+
+uint32_t xsk_dp_sock_queue(const struct xsk_dp *dp, enum colo_role role,
+			   unsigned int i)
+{
+	return dp->xs[dp->first[role] + i].queue;
 }
 
 uint32_t xsk_dp_max_frame(uint32_t frame_size)
@@ -404,26 +499,27 @@ const char *xsk_dp_mode_why(const struct xsk_dp *dp)
 	return dp->mode_why;
 }
 
-void xsk_dp_fds(const struct xsk_dp *dp, int fds[XSK_DP_NR_FDS])
+unsigned int xsk_dp_fds(const struct xsk_dp *dp, int *fds)
 {
-	int r;
+	uint32_t i;
 
-	for (r = 0; r < COLO_NR_ROLES; r++)
-		fds[r] = dp->sock[r].fd;
 	fds[XSK_DP_FD_UMEM] = dp->mem.fd;
 	fds[XSK_DP_FD_LEDGER] = dp->ledger_fd;
+	for (i = 0; i < dp->nr_xs; i++)
+		fds[XSK_DP_FD_SOCKS + i] = dp->xs[i].fd;
+	return XSK_DP_FD_SOCKS + dp->nr_xs;
 }
 
 /*
- * Take up to max frames, each whole: a multi-buffer frame is a run of
- * descriptors, all but its last marked XDP_PKT_CONTD, and a peek may end
- * inside one. Its chunks are chained in the ledger as they are read; an
- * unfinished one goes back on the ring, read again next time.
+ * Take up to max frames from socket s, each whole: a multi-buffer frame is
+ * a run of descriptors, all but its last marked XDP_PKT_CONTD, and a peek
+ * may end inside one. Its chunks are chained in the ledger as they are
+ * read; an unfinished one goes back on the ring, read again next time.
  */
-unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
-		       struct xsk_dp_frame *frames, unsigned int max)
+static unsigned int sock_rx(struct xsk_dp *dp, struct xsk_dp_sock *s,
+			    enum colo_role role, struct xsk_dp_frame *frames,
+			    unsigned int max)
 {
-	struct xsk_dp_sock *s = &dp->sock[role];
 	uint64_t side = role == COLO_ROLE_SECONDARY ? XSK_DP_SECONDARY : 0;
 	struct xsk_dp_ledger_frame *lf, *prev = NULL;
 	struct xsk_dp_frame *f = NULL;
@@ -470,6 +566,23 @@ unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
 	xsk_ring_cons__release(&s->rx, used);
 	dp->stats.rx[role] += nf;
 	return nf;
+}
+
+unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
+		       struct xsk_dp_frame *frames, unsigned int max)
+{
+	uint32_t nr = xsk_dp_nr(dp, role), at = dp->next_rx[role], i;
+	unsigned int got = 0;
+
+	/* a queue's frames in their order; the queues' turns round robin */
+	for (i = 0; i < nr && got < max; i++) {
+		got += sock_rx(dp, &dp->xs[dp->first[role] + at], role,
+			       frames + got, max - got);
+		if (++at == nr)
+			at = 0;
+	}
+	dp->next_rx[role] = at;
+	return got;
 }
 
 static inline void ledger_set(struct xsk_dp *dp, uint64_t addr, uint64_t state)
@@ -551,7 +664,7 @@ void xsk_dp_free(struct xsk_dp *dp, uint64_t addr)
 
 static void tx_push(struct xsk_dp *dp)
 {
-	struct xsk_dp_sock *s = &dp->sock[COLO_ROLE_OUT];
+	struct xsk_dp_sock *s = xsk_dp_out(dp);
 	uint32_t n, i, idx;
 	uint64_t addr;
 
@@ -598,14 +711,14 @@ static void tx_push(struct xsk_dp *dp)
 /* Descriptors on O's TX ring the kernel has not taken yet. */
 static uint32_t tx_queued(struct xsk_dp *dp)
 {
-	struct xsk_ring_prod *tx = &dp->sock[COLO_ROLE_OUT].tx;
+	struct xsk_ring_prod *tx = &xsk_dp_out(dp)->tx;
 
 	return XSK_DP_RING_SIZE - xsk_prod_nb_free(tx, XSK_DP_RING_SIZE);
 }
 
 static void tx_kick(struct xsk_dp *dp)
 {
-	struct xsk_dp_sock *s = &dp->sock[COLO_ROLE_OUT];
+	struct xsk_dp_sock *s = xsk_dp_out(dp);
 
 	/*
 	 * Copy mode sends a bounded batch per call: kick while anything is
@@ -620,7 +733,7 @@ static void tx_kick(struct xsk_dp *dp)
 
 static void comp_reap(struct xsk_dp *dp)
 {
-	struct xsk_dp_sock *s = &dp->sock[COLO_ROLE_OUT];
+	struct xsk_dp_sock *s = xsk_dp_out(dp);
 	uint32_t n, i, idx;
 
 	n = xsk_ring_cons__peek(&s->comp, XSK_DP_RING_SIZE, &idx);
@@ -631,10 +744,10 @@ static void comp_reap(struct xsk_dp *dp)
 	dp->stats.tx_completed += n;
 }
 
-/* Top role's fill ring up until the kernel has `want` buffers there. */
-static void fill_refill(struct xsk_dp *dp, enum colo_role role, uint32_t want)
+/* Top a fill ring up until the kernel has `want` buffers there. */
+static void fill_one(struct xsk_dp *dp, struct xsk_ring_prod *fill,
+		     uint32_t want)
 {
-	struct xsk_ring_prod *fill = &dp->sock[role].fill;
 	uint32_t n, i, idx, on_ring;
 
 	on_ring = XSK_DP_RING_SIZE - xsk_prod_nb_free(fill, XSK_DP_RING_SIZE);
@@ -656,6 +769,16 @@ static void fill_refill(struct xsk_dp *dp, enum colo_role role, uint32_t want)
 			   XSK_DP_KERNEL);
 }
 
+/* Every fill ring of role's sockets, to `want` of its target in 4ths. */
+static void fill_refill(struct xsk_dp *dp, enum colo_role role,
+			uint32_t quarters)
+{
+	uint32_t i, want = dp->fill_target[role] / 4 * quarters;
+
+	for (i = dp->first[role]; i < dp->first[role + 1]; i++)
+		fill_one(dp, &dp->xs[i].fill, want);
+}
+
 void xsk_dp_service(struct xsk_dp *dp)
 {
 	tx_push(dp);
@@ -667,9 +790,9 @@ void xsk_dp_service(struct xsk_dp *dp)
 	 * it. Only a reserve: every buffer idle on S's ring is one fewer for
 	 * P's, whose frames the kernel then drops.
 	 */
-	fill_refill(dp, COLO_ROLE_SECONDARY, XSK_DP_FILL_RESERVE);
-	fill_refill(dp, COLO_ROLE_PRIMARY, XSK_DP_RING_SIZE);
-	fill_refill(dp, COLO_ROLE_SECONDARY, XSK_DP_RING_SIZE);
+	fill_refill(dp, COLO_ROLE_SECONDARY, 1);
+	fill_refill(dp, COLO_ROLE_PRIMARY, 4);
+	fill_refill(dp, COLO_ROLE_SECONDARY, 4);
 }
 
 bool xsk_dp_tx_busy(struct xsk_dp *dp)
@@ -679,10 +802,10 @@ bool xsk_dp_tx_busy(struct xsk_dp *dp)
 
 void xsk_dp_busy_poll(struct xsk_dp *dp)
 {
-	int r;
+	uint32_t i;
 
-	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
-		recvfrom(dp->sock[r].fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+	for (i = 0; i < dp->first[COLO_ROLE_OUT]; i++)
+		recvfrom(dp->xs[i].fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
 
 int xsk_dp_umem_report(const struct xsk_dp *dp, struct colo_umem_report *r)
@@ -695,26 +818,35 @@ void xsk_dp_stats(struct xsk_dp *dp, struct colo_dp_stats *out)
 	struct xsk_ring_cons *rx;
 	struct xdp_statistics xs;
 	socklen_t len;
+	uint32_t i;
 	int r;
 
 	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
-		len = sizeof(xs);
-		if (getsockopt(xsk_dp_fd(dp, r), SOL_XDP, XDP_STATISTICS, &xs,
-			       &len))
-			continue;
-		dp->stats.rx_dropped[r] = xs.rx_dropped + xs.rx_invalid_descs;
-		dp->stats.rx_ring_full[r] = xs.rx_ring_full;
-		dp->stats.fill_ring_empty[r] = xs.rx_fill_ring_empty_descs;
+		dp->stats.rx_dropped[r] = 0;
+		dp->stats.rx_ring_full[r] = 0;
+		dp->stats.fill_ring_empty[r] = 0;
+		dp->stats.rx_on_ring[r] = 0;
+	}
+	/* a side's counters: the sum over its queues' sockets */
+	for (i = 0; i < dp->first[COLO_ROLE_OUT]; i++) {
+		r = xsk_dp_role_of(dp, i);
 		/*
 		 * The kernel's buffer while the engine has no room. Read the
 		 * producer every time: xsk_cons_nb_avail() reads it only once
 		 * the cached entries are used up, so its count goes stale
 		 * while a waiting side takes nothing.
 		 */
-		rx = &dp->sock[r].rx;
+		rx = &dp->xs[i].rx;
 		rx->cached_prod =
 			__atomic_load_n(rx->producer, __ATOMIC_ACQUIRE);
-		dp->stats.rx_on_ring[r] = rx->cached_prod - rx->cached_cons;
+		dp->stats.rx_on_ring[r] += rx->cached_prod - rx->cached_cons;
+		len = sizeof(xs);
+		if (getsockopt(dp->xs[i].fd, SOL_XDP, XDP_STATISTICS, &xs,
+			       &len))
+			continue;
+		dp->stats.rx_dropped[r] += xs.rx_dropped + xs.rx_invalid_descs;
+		dp->stats.rx_ring_full[r] += xs.rx_ring_full;
+		dp->stats.fill_ring_empty[r] += xs.rx_fill_ring_empty_descs;
 	}
 	dp->stats.tx_pending = dp->pending_len;
 	dp->stats.pool_free = dp->pool_len;

@@ -22,9 +22,10 @@
 
 /* Every ring (RX, TX, fill, completion) holds this many descriptors. */
 #define XSK_DP_RING_SIZE 2048
-/* Buffers S's fill ring gets before P's ring is topped up. */
-#define XSK_DP_FILL_RESERVE (XSK_DP_RING_SIZE / 4)
-/* The fill rings of P and S and the TX ring of O, all full at once. */
+/*
+ * The fill rings of P and S and the TX ring of O, all full at once, with
+ * one queue each; xsk_dp_min_frames() for more.
+ */
 #define XSK_DP_MIN_FRAMES (3 * XSK_DP_RING_SIZE)
 /*
  * The UMEM's size and frame size unless told: eight times the minimum,
@@ -43,6 +44,15 @@
 #define XSK_DP_MAX_SEGS 48
 
 /*
+ * The least a socket's fill ring is topped up to, however many queues
+ * share a side's ring's worth of frames: two batches, so the kernel has
+ * buffers while the loop takes a batch elsewhere.
+ */
+#define XSK_DP_FILL_MIN (2 * XSK_DP_BATCH)
+/* P's and S's sockets, one per RX queue, and O's. */
+#define XSK_DP_MAX_SOCKS (2 * COLO_XSK_QUEUES + 1)
+
+/*
  * AF_XDP mode of the sockets. One UMEM takes the mode of its first socket
  * for all: prefer binds them all zero-copy, and all in copy mode if any
  * interface refuses; require stops there; off binds copy.
@@ -58,7 +68,11 @@ extern const char *const xsk_dp_zc_names[];
 
 struct xsk_dp_config {
 	const char *ifname[COLO_NR_ROLES]; /* indexed by enum colo_role */
-	uint32_t queue;
+	/*
+	 * By role, bit q: a socket on queue q (P and S: RX queues, below
+	 * COLO_XSK_QUEUES; O: one bit, its TX queue).
+	 */
+	uint64_t queues[COLO_NR_ROLES];
 	uint32_t umem_frames; /* at least XSK_DP_MIN_FRAMES */
 	uint32_t frame_size; /* 2048 or 4096 */
 	/* Where the UMEM lives; mem->size is umem_frames * frame_size. */
@@ -98,17 +112,25 @@ struct xsk_dp_held {
 };
 
 /*
- * The file descriptors that hold a datapath, all of them: its sockets by
- * role, the UMEM's memfd and the ledger's. Whoever keeps them open keeps
- * every frame in the datapath, whatever happens to this process.
+ * The file descriptors that hold a datapath, all of them: the UMEM's
+ * memfd, the ledger's, then its sockets (P's by queue, S's, O's). Whoever
+ * keeps them open keeps every frame in the datapath, whatever happens to
+ * this process.
  */
 enum {
-	XSK_DP_FD_UMEM = COLO_NR_ROLES,
+	XSK_DP_FD_UMEM,
 	XSK_DP_FD_LEDGER,
-	XSK_DP_NR_FDS,
+	XSK_DP_FD_SOCKS,
+	XSK_DP_MAX_FDS = XSK_DP_FD_SOCKS + XSK_DP_MAX_SOCKS,
 };
 
 struct xsk_dp;
+
+/*
+ * The UMEM frames the rings take when all are full: the fill rings of
+ * the sockets of P and S (as far as they are topped up) and O's TX ring.
+ */
+uint32_t xsk_dp_min_frames(const uint64_t queues[COLO_NR_ROLES]);
 
 /*
  * Map the UMEM and create the sockets (not yet bound into any XSKMAP).
@@ -124,10 +146,11 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out);
  * Frames on the rings go on as they would have (RX ones are taken next,
  * TX ones sent); the frames its engine held are in xsk_dp_adopted(). The
  * caller makes sure that colo_steer sends nothing to the sockets while
- * this looks at the rings. cfg must give the dead loader's geometry (queue,
- * frames and their size). Takes fds: on error they are closed.
+ * this looks at the rings. cfg must give the dead loader's geometry (queues,
+ * frames and their size): else -EINVAL, with a message naming the flags.
+ * Takes the n fds: on error they are closed.
  */
-int xsk_dp_adopt(const struct xsk_dp_config *cfg, int fds[XSK_DP_NR_FDS],
+int xsk_dp_adopt(const struct xsk_dp_config *cfg, int *fds, unsigned int n,
 		 struct xsk_dp **out);
 
 /*
@@ -139,10 +162,20 @@ unsigned int xsk_dp_adopted(const struct xsk_dp *dp,
 
 void xsk_dp_destroy(struct xsk_dp *dp);
 
-/* The descriptors to keep open across a crash (keeper.h). */
-void xsk_dp_fds(const struct xsk_dp *dp, int fds[XSK_DP_NR_FDS]);
+/*
+ * The descriptors to keep open across a crash (keeper.h), up to
+ * XSK_DP_MAX_FDS: returns how many.
+ */
+unsigned int xsk_dp_fds(const struct xsk_dp *dp, int *fds);
 
-/* The socket of a role, for colo_steer_add_xsk() and poll(). */
+/* A role's sockets: how many (P and S: one per RX queue). */
+unsigned int xsk_dp_nr_socks(const struct xsk_dp *dp, enum colo_role role);
+/* The i-th socket of a role, and its queue, for colo_steer_add_xsk(), poll(). */
+int xsk_dp_sock_fd(const struct xsk_dp *dp, enum colo_role role,
+		   unsigned int i);
+uint32_t xsk_dp_sock_queue(const struct xsk_dp *dp, enum colo_role role,
+			   unsigned int i);
+/* A role's first socket (O's only one). */
 int xsk_dp_fd(const struct xsk_dp *dp, enum colo_role role);
 /*
  * The longest frame a UMEM frame of frame_size bytes takes off an RX
@@ -155,8 +188,9 @@ bool xsk_dp_zero_copy(const struct xsk_dp *dp, enum colo_role role);
 const char *xsk_dp_mode_why(const struct xsk_dp *dp);
 
 /*
- * Take up to max (at most XSK_DP_BATCH) frames off the RX ring of P or S;
- * what is left stays on the ring, the kernel's buffer.
+ * Take up to max (at most XSK_DP_BATCH) frames off the RX rings of P or S,
+ * each socket's in turn, starting after where the last call stopped; what
+ * is left stays on the rings, the kernel's buffer.
  */
 unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
 		       struct xsk_dp_frame *frames, unsigned int max);
@@ -181,7 +215,8 @@ void xsk_dp_free(struct xsk_dp *dp, uint64_t addr);
 
 /*
  * Move queued frames onto O's TX ring and kick it, reap O's completion
- * ring into the pool, top up the fill rings of P and S. One call per loop.
+ * ring into the pool, top up the fill rings of P's and S's sockets. One
+ * call per loop.
  */
 void xsk_dp_service(struct xsk_dp *dp);
 

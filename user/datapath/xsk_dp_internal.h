@@ -21,6 +21,7 @@ struct xsk_dp_map {
 struct xsk_dp_sock {
 	struct xsk_socket *xsk; /* NULL when adopted: maps and fd are ours */
 	int fd;
+	uint32_t queue; /* the device queue it is bound to */
 	/* libxdp leaves the cached indexes unset: these start zeroed */
 	struct xsk_ring_cons rx;
 	struct xsk_ring_prod tx;
@@ -71,7 +72,8 @@ struct xsk_dp_ledger {
 	uint32_t frame_size;
 	uint32_t nr_frames;
 	uint32_t ring_size;
-	uint32_t queue;
+	uint32_t out_queue; /* O's socket's */
+	uint64_t queues[2]; /* P's and S's sockets', in order: bit q, queue q */
 	struct xsk_dp_ledger_frame frame[];
 };
 
@@ -80,7 +82,23 @@ struct xsk_dp {
 	uint64_t frame_mask;
 	unsigned int frame_shift; /* log2 of the frame size */
 	struct xsk_umem *umem; /* NULL when adopted */
-	struct xsk_dp_sock sock[COLO_NR_ROLES];
+	/*
+	 * P's sockets, then S's, one per RX queue served, lowest queue
+	 * first, then O's one: role r's are xs[first[r]] up to
+	 * xs[first[r + 1]]. Bound (and handed to a keeper) in this order:
+	 * the first one gives the shared UMEM its mode.
+	 */
+	struct xsk_dp_sock xs[XSK_DP_MAX_SOCKS];
+	uint32_t first[COLO_NR_ROLES + 1];
+	uint32_t nr_xs;
+	/* By side: the socket xsk_dp_rx() starts at, so each gets its turn. */
+	uint32_t next_rx[2];
+	/*
+	 * By side: frames each socket's fill ring is topped up to. The rings
+	 * are XSK_DP_RING_SIZE each, but idle queues must not sit on the
+	 * UMEM: a side's sockets share one ring's worth (xsk_dp_fill_target).
+	 */
+	uint32_t fill_target[2];
 	bool busy_poll;
 	char mode_why[160]; /* why the sockets are copy or zero-copy */
 
@@ -108,6 +126,32 @@ struct xsk_dp {
 
 	struct colo_dp_stats stats;
 };
+
+/* O's socket, which transmits. */
+static inline struct xsk_dp_sock *xsk_dp_out(struct xsk_dp *dp)
+{
+	return &dp->xs[dp->first[COLO_ROLE_OUT]];
+}
+
+/* The role of socket xs[i]. */
+static inline enum colo_role xsk_dp_role_of(const struct xsk_dp *dp, uint32_t i)
+{
+	return i < dp->first[COLO_ROLE_SECONDARY] ? COLO_ROLE_PRIMARY :
+	       i < dp->first[COLO_ROLE_OUT]	  ? COLO_ROLE_SECONDARY :
+						    COLO_ROLE_OUT;
+}
+
+/* Role's sockets from xs[first[role]], and how many. */
+static inline uint32_t xsk_dp_nr(const struct xsk_dp *dp, enum colo_role role)
+{
+	return dp->first[role + 1] - dp->first[role];
+}
+
+/*
+ * Lay out dp->xs for the queues (bit q: queue q) of P and S and O's one,
+ * and give each side its fill target: -E2BIG when they are too many.
+ */
+int xsk_dp_layout(struct xsk_dp *dp, const uint64_t queues[COLO_NR_ROLES]);
 
 static inline size_t xsk_dp_ledger_size(uint32_t nr_frames)
 {

@@ -129,6 +129,59 @@ bool host_is_veth(const char *name)
 	return veth;
 }
 
+/* Queues of kind ("rx" or "tx") in sysfs, if that sysfs shows ifindex. */
+static int sysfs_queues(const char *name, int ifindex, const char *kind)
+{
+	char path[96];
+	int n, idx = 0;
+	FILE *f;
+
+	/* a sysfs mounted in another namespace may show another device */
+	snprintf(path, sizeof(path), "/sys/class/net/%s/ifindex", name);
+	f = fopen(path, "re");
+	if (!f)
+		return -ENOENT;
+	n = fscanf(f, "%d", &idx);
+	fclose(f);
+	if (n != 1 || idx != ifindex)
+		return -ENOENT;
+	for (n = 0; n < 4096; n++) {
+		snprintf(path, sizeof(path), "/sys/class/net/%s/queues/%s-%d",
+			 name, kind, n);
+		if (access(path, F_OK))
+			break;
+	}
+	return n;
+}
+
+int host_queues(const char *name, int ifindex, __u32 *rx, __u32 *tx)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	struct ifreq ifr = {};
+	int sock, n;
+
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return -errno;
+	strcpy(ifr.ifr_name, name);
+	ifr.ifr_data = (void *)&ch;
+	n = ioctl(sock, SIOCETHTOOL, &ifr);
+	close(sock);
+	if (!n && ch.rx_count + ch.combined_count) {
+		*rx = ch.rx_count + ch.combined_count;
+		*tx = ch.tx_count + ch.combined_count;
+		return 0;
+	}
+	/* tun has no channels to report; its sysfs has them */
+	n = sysfs_queues(name, ifindex, "rx");
+	if (n <= 0)
+		return n ?: -ENOENT;
+	*rx = n;
+	n = sysfs_queues(name, ifindex, "tx");
+	*tx = n > 0 ? n : 1;
+	return 0;
+}
+
 void host_prog_name(__u32 id, char *name, size_t len)
 {
 	struct bpf_prog_info info = {};

@@ -34,6 +34,12 @@ bool host_is_veth(const char *name);
 /* The MTU of interface name, or a negative errno. */
 int host_mtu(const char *name, __u32 *mtu);
 
+/*
+ * The RX and TX queues an interface has now (ethtool's channels, or
+ * sysfs for a tap): -ENOENT when neither tells.
+ */
+int host_queues(const char *name, int ifindex, __u32 *rx, __u32 *tx);
+
 /* The id of the XDP program attached to ifindex (0: none), native first. */
 int host_xdp_prog(int ifindex, const char *ifname, __u32 *id);
 

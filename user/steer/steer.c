@@ -31,6 +31,7 @@
 #include "colo_steer.skel.h"
 #include "host.h"
 #include "log.h"
+#include "out_stack.h"
 #include "pass_spec.h"
 #include "pin_dir.h"
 #include "steer.h"
@@ -72,14 +73,16 @@ struct colo_steer {
 	char ifname[COLO_NR_ROLES][IF_NAMESIZE];
 	struct pin_dir pins;
 	__u32 xdp_flags; /* mode flags used to attach and detach */
-	__u32 queue;
+	__u64 queues[COLO_NR_ROLES]; /* see colo_steer_queues() */
+	bool out_stack; /* uncompared primary frames by the host path */
+	struct colo_out_stack *out; /* colo_out on P's ingress */
 	bool attached[STEER_NR_RX];
 	int prog_fd[STEER_NR_RX]; /* what attached[] detaches, if still there */
 	bool added_config[STEER_NR_RX];
 	bool added_stats[STEER_NR_RX];
 	bool added_devmap;
-	bool added_xsk[STEER_NR_RX];
-	__u32 xsk_key[STEER_NR_RX];
+	__u64 added_xsk[STEER_NR_RX]; /* bit q: slot xsk_base + q is ours */
+	__u32 xsk_base[STEER_NR_RX];
 	/*
 	 * Taking over a dead instance's pins and running program; until it
 	 * succeeded (taken), close leaves that instance as it was found.
@@ -286,6 +289,7 @@ static int claim_pins(struct colo_steer *s, const struct colo_steer_opts *opts)
 	 */
 	s->rec.keeper_pid = dead.keeper_pid;
 	s->rec.attached = dead.attached;
+	s->rec.out_qdisc = dead.out_qdisc;
 	return 0;
 }
 
@@ -437,7 +441,7 @@ static int fill_maps(struct colo_steer *s, const struct colo_steer_opts *opts)
 	struct colo_if_config cfg = {
 		.state = COLO_STATE_COMPARE,
 		.outdev = out,
-		.queue = s->queue,
+		.out_stack = s->out_stack,
 		.watchdog_ms = s->watchdog_ms,
 		.on_loss = s->on_loss,
 	};
@@ -455,10 +459,12 @@ static int fill_maps(struct colo_steer *s, const struct colo_steer_opts *opts)
 		if (err)
 			return err;
 		s->added_stats[r] = true;
+		cfg.queues = s->queues[r];
 		err = config_entry(s, r, &cfg);
 		if (err)
 			return err;
 		s->added_config[r] = true;
+		s->xsk_base[r] = cfg.xsk_base;
 	}
 	s->hb_slot = cfg.hb_slot;
 	s->hb = &s->hb_area[cfg.hb_slot];
@@ -612,6 +618,71 @@ static void unpin(struct colo_steer *s)
 			bpf_map__unpin(s->map[m], NULL);
 }
 
+const char *const colo_out_path_names[] = {
+	[COLO_OUT_AUTO] = "auto",
+	[COLO_OUT_XDP] = "xdp",
+	[COLO_OUT_STACK] = "stack",
+	NULL,
+};
+
+/* Queues q and above of a mask. */
+static __u64 from(unsigned int q)
+{
+	return q >= 64 ? 0 : ~0ull << q;
+}
+
+/*
+ * opts->queues against what P, S and O have: every queue of each (up to
+ * what colo_steer serves), or the list given, which each must have.
+ */
+static int resolve_queues(struct colo_steer *s,
+			  const struct colo_steer_opts *opts)
+{
+	const char *flag = opts->queues_flag ?: "--queues";
+	__u32 rx, tx, lowest;
+	int r, err;
+
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
+		err = host_queues(s->ifname[r], s->ifindex[r], &rx, &tx);
+		if (err) {
+			/* nothing tells: the bind says if a queue is missing */
+			rx = opts->queues ? COLO_XSK_QUEUES : 1;
+			log_warn(
+				"%s: cannot tell how many RX queues it has (no ethtool channels, no sysfs of this namespace): %s",
+				s->ifname[r],
+				opts->queues ? "binding the queues given" :
+					       "serving queue 0 only");
+		}
+		if (!opts->queues && rx > COLO_XSK_QUEUES)
+			log_warn(
+				"%s has %u RX queues, %s serves the first %d: frames on the others are dropped (no_socket); lower them with 'ethtool -L %s'",
+				s->ifname[r], rx, COLO_PROG_NAME,
+				COLO_XSK_QUEUES, s->ifname[r]);
+		if (opts->queues & from(rx)) {
+			log_err("%s: %s %s has %u RX queue%s (%s%u), not queue %d: list queues below %u, or give --queues all, or give it more queues ('ethtool -L %s rx N'; a tap: more queues opened)",
+				flag, role_name[r], s->ifname[r], rx,
+				rx == 1 ? "" : "s", rx == 1 ? "" : "0-", rx - 1,
+				__builtin_ctzll(opts->queues & from(rx)), rx,
+				s->ifname[r]);
+			return -EINVAL;
+		}
+		s->queues[r] = opts->queues ?: ~from(rx);
+	}
+	lowest = opts->queues ? __builtin_ctzll(opts->queues) : 0;
+	r = COLO_ROLE_OUT;
+	if (host_queues(s->ifname[r], s->ifindex[r], &rx, &tx))
+		tx = lowest + 1; /* the bind says */
+	if (lowest >= tx) {
+		log_err("%s: the outdev's socket sends on the lowest queue listed, %u, but outdev %s has %u TX queue%s: list a queue below %u too, or give it more queues ('ethtool -L %s tx N')",
+			flag, lowest, s->ifname[r], tx, tx == 1 ? "" : "s", tx,
+			s->ifname[r]);
+		return -EINVAL;
+	}
+	s->queues[r] = 1ull << lowest;
+	s->rec.queues[r] = s->queues[r];
+	return 0;
+}
+
 int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 {
 	struct colo_steer *s;
@@ -620,7 +691,6 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->queue = opts->queue;
 	s->watchdog_ms = opts->watchdog_ms ?: COLO_WATCHDOG_MS_DEFAULT;
 	s->on_loss = opts->loss_hold ? COLO_LOSS_HOLD : COLO_LOSS_PASS;
 	s->prog_fd[0] = s->prog_fd[1] = -1;
@@ -641,12 +711,12 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 				goto out;
 			}
 	}
-	if (opts->queue >= COLO_XSK_QUEUES) {
-		log_err("queue %u: colo_steer serves RX queues 0 to %d",
-			opts->queue, COLO_XSK_QUEUES - 1);
-		err = -EINVAL;
+	err = resolve_queues(s, opts);
+	if (err)
 		goto out;
-	}
+	s->out_stack = opts->out_path == COLO_OUT_STACK ||
+		       (opts->out_path == COLO_OUT_AUTO &&
+			host_is_veth(s->ifname[COLO_ROLE_OUT]));
 	err = host_check_caps();
 	if (err)
 		goto out;
@@ -679,6 +749,17 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 	err = load(s, opts);
 	if (err)
 		goto out;
+	/* before the config that marks frames for it */
+	if (s->out_stack) {
+		bool made = s->rec.out_qdisc;
+
+		err = colo_out_stack_open(s->ifindex[COLO_ROLE_PRIMARY],
+					  s->ifname[COLO_ROLE_PRIMARY], &made,
+					  &s->out);
+		if (err)
+			goto out;
+		s->rec.out_qdisc = made;
+	}
 	err = fill_maps(s, opts);
 	if (err)
 		goto out;
@@ -706,9 +787,9 @@ int colo_steer_open(const struct colo_steer_opts *opts, struct colo_steer **out)
 			s->dead_pid, s->pins.path, COLO_PROG_NAME, s->ifname[0],
 			s->ifname[1]);
 	}
-	if (host_is_veth(s->ifname[COLO_ROLE_OUT]))
+	if (!s->out_stack && host_is_veth(s->ifname[COLO_ROLE_OUT]))
 		log_warn(
-			"note: outdev %s is a veth: frames redirected to it arrive only if its peer has an XDP program or GRO on ('ethtool -K PEER gro on')",
+			"note: outdev %s is a veth and --out-path xdp: frames redirected to it arrive only if its peer has an XDP program or GRO on ('ethtool -K PEER gro on')",
 			s->ifname[COLO_ROLE_OUT]);
 	log_debug("%s %s on %s and %s, outdev %s, maps pinned in %s",
 		  s->rec.attached ? "attached" : "adopted", COLO_PROG_NAME,
@@ -720,7 +801,8 @@ out:
 	return err;
 }
 
-int colo_steer_add_xsk(struct colo_steer *s, enum colo_role role, int xsk_fd)
+int colo_steer_add_xsk(struct colo_steer *s, enum colo_role role, __u32 queue,
+		       int xsk_fd)
 {
 	struct colo_if_config cfg;
 	__u32 key;
@@ -738,17 +820,34 @@ int colo_steer_add_xsk(struct colo_steer *s, enum colo_role role, int xsk_fd)
 			COLO_MAP_CONFIG, strerror(-err));
 		return err;
 	}
-	key = cfg.xsk_base + s->queue;
+	if (queue >= COLO_XSK_QUEUES) {
+		log_err("%s: queue %u: %s serves RX queues 0 to %d",
+			s->ifname[role], queue, COLO_PROG_NAME,
+			COLO_XSK_QUEUES - 1);
+		return -EINVAL;
+	}
+	key = cfg.xsk_base + queue;
 	err = bpf_map_update_elem(s->fd[STEER_XSKS], &key, &xsk_fd, 0);
 	if (err) {
 		log_err("%s: binding the AF_XDP socket of queue %u into map %s failed: %s (is the socket bound to %s, queue %u?)",
-			s->ifname[role], s->queue, COLO_MAP_XSKS,
-			strerror(-err), s->ifname[role], s->queue);
+			s->ifname[role], queue, COLO_MAP_XSKS, strerror(-err),
+			s->ifname[role], queue);
 		return err;
 	}
-	s->added_xsk[role] = true;
-	s->xsk_key[role] = key;
+	s->added_xsk[role] |= 1ull << queue;
+	s->xsk_base[role] = cfg.xsk_base;
+	s->rec.queues[role] |= 1ull << queue;
 	return 0;
+}
+
+uint64_t colo_steer_queues(const struct colo_steer *s, enum colo_role role)
+{
+	return s->queues[role];
+}
+
+bool colo_steer_out_stack(const struct colo_steer *s)
+{
+	return s->out_stack;
 }
 
 /* Set the __u32 at off of the config entries of P and S to val. */
@@ -948,7 +1047,7 @@ void colo_steer_set_umem(struct colo_steer *s,
 static void undo(struct colo_steer *s)
 {
 	LIBBPF_OPTS(bpf_xdp_attach_opts, xo);
-	__u32 key;
+	__u32 key, q;
 	int r, err;
 
 	/* a clean stop must not look like a dead loader: disarm first */
@@ -973,8 +1072,14 @@ static void undo(struct colo_steer *s)
 	}
 	/* the sockets' slots, once no config entry points to them */
 	for (r = 0; r < STEER_NR_RX; r++)
-		if (s->added_xsk[r])
-			bpf_map_delete_elem(s->fd[STEER_XSKS], &s->xsk_key[r]);
+		for (q = 0; q < COLO_XSK_QUEUES; q++) {
+			key = s->xsk_base[r] + q;
+			if (s->added_xsk[r] >> q & 1)
+				bpf_map_delete_elem(s->fd[STEER_XSKS], &key);
+		}
+	/* nothing is marked for it any more */
+	colo_out_stack_close(s->out, false);
+	s->out = NULL;
 	if (s->added_devmap) {
 		key = s->ifindex[COLO_ROLE_OUT];
 		bpf_map_delete_elem(s->fd[STEER_DEVMAP], &key);
@@ -993,6 +1098,8 @@ void colo_steer_close(struct colo_steer *s)
 		return;
 	if (!s->takeover || s->taken)
 		undo(s);
+	/* given back: the dead instance's frames still go out through it */
+	colo_out_stack_close(s->out, true);
 	pin_dir_unlock(&s->pins);
 	if (s->hb_area)
 		munmap(s->hb_area, s->hb_len);

@@ -18,10 +18,26 @@
 /* --watchdog-ms when not given (a watchdog_ms of 0 in the opts). */
 #define COLO_WATCHDOG_MS_DEFAULT 100
 
+/* How primary frames that leave uncompared reach the outdev. */
+enum colo_out_path {
+	COLO_OUT_AUTO = 0, /* host path for a veth outdev, else XDP */
+	COLO_OUT_XDP, /* colo_devmap: XDP_REDIRECT to the outdev */
+	COLO_OUT_STACK, /* marked, XDP_PASS, colo_out on P's tc ingress */
+};
+
+/* "auto", "xdp", "stack", NULL: by enum colo_out_path */
+extern const char *const colo_out_path_names[];
+
 struct colo_steer_opts {
 	const char *ifname[COLO_NR_ROLES]; /* indexed by enum colo_role */
 	const char *pin_path; /* NULL: COLO_PIN_ROOT/<primary ifname> */
-	uint32_t queue; /* RX queue the sockets bind to */
+	/*
+	 * RX queues of P and S to serve, bit q for queue q; 0: every queue
+	 * each has. O's socket transmits on the lowest (0 for every queue).
+	 */
+	uint64_t queues;
+	const char *queues_flag; /* how the user gave them, for messages */
+	enum colo_out_path out_path;
 	bool skb_mode; /* XDP generic (skb) mode instead of native */
 	bool attach; /* false (--attach none): adopt what `ip link` attached */
 	/* loader's heartbeat age at which colo_steer fails open; 0: default */
@@ -54,8 +70,21 @@ struct colo_steer;
 int colo_steer_open(const struct colo_steer_opts *opts,
 		    struct colo_steer **out);
 
-/* Bind an AF_XDP socket: frames to compare from that role go to it. */
-int colo_steer_add_xsk(struct colo_steer *s, enum colo_role role, int xsk_fd);
+/*
+ * Bind the AF_XDP socket of a role's RX queue: frames to compare that
+ * arrive on that queue go to it.
+ */
+int colo_steer_add_xsk(struct colo_steer *s, enum colo_role role, __u32 queue,
+		       int xsk_fd);
+
+/*
+ * The queues a role's sockets are to bind, bit q for queue q: P's and S's
+ * RX queues (opts->queues resolved against each device), O's one TX queue.
+ */
+uint64_t colo_steer_queues(const struct colo_steer *s, enum colo_role role);
+
+/* Whether uncompared primary frames take the host path (colo_out.h). */
+bool colo_steer_out_stack(const struct colo_steer *s);
 
 int colo_steer_ifindex(const struct colo_steer *s, enum colo_role role);
 const char *colo_steer_ifname(const struct colo_steer *s, enum colo_role role);
