@@ -176,6 +176,14 @@ else
 	t_fail "mirror: $(cn_frames "$T_TMP/mir-qs.pcap" | wc -l) of the client's 300 frames came out of QEMU sec"
 fi
 t_check "mirror: the bridge counts them sent" cstat_is "$CN_S" out frames "$((OUT0 + 300))"
+# prom_frames: stat --prometheus has the bridge's frames sent, as stat --json
+prom_frames() {
+	"$COLO_XDP" stat --pin-path "/sys/fs/bpf/colo-xdp/chardev-$CN_S" \
+		--prometheus |
+		grep -qx "colo_xdp_chardev_frames_total{instance=\"chardev-$CN_S\",role=\"chardev\",direction=\"out\"} $(cstat "$CN_S" out frames)"
+}
+t_check "stat --prometheus gives the bridge's counters, as stat --json" \
+	prom_frames
 
 # SIGUSR1: the counters on stderr, and the bridge goes on.
 kill -USR1 "$BS"

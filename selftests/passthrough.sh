@@ -171,6 +171,16 @@ sys.exit(not (ctl["rules"] == want and stat["passthrough"] == want))' \
 }
 t_check "--passthrough: passthrough-list --json and stat --json show the rule" \
 	json_rules
+# prom_rule: stat --prometheus has the rule's two totals, labelled by it
+prom_rule() {
+	local page
+	page=$("$COLO_XDP" stat --pin-path "$INST" --prometheus) &&
+		grep -qx "colo_xdp_passthrough_primary_total{instance=\"${INST##*/}\",role=\"primary\",rule=\"proto=udp,sport=4200\"} 200" <<<"$page" &&
+		grep -qx "colo_xdp_passthrough_secondary_total{instance=\"${INST##*/}\",role=\"primary\",rule=\"proto=udp,sport=4200\"} 200" <<<"$page" &&
+		grep -qx "# TYPE colo_xdp_passthrough_primary_total counter" <<<"$page"
+}
+t_check "--passthrough: stat --prometheus gives the rule's counters, labelled by it" \
+	prom_rule
 
 # Another flow is compared: a mismatch holds it until a checkpoint.
 send "$CN_PRI" 1000 --sport 4201 --count 20 --write "$T_TMP/4201.pcap" &

@@ -674,6 +674,11 @@ struct prom_view {
 		struct secondary_view v;
 	} * sec;
 	unsigned int n_sec;
+	struct prom_chardev {
+		char *path;
+		struct colo_chardev c;
+	} * cd;
+	unsigned int n_cd;
 	int ncpus;
 	union percpu_value *percpu;
 };
@@ -691,12 +696,13 @@ static const char *base_name(const char *path)
 	return slash && slash[1] ? slash + 1 : path;
 }
 
+/* instance and role, and key="value" when key is given */
 static void labels_of(char *buf, const char *path, const char *role,
-		      const char *side)
+		      const char *key, const char *value)
 {
-	if (side)
+	if (key)
 		prom_labels(buf, PROM_LABELS_MAX, "instance", base_name(path),
-			    "role", role, "side", side, NULL);
+			    "role", role, key, value, NULL, NULL);
 	else
 		prom_labels(buf, PROM_LABELS_MAX, "instance", base_name(path),
 			    "role", role, NULL);
@@ -723,6 +729,7 @@ static void prom_group(FILE *f, const char *group, const struct colo_counter *c,
 static int prom_collect(const char *path, void *arg)
 {
 	struct prom_view *pv = arg;
+	struct prom_chardev *cd;
 	struct instance *in;
 	struct prom_sec *sec;
 	int err;
@@ -749,12 +756,27 @@ static int prom_collect(const char *path, void *arg)
 	pv->sec = sec;
 	sec += pv->n_sec;
 	err = secondary_pins_read(path, &sec->v);
+	if (!err) {
+		sec->path = strdup(path);
+		if (!sec->path)
+			return -ENOMEM;
+		pv->n_sec++;
+		return 0;
+	}
+	if (err != -ENOENT)
+		return err == -EPERM || err == -EACCES ? err : 0;
+	cd = realloc(pv->cd, (pv->n_cd + 1) * sizeof(*cd));
+	if (!cd)
+		return -ENOMEM;
+	pv->cd = cd;
+	cd += pv->n_cd;
+	err = chardev_record_read(path, &cd->c);
 	if (err)
 		return err == -EPERM || err == -EACCES ? err : 0;
-	sec->path = strdup(path);
-	if (!sec->path)
+	cd->path = strdup(path);
+	if (!cd->path)
 		return -ENOMEM;
-	pv->n_sec++;
+	pv->n_cd++;
 	return 0;
 }
 
@@ -766,8 +788,11 @@ static void prom_free(struct prom_view *pv)
 		free((char *)pv->in[i].path);
 	for (i = 0; i < pv->n_sec; i++)
 		free(pv->sec[i].path);
+	for (i = 0; i < pv->n_cd; i++)
+		free(pv->cd[i].path);
 	free(pv->in);
 	free(pv->sec);
+	free(pv->cd);
 }
 
 static void prom_up(FILE *f, const struct prom_view *pv)
@@ -777,21 +802,26 @@ static void prom_up(FILE *f, const struct prom_view *pv)
 
 	prom_family(
 		f, "", "up", COLO_GAUGE,
-		"1 while the instance's process runs (the loader, or the secondary agent)");
+		"1 while the instance's process runs (the loader, the secondary agent, a chardev bridge)");
 	for (i = 0; i < pv->n_in; i++) {
-		labels_of(l, pv->in[i].path, "primary", NULL);
+		labels_of(l, pv->in[i].path, "primary", NULL, NULL);
 		prom_sample(f, "", "up", COLO_GAUGE, l, pv->in[i].live.loader);
 	}
 	for (i = 0; i < pv->n_sec; i++) {
-		labels_of(l, pv->sec[i].path, "secondary", NULL);
+		labels_of(l, pv->sec[i].path, "secondary", NULL, NULL);
 		prom_sample(f, "", "up", COLO_GAUGE, l, pv->sec[i].v.running);
+	}
+	for (i = 0; i < pv->n_cd; i++) {
+		labels_of(l, pv->cd[i].path, "chardev", NULL, NULL);
+		prom_sample(f, "", "up", COLO_GAUGE, l,
+			    pin_dir_pid_runs(pv->cd[i].c.pid));
 	}
 	if (!pv->n_in)
 		return;
 	prom_family(f, "", "keeper_up", COLO_GAUGE,
 		    "1 while the keeper of the loader's sockets and UMEM runs");
 	for (i = 0; i < pv->n_in; i++) {
-		labels_of(l, pv->in[i].path, "primary", NULL);
+		labels_of(l, pv->in[i].path, "primary", NULL, NULL);
 		prom_sample(f, "", "keeper_up", COLO_GAUGE, l,
 			    pv->in[i].live.keeper);
 	}
@@ -801,6 +831,7 @@ static void prom_print(FILE *f, const struct prom_view *pv,
 		       struct prom_item *it)
 {
 	const unsigned int ne = colo_counters_engine;
+	char spec[PASS_SPEC_MAX];
 	unsigned int i, n;
 	int r;
 
@@ -810,19 +841,19 @@ static void prom_print(FILE *f, const struct prom_view *pv,
 			if (pv->in[i].have_steer[r]) {
 				it[n].base = &pv->in[i].steer[r];
 				labels_of(it[n++].labels, pv->in[i].path,
-					  "primary", role_key[r]);
+					  "primary", "side", role_key[r]);
 			}
 	prom_group(f, "steer", steer_fields, NFIELDS(steer_fields), it, n);
 	for (i = n = 0; i < pv->n_in; i++)
 		if (pv->in[i].have_mirror) {
 			it[n].base = &pv->in[i].mirror_stats;
 			labels_of(it[n++].labels, pv->in[i].path, "primary",
-				  NULL);
+				  NULL, NULL);
 		}
 	prom_group(f, "mirror", mirror_fields, NFIELDS(mirror_fields), it, n);
 	for (i = 0; i < pv->n_in; i++) {
 		it[i].base = &pv->in[i].rec.stats;
-		labels_of(it[i].labels, pv->in[i].path, "primary", NULL);
+		labels_of(it[i].labels, pv->in[i].path, "primary", NULL, NULL);
 	}
 	prom_group(f, "engine", colo_counters, ne, it, pv->n_in);
 	prom_group(f, "datapath", colo_counters + ne, colo_counters_n - ne, it,
@@ -831,16 +862,34 @@ static void prom_print(FILE *f, const struct prom_view *pv,
 		if (pv->sec[i].v.have_stats) {
 			it[n].base = &pv->sec[i].v.st;
 			labels_of(it[n++].labels, pv->sec[i].path, "secondary",
-				  NULL);
+				  NULL, NULL);
 		}
 	prom_group(f, "rewrite", secondary_rw_fields, secondary_rw_fields_n, it,
 		   n);
 	for (i = 0; i < pv->n_sec; i++) {
 		it[i].base = &pv->sec[i].v.rec.sweep;
-		labels_of(it[i].labels, pv->sec[i].path, "secondary", NULL);
+		labels_of(it[i].labels, pv->sec[i].path, "secondary", NULL, NULL);
 	}
 	prom_group(f, "sweep", secondary_sweep_fields, secondary_sweep_fields_n,
 		   it, pv->n_sec);
+	for (i = n = 0; i < pv->n_in; i++)
+		for (r = 0; r < (int)pv->in[i].pass.n; r++) {
+			pass_spec_format(&pv->in[i].pass.rule[r], spec,
+					 sizeof(spec));
+			it[n].base = &pv->in[i].pass_count[r];
+			labels_of(it[n++].labels, pv->in[i].path, "primary",
+				  "rule", spec);
+		}
+	prom_group(f, "passthrough", colo_pass_counters, colo_pass_counters_n,
+		   it, n);
+	for (i = n = 0; i < pv->n_cd; i++)
+		for (r = 0; r < COLO_CHARDEV_NR_DIRS; r++)
+			if (pv->cd[i].c.spec[r][0]) {
+				it[n].base = &pv->cd[i].c.st[r];
+				labels_of(it[n++].labels, pv->cd[i].path,
+					  "chardev", "direction", dir_key[r]);
+			}
+	prom_group(f, "chardev", chardev_counters, chardev_counters_n, it, n);
 }
 
 int stat_prometheus(const char *pin_path, FILE *f)
@@ -859,11 +908,13 @@ int stat_prometheus(const char *pin_path, FILE *f)
 			 pin_dir_for_each(prom_collect, &pv);
 	if (err < 0)
 		goto out;
-	err = pv.n_in + pv.n_sec;
+	err = pv.n_in + pv.n_sec + pv.n_cd;
 	if (!err)
 		goto out;
-	/* two samples per instance at most (steer's sides) */
-	it = calloc(2 * (pv.n_in + pv.n_sec), sizeof(*it));
+	/* samples per family at most: a rule's, a side's, a direction's */
+	it = calloc(COLO_PASS_MAX * pv.n_in + pv.n_sec +
+			    COLO_CHARDEV_NR_DIRS * pv.n_cd,
+		    sizeof(*it));
 	if (!it) {
 		err = -ENOMEM;
 		goto out;
