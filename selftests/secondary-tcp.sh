@@ -88,6 +88,12 @@ t_check "the agent learned all 240 connections, none refused, no table full" \
 # FIN from either side, with nothing else going on: http.server closes
 # first (the server's FIN), the upload's client half-closes first (the
 # client's FIN); each closes its entry
+# An upload's ACK held by the ACK rule asks for its checkpoint only when
+# --compare-timeout runs out: count from when nothing is held any more.
+settled() {
+	[[ "$(r queued_primary) $(r queued_secondary)" == "0 0" ]]
+}
+cn_wait_cmd settled || echo "# frames still held: $(reasons)"
 closed0=$(a closed)
 req0=$(sec_requests "${RCTL[@]}")
 fins() {

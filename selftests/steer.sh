@@ -178,7 +178,7 @@ t_check "stat --watch repeats, stops on SIGINT with status 0" watch_ok
 out=$("$COLO_XDP" stat --pin-path "$T_TMP" 2>&1)
 rc=$?
 t_check "stat without an instance: exit 1, says so" \
-	test "$rc:$out" = "1:colo-xdp stat: no colo-xdp instance is pinned in $T_TMP: start one with 'colo-xdp run' or 'colo-xdp secondary'"
+	test "$rc:$out" = "1:colo-xdp stat: no colo-xdp instance is pinned in $T_TMP: start one with 'colo-xdp run', 'colo-xdp secondary' or 'colo-xdp chardev'"
 "$COLO_XDP" stat --bogus >/dev/null 2>&1
 t_check "stat with an unknown flag: exit 2" test $? -eq 2
 # SIGKILL leaves the instance's pins; a new run takes it over

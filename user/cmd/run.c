@@ -670,10 +670,6 @@ int cmd_run(int argc, char **argv)
 	}
 	if (o.dump_path && mismatch_dump_open(o.dump_path, &rc.dump))
 		goto out;
-	if (o.pair_notify &&
-	    pair_notify_open(o.steer.ifname[COLO_ROLE_SECONDARY], o.pair_token,
-			     &rc.pair))
-		goto out;
 	err = colo_engine_create(&o.engine, &ops, &rc, &rc.engine);
 	if (err) {
 		cli_err(CMD,
@@ -683,6 +679,11 @@ int cmd_run(int argc, char **argv)
 	}
 	err = colo_steer_open(&o.steer, &rc.steer);
 	if (err)
+		goto out;
+	/* after the interfaces are checked: a missing S is said as such */
+	if (o.pair_notify &&
+	    pair_notify_open(o.steer.ifname[COLO_ROLE_SECONDARY], o.pair_token,
+			     &rc.pair))
 		goto out;
 	if (colo_steer_failed_over(rc.steer)) {
 		colo_engine_failover(rc.engine);
