@@ -98,21 +98,8 @@ static int check_ifaces(struct rewrite *rw, const struct rewrite_opts *o)
 
 static int check_no_xdp_on(int ifindex, const char *ifname)
 {
-	char name[BPF_OBJ_NAME_LEN];
-	__u32 id;
-	int err;
-
-	err = host_xdp_prog(ifindex, ifname, &id);
-	if (err || !id)
-		return err;
-	host_prog_name(id, name, sizeof(name));
-	if (!strcmp(name, COLO_RW_PROG_IN))
-		log_err("%s already runs %s (id %u) of another colo-xdp secondary: stop it, or remove it with 'ip link set dev %s xdp off'",
-			ifname, name, id, ifname);
-	else
-		log_err("%s already runs the XDP program '%s' (id %u) of someone else: remove it with 'ip link set dev %s xdp off' if it is not needed, or choose another interface",
-			ifname, name, id, ifname);
-	return -EBUSY;
+	return host_no_xdp(ifindex, ifname, COLO_RW_PROG_IN,
+			   "of another colo-xdp secondary: stop it");
 }
 
 static int check_no_xdp(const struct rewrite *rw)

@@ -197,6 +197,26 @@ void host_prog_name(__u32 id, char *name, size_t len)
 	close(fd);
 }
 
+int host_no_xdp(int ifindex, const char *ifname, const char *ours,
+		const char *ours_fix)
+{
+	char name[BPF_OBJ_NAME_LEN];
+	__u32 id;
+	int err;
+
+	err = host_xdp_prog(ifindex, ifname, &id);
+	if (err || !id)
+		return err;
+	host_prog_name(id, name, sizeof(name));
+	if (!strcmp(name, ours))
+		log_err("%s already runs %s (id %u), %s, or remove it with 'ip link set dev %s xdp off'",
+			ifname, name, id, ours_fix, ifname);
+	else
+		log_err("%s already runs the XDP program '%s' (id %u) of someone else: remove it with 'ip link set dev %s xdp off' if it is not needed, or choose another interface",
+			ifname, name, id, ifname);
+	return -EBUSY;
+}
+
 int host_xdp_prog(int ifindex, const char *ifname, __u32 *id)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);

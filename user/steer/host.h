@@ -46,4 +46,13 @@ int host_xdp_prog(int ifindex, const char *ifname, __u32 *id);
 /* The name of program id, or "" if it is gone already. */
 void host_prog_name(__u32 id, char *name, size_t len);
 
+/*
+ * 0 if no XDP program is attached to ifindex; -EBUSY, said, if one is:
+ * when it is named ours (another colo-xdp's), the message says whose it
+ * is and the fix by ours_fix ("attached by ...: adopt it with ...");
+ * else that it is someone else's.
+ */
+int host_no_xdp(int ifindex, const char *ifname, const char *ours,
+		const char *ours_fix);
+
 #endif /* COLO_HOST_H */

@@ -109,21 +109,9 @@ struct colo_steer {
 
 static int check_no_prog(const char *ifname, int ifindex)
 {
-	char name[BPF_OBJ_NAME_LEN];
-	__u32 id;
-	int err;
-
-	err = host_xdp_prog(ifindex, ifname, &id);
-	if (err || !id)
-		return err;
-	host_prog_name(id, name, sizeof(name));
-	if (!strcmp(name, COLO_PROG_NAME))
-		log_err("%s already runs %s (id %u), attached by 'ip link' or another colo-xdp instance: adopt it with --attach none, or remove it with 'ip link set dev %s xdp off'",
-			ifname, name, id, ifname);
-	else
-		log_err("%s already runs the XDP program '%s' (id %u) of someone else: remove it with 'ip link set dev %s xdp off' if it is not needed, or choose another interface",
-			ifname, name, id, ifname);
-	return -EBUSY;
+	return host_no_xdp(
+		ifindex, ifname, COLO_PROG_NAME,
+		"attached by 'ip link' or another colo-xdp instance: adopt it with --attach none");
 }
 
 /*
