@@ -256,8 +256,14 @@ t_check "colo-xdp run --notify qmp:tcp:127.0.0.1:$port connects" \
 send_both 6400 20 --differ-at 5
 t_check "over TCP: the mismatch's checkpoint releases the stream" \
 	cn_wait_cmd exactly_primary 6400
-t_check "over TCP: one request, one checkpoint" \
-	all_of stat_is qmp_requests 1 -- stat_is qmp_checkpoints 1
+# counted as the RESUME is handled, which may come just after the client
+# has the frames: waited for, and said when it does not come
+if cn_wait_cmd all_of stat_is qmp_requests 1 -- stat_is qmp_checkpoints 1; then
+	t_ok "over TCP: one request, one checkpoint"
+else
+	t_fail "over TCP: one request, one checkpoint: $("${CTL[@]}" stats --json |
+		grep -o '"qmp_[a-z_]*":[0-9]*' | tr '\n' ' ')"
+fi
 t_check "no secondary frame ever reached the client" \
 	cn_none "$T_TMP/cli.pcap" 'ip[4:2] >= 40000'
 t_done

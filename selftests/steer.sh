@@ -147,9 +147,11 @@ t_bg "$COLO_XDP" run --attach none "${IFS3[@]}" >"$T_TMP/adopt.log" 2>&1
 RUN=$T_LAST_PID
 t_check "run --attach none starts; stat finds the instance" \
 	wait_until instance_up
-t_check "bpftool prints colo_stats by field name" \
-	bash -c "bpftool map dump pinned $GLOBALS/colo_stats |
-		 grep -q '\"no_socket\"'"
+# the instance is up before its colo_stats entries are written: waited for
+stats_by_name() {
+	bpftool map dump pinned "$GLOBALS/colo_stats" | grep -q '"no_socket"'
+}
+t_check "bpftool prints colo_stats by field name" wait_until stats_by_name
 t_check "bpftool prints colo_loader by field name" \
 	bash -c "bpftool map dump pinned $INST/colo_loader |
 		 grep -q '\"ckpt_requests\"'"
