@@ -256,12 +256,21 @@ t_check "colo-xdp run --notify qmp:tcp:127.0.0.1:$port connects" \
 send_both 6400 20 --differ-at 5
 t_check "over TCP: the mismatch's checkpoint releases the stream" \
 	cn_wait_cmd exactly_primary 6400
-# counted as the RESUME is handled, which may come just after the client
-# has the frames: waited for, and said when it does not come
-if cn_wait_cmd all_of stat_is qmp_requests 1 -- stat_is qmp_checkpoints 1; then
-	t_ok "over TCP: one request, one checkpoint"
+# Counted as the RESUME is handled, which may come just after the client
+# has the frames: waited for. A second request can go out while QEMU's
+# first checkpoint is under way (seen once in a full run: 2 requests, 1
+# checkpoint, the stream released whole); QEMU takes it as part of that
+# checkpoint. What must hold: asked, checkpointed, nothing asked beyond.
+qmp_asked() {
+	local r c
+	r=$(json_get "$("${CTL[@]}" stats --json)" qmp_requests)
+	c=$(json_get "$("${CTL[@]}" stats --json)" qmp_checkpoints)
+	((r >= 1 && c >= 1 && c <= r && r <= 2))
+}
+if cn_wait_cmd qmp_asked; then
+	t_ok "over TCP: a request, a checkpoint"
 else
-	t_fail "over TCP: one request, one checkpoint: $("${CTL[@]}" stats --json |
+	t_fail "over TCP: a request, a checkpoint: $("${CTL[@]}" stats --json |
 		grep -o '"qmp_[a-z_]*":[0-9]*' | tr '\n' ' ')"
 fi
 t_check "no secondary frame ever reached the client" \
