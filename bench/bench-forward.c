@@ -81,7 +81,7 @@ static unsigned int forward(struct xsk_dp *dp, struct colo_steer *steer)
 	colo_steer_heartbeat(steer, cli_now_ns());
 	n = xsk_dp_rx(dp, COLO_ROLE_PRIMARY, f, XSK_DP_BATCH);
 	for (i = 0; i < n; i++)
-		xsk_dp_tx(dp, f[i].addr, f[i].len);
+		xsk_dp_tx(dp, f[i].addr);
 	m = xsk_dp_rx(dp, COLO_ROLE_SECONDARY, f, XSK_DP_BATCH);
 	for (i = 0; i < m; i++)
 		xsk_dp_free(dp, f[i].addr);

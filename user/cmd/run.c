@@ -150,7 +150,7 @@ static void on_release(void *ctx, uint64_t handle, uint32_t len)
 {
 	struct run_ctx *rc = ctx;
 
-	xsk_dp_tx(rc->dp, handle, len);
+	xsk_dp_tx(rc->dp, handle);
 	run_room_changed(rc);
 }
 

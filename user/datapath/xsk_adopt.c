@@ -275,7 +275,7 @@ int xsk_dp_recover(struct xsk_dp *dp)
 		len = chain(dp, &sc, held[r].frame, &nseg);
 		/* released and waiting for room on the TX ring: send them */
 		if (held[r].state & XSK_DP_RELEASED) {
-			xsk_dp_tx(dp, addr, len);
+			xsk_dp_tx(dp, addr);
 			dp->stats.adopted_sent++;
 			continue;
 		}

@@ -614,13 +614,12 @@ unsigned int xsk_dp_frame_iov(const struct xsk_dp *dp, uint64_t addr,
 	return n;
 }
 
-/* len, the whole frame's, is the engine's: each chunk's is the ledger's */
-void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr, uint32_t len)
+/* each chunk's length is the ledger's, from its RX descriptor */
+void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr)
 {
 	struct xsk_dp_ledger_frame *lf;
 	uint32_t tail;
 
-	(void)len;
 	for (;;) {
 		lf = &dp->ledger->frame[addr >> dp->frame_shift];
 		/* compared already: a successor sends it on at once */

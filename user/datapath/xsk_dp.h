@@ -206,10 +206,9 @@ unsigned int xsk_dp_frame_iov(const struct xsk_dp *dp, uint64_t addr,
 
 /*
  * Queue a frame for the outdev, in call order, every chunk of it with the
- * length its RX descriptor gave (len, the whole frame's, is not needed).
- * Never drops it.
+ * length its RX descriptor gave. Never drops it.
  */
-void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr, uint32_t len);
+void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr);
 /* Give a frame back to the pool, every chunk of it. */
 void xsk_dp_free(struct xsk_dp *dp, uint64_t addr);
 
