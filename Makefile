@@ -348,11 +348,12 @@ $(FUZZ_TARGETS): $(FUZZ_DIR)/%: selftests/fuzz/%.c $(FUZZ_LIB)
 		$(FUZZ_LIB) $(LDLIBS) -o $@
 
 $(FUZZ_DIR)/mkseeds: selftests/fuzz/mkseeds.c tools/lib/frames.c \
-		     user/io/pcap_io.c $(wildcard selftests/fuzz/*.h) \
-		     user/control/xen_proto.h
+		     user/io/pcap_io.c user/chardev/qframe.c \
+		     $(wildcard selftests/fuzz/*.h) user/control/xen_proto.h \
+		     user/chardev/qframe.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests/fuzz -Itools/lib -Iuser/io -Iuser/control \
-		$(filter %.c,$^) -lpcap -o $@
+		-Iuser/chardev $(filter %.c,$^) -lpcap -o $@
 
 fuzz-seeds: $(FUZZ_DIR)/mkseeds
 	$(FUZZ_DIR)/mkseeds selftests/fuzz/corpus

@@ -8,9 +8,11 @@
  * engine programs (fuzz_engine.h) for each rule of docs/semantics.md: pairs,
  * TCP across segmentation, mismatch, timeout, full queue, full table, empty
  * pool, failover and resume; control socket requests (user/control/ctl_server.h)
- * and Xen COLO proxy protocol streams (user/control/xen_proto.h).
+ * Xen COLO proxy protocol streams (user/control/xen_proto.h), and QEMU
+ * frame channel streams (user/chardev/qframe.h, fuzz_qframe.c's layout).
  */
 #include <errno.h>
+#include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include "frames.h"
 #include "fuzz_engine.h"
 #include "pcap_io.h"
+#include "qframe.h"
 #include "xen_proto.h"
 
 #define MAX_SEED 4096
@@ -432,6 +435,89 @@ static void xen_seeds(void)
 	write_seed("fuzz_xen", "length-over-skip-max", b, n);
 }
 
+/* Append one frame as a filter-redirector sends it. */
+static size_t qf_frame(uint8_t *b, size_t n, bool vnet, uint32_t vnet_len,
+		       const struct frame_spec *s)
+{
+	uint32_t hdr = vnet ? 8 : 4;
+	int len;
+
+	memset(b + n + hdr, 0, vnet_len);
+	len = frame_build(s, b + n + hdr + vnet_len, MAX_SEED - n - 64);
+	if (len < 0) {
+		fprintf(stderr, "mkseeds: frame_build: %s\n", strerror(-len));
+		exit(1);
+	}
+	qframe_prefix(b + n, vnet_len + len, vnet_len, vnet);
+	return n + hdr + vnet_len + len;
+}
+
+/*
+ * fuzz_qframe's input: flags (bit 0 vnet), how far before the ring's end
+ * the stream starts (16 bits, little-endian), the largest read, the stream.
+ */
+static size_t qf_head(uint8_t *b, bool vnet, uint16_t before_end,
+		      uint8_t max_read)
+{
+	b[0] = vnet;
+	b[1] = before_end;
+	b[2] = before_end >> 8;
+	b[3] = max_read;
+	return 4;
+}
+
+static void qframe_seeds(void)
+{
+	const struct frame_spec udp = { .proto = IPPROTO_UDP,
+					.sport = 5000,
+					.dport = 6000,
+					.payload = payload,
+					.payload_len = sizeof(payload) };
+	const struct frame_spec tcp6 = { .l3 = FRAME_IPV6,
+					 .vlan = FRAME_VLAN | 7,
+					 .proto = IPPROTO_TCP,
+					 .sport = 4000,
+					 .dport = 80,
+					 .tcp_flags = 0x18,
+					 .payload = payload,
+					 .payload_len = sizeof(payload) };
+	const struct frame_spec arp = { .l3 = FRAME_ARP };
+	static const char http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint8_t b[MAX_SEED];
+	size_t n;
+
+	n = qf_head(b, false, 0, 0);
+	n = qf_frame(b, n, false, 0, &udp);
+	n = qf_frame(b, n, false, 0, &tcp6);
+	n = qf_frame(b, n, false, 0, &arp);
+	write_seed("fuzz_qframe", "plain-udp-tcp6-arp", b, n);
+	write_seed("fuzz_qframe", "plain-cut-inside-frame", b, n - 20);
+	/* read a few bytes at a time, across the ring's end */
+	n = qf_head(b, true, 100, 7);
+	n = qf_frame(b, n, true, 12, &udp);
+	n = qf_frame(b, n, true, 0, &tcp6);
+	n = qf_frame(b, n, true, 10, &arp);
+	write_seed("fuzz_qframe", "vnet-12-0-10-wraps", b, n);
+	/* counts past 2^32 */
+	b[0] |= 0x7e;
+	write_seed("fuzz_qframe", "vnet-high-counts", b, n);
+	/* what the bridge refuses: each after a good frame */
+	n = qf_frame(b, qf_head(b, false, 30, 3), false, 0, &udp);
+	memcpy(b + n, http, sizeof(http) - 1);
+	write_seed("fuzz_qframe", "bad-http-request", b, n + sizeof(http) - 1);
+	memcpy(b + n, "\0\0\0\0", 4);
+	write_seed("fuzz_qframe", "bad-length-zero", b, n + 4);
+	qframe_prefix(b + n, QFRAME_MAX + 1, 0, false);
+	write_seed("fuzz_qframe", "bad-length-over-max", b, n + 4);
+	qframe_prefix(b + n, ETH_HLEN - 1, 0, false);
+	write_seed("fuzz_qframe", "bad-shorter-than-ethernet", b, n + 4);
+	n = qf_frame(b, qf_head(b, true, 0, 0), true, 12, &udp);
+	qframe_prefix(b + n, 100, QFRAME_VNET_MAX + 1, true);
+	write_seed("fuzz_qframe", "bad-vnet-length", b, n + 8);
+	qframe_prefix(b + n, 20, 12, true);
+	write_seed("fuzz_qframe", "bad-vnet-leaves-no-ethernet", b, n + 8);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -446,5 +532,6 @@ int main(int argc, char **argv)
 	engine_seeds();
 	json_seeds();
 	xen_seeds();
+	qframe_seeds();
 	return 0;
 }
