@@ -257,20 +257,23 @@ send_both 6400 20 --differ-at 5
 t_check "over TCP: the mismatch's checkpoint releases the stream" \
 	cn_wait_cmd exactly_primary 6400
 # Counted as the RESUME is handled, which may come just after the client
-# has the frames: waited for. A second request can go out while QEMU's
-# first checkpoint is under way (seen once in a full run: 2 requests, 1
-# checkpoint, the stream released whole); QEMU takes it as part of that
-# checkpoint. What must hold: asked, checkpointed, nothing asked beyond.
+# has the frames: waited for. QEMU answers the request before its COLO
+# thread stops the VM, and over a TCP migration channel the checkpoint
+# takes longer than a scan cycle: the engine's repeats meanwhile are
+# coalesced (one request went out while the first checkpoint ran, before
+# they were). Exactly one request, exactly one checkpoint.
 qmp_asked() {
-	local r c
-	r=$(json_get "$("${CTL[@]}" stats --json)" qmp_requests)
-	c=$(json_get "$("${CTL[@]}" stats --json)" qmp_checkpoints)
-	((r >= 1 && c >= 1 && c <= r && r <= 2))
+	local s r c
+	s=$("${CTL[@]}" stats --json)
+	r=$(json_get "$s" qmp_requests)
+	c=$(json_get "$s" qmp_checkpoints)
+	((r == 1 && c == 1))
 }
 if cn_wait_cmd qmp_asked; then
-	t_ok "over TCP: a request, a checkpoint"
+	t_ok "over TCP: one request, one checkpoint ($("${CTL[@]}" stats --json |
+		grep -o '"qmp_requests_coalesced":[0-9]*'))"
 else
-	t_fail "over TCP: a request, a checkpoint: $("${CTL[@]}" stats --json |
+	t_fail "over TCP: one request, one checkpoint: $("${CTL[@]}" stats --json |
 		grep -o '"qmp_[a-z_]*":[0-9]*' | tr '\n' ' ')"
 fi
 t_check "no secondary frame ever reached the client" \

@@ -2110,15 +2110,71 @@ TEST(qmp_request_and_completion)
 	/* a unix socket: what was sent is there to read at once */
 	pump_once(&m.srv);
 	CHECK_EQ(qmp_st(&m)->requests, 1);
-	/* the checkpoint running answers what is asked meanwhile */
+	/*
+	 * QEMU answered, its COLO thread has not stopped the VM yet: the
+	 * request taken answers what is asked meanwhile, and so does the
+	 * checkpoint running.
+	 */
+	qmp_client_request_checkpoint(m.srv.qmp, cli_now_ns());
+	CHECK_EQ(qmp_st(&m)->requests_coalesced, 1);
 	qmp_events(&m, stop);
 	pump_once(&m.srv);
 	qmp_client_request_checkpoint(m.srv.qmp, cli_now_ns());
-	CHECK_EQ(qmp_st(&m)->requests_coalesced, 1);
+	CHECK_EQ(qmp_st(&m)->requests_coalesced, 2);
 	qmp_events(&m, rest);
 	CHECK(pump_until(&m.srv, qmp_checkpointed, &one));
 	CHECK_EQ(qmp_st(&m)->checkpoints, 1);
 	CHECK(m.st.checkpoint_ns > 0);
+	CHECK_EQ(m.st.requests, 1);
+	CHECK_EQ(m.st.errors, 0);
+	/* done: the next request goes out, and is the next command sent */
+	CHECK(qmp_request(&m, "20000"));
+	pump_once(&m.srv);
+	CHECK_EQ(qmp_st(&m)->requests, 2);
+	CHECK_EQ(m.st.requests_coalesced, 2);
+	qmp_stop(&m);
+}
+
+TEST(qmp_request_taken_but_no_checkpoint)
+{
+	char id[24], args[256];
+	struct monitor m;
+
+	if (!qmp_start(&m, "qmp5") || !qmp_handshake(&m, "colo")) {
+		CHECK(0);
+		qmp_stop(&m);
+		return;
+	}
+	CHECK(pump_until(&m.srv, qmp_is_up, m.srv.qmp));
+	CHECK(qmp_request(&m, "20000"));
+	pump_once(&m.srv);
+	qmp_client_request_checkpoint(m.srv.qmp, cli_now_ns());
+	CHECK_EQ(qmp_st(&m)->requests_coalesced, 1);
+	/* no STOP in QMP_REPLY_TIMEOUT_MS: the next request goes out */
+	qmp_skew_ns = (QMP_REPLY_TIMEOUT_MS + 1) * 1000000ull;
+	pump_once(&m.srv);
+	qmp_client_request_checkpoint(m.srv.qmp, cli_now_ns() + qmp_skew_ns);
+	CHECK(expect_cmd(&m, "query-migrate-parameters", id, args));
+	reply(&m, id, "{\"x-checkpoint-delay\": 20000}");
+	CHECK(expect_cmd(&m, "migrate-set-parameters", id, args));
+	reply(&m, id, "{}");
+	pump_once(&m.srv);
+	CHECK_EQ(qmp_st(&m)->requests, 2);
+	/*
+	 * COLO left with a request taken: nothing answers it any more, and
+	 * the first request in COLO again goes out.
+	 */
+	say(&m,
+	    "{\"event\": \"MIGRATION\", \"data\": {\"status\": \"completed\"}, \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}");
+	pump_once(&m.srv);
+	qmp_client_request_checkpoint(m.srv.qmp, cli_now_ns() + qmp_skew_ns);
+	CHECK_EQ(qmp_st(&m)->requests_lost, 1);
+	say(&m,
+	    "{\"event\": \"MIGRATION\", \"data\": {\"status\": \"colo\"}, \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}");
+	pump_once(&m.srv);
+	qmp_client_request_checkpoint(m.srv.qmp, cli_now_ns() + qmp_skew_ns);
+	CHECK(expect_cmd(&m, "query-migrate-parameters", id, args));
+	CHECK_EQ(qmp_st(&m)->requests_coalesced, 1);
 	CHECK_EQ(m.st.errors, 0);
 	qmp_stop(&m);
 }

@@ -235,7 +235,11 @@ static void on_event(struct qmp_client *q, uint64_t now, const char *name,
 	} else if (!strcmp(name, "MIGRATION") && data) {
 		find_str(data->raw, data->raw_len, "status", q->status,
 			 sizeof(q->status));
+		/* no checkpoint comes out of COLO: the next request says so */
+		if (!is_colo(q))
+			q->request_ns = 0;
 	} else if (!strcmp(name, "COLO_EXIT") && data) {
+		q->request_ns = 0;
 		find_str(data->raw, data->raw_len, "mode", mode, sizeof(mode));
 		find_str(data->raw, data->raw_len, "reason", reason,
 			 sizeof(reason));
@@ -520,6 +524,14 @@ void qmp_client_tick(struct qmp_client *q, uint64_t now)
 	if (q->npending && now - q->pending[0].sent_ns > timeout)
 		fail(q, now, "did not answer %s in %d ms",
 		     cmd_name[q->pending[0].cmd], QMP_REPLY_TIMEOUT_MS);
+	/* one lost wake-up must not coalesce every later request */
+	if (q->request_ns && !q->requesting && !q->stopped &&
+	    now - q->request_ns > timeout) {
+		q->request_ns = 0;
+		log_warn(
+			"QEMU monitor %s: QEMU took a checkpoint request and has not stopped the VM for it in %d ms: the next request goes out",
+			q->addr, QMP_REPLY_TIMEOUT_MS);
+	}
 	if (q->stopped && !q->told_stuck &&
 	    now - q->stop_ns > QMP_STUCK_MS * QMP_MS) {
 		q->told_stuck = true;
@@ -545,7 +557,12 @@ void qmp_client_request_checkpoint(struct qmp_client *q, uint64_t now)
 				q->addr, q->status);
 		return;
 	}
-	if (q->requesting || q->stopped) {
+	/*
+	 * QEMU accepts the trigger before its COLO thread stops the VM: a
+	 * request sent then would only set the same wake-up again, so the
+	 * accepted one answers everything until its checkpoint completes.
+	 */
+	if (q->requesting || q->request_ns || q->stopped) {
 		q->st.requests_coalesced++;
 		return;
 	}

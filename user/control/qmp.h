@@ -52,7 +52,7 @@ struct qmp_stats {
 	uint64_t requests; /* checkpoint requests QEMU accepted */
 	/* no session, or QEMU not in COLO: the engine repeats the request */
 	uint64_t requests_lost;
-	/* a request on its way or a checkpoint running answers it */
+	/* one on its way or taken, until its checkpoint completes */
 	uint64_t requests_coalesced;
 	uint64_t checkpoints; /* checkpoints QEMU completed */
 	uint64_t errors; /* not QMP, an error reply, a timeout: closed */
