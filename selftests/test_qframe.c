@@ -3,11 +3,16 @@
  * QEMU's frame channel format as colo-xdp chardev reads it (qframe.h):
  * frames taken whole from the byte ring however the socket's reads cut
  * them, a frame that wraps as two pieces, prefixes that cannot be QEMU's
- * refused as soon as they are in, and the prefix written as QEMU reads it.
+ * refused as soon as they are in, and the prefix written as QEMU reads it;
+ * and what the bridge waits for on its sockets.
  */
 #include <errno.h>
 #include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "bridge.h"
 #include "qframe.h"
 #include "test.h"
 
@@ -141,4 +146,54 @@ TEST(prefix_as_qemu_reads_it)
 	CHECK(p[0] == 1 && p[1] == 2 && p[2] == 3 && p[3] == 4);
 	CHECK_EQ(qframe_prefix(p, 74, 12, true), 8);
 	CHECK(p[3] == 74 && p[4] == 0 && p[7] == 12);
+}
+
+/* How many events epoll has for fd at once, watched for want (0: not). */
+static int wakeups(int fd, uint32_t want)
+{
+	struct epoll_event ev = { .events = want }, out;
+	int ep = epoll_create1(EPOLL_CLOEXEC), n;
+
+	if (ep < 0)
+		return -1;
+	if (want && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
+		close(ep);
+		return -1;
+	}
+	n = epoll_wait(ep, &out, 1, 0);
+	close(ep);
+	return n;
+}
+
+/*
+ * A peer that hangs up while the tap is full: epoll reports a hangup at
+ * once on every wait, so the bridge must not watch that socket until the
+ * tap drains, or its loop spins. Then the end of the stream is seen.
+ */
+TEST(a_peer_hanging_up_while_the_tap_is_full_wakes_nothing)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		CHECK(0);
+		return;
+	}
+	close(sv[1]);
+	CHECK_EQ(wakeups(sv[0], bridge_peer_events(COLO_CHARDEV_IN, false, true,
+						   false)),
+		 0);
+	/* the tap drained: the hangup is read */
+	CHECK_EQ(wakeups(sv[0], bridge_peer_events(COLO_CHARDEV_IN, false,
+						   false, false)),
+		 1);
+	/* --out hears its peer go whether or not frames wait to be sent */
+	CHECK_EQ(wakeups(sv[0], bridge_peer_events(COLO_CHARDEV_OUT, false,
+						   false, true)),
+		 1);
+	CHECK_EQ(wakeups(sv[0], bridge_peer_events(COLO_CHARDEV_OUT, false,
+						   false, false)),
+		 1);
+	CHECK(bridge_peer_events(COLO_CHARDEV_IN, true, false, false) &
+	      EPOLLOUT);
+	close(sv[0]);
 }

@@ -409,6 +409,21 @@ static void tap_readable(struct bridge *b, uint64_t now)
 		out_send(b, now);
 }
 
+uint32_t bridge_peer_events(int d, bool connecting, bool tap_full, bool sending)
+{
+	if (connecting)
+		return EPOLLOUT;
+	/*
+	 * While the tap is full --in's peer is not watched at all: a hangup
+	 * would wake epoll at once, every time, until the tap drains (a busy
+	 * loop). Once it drains, what the peer sent is read to its end.
+	 */
+	if (d == IN)
+		return tap_full ? 0 : EPOLLIN;
+	/* QEMU's indev sends nothing: EPOLLIN is its close */
+	return EPOLLIN | (sending ? EPOLLOUT : 0);
+}
+
 /* What each descriptor waits for, from the state. */
 static int interest(struct bridge *b)
 {
@@ -430,12 +445,8 @@ static int interest(struct bridge *b)
 						    &b->ev_listen[d], EPOLLIN);
 		if (b->end[d].fd < 0)
 			continue;
-		if (b->end[d].connecting)
-			want = EPOLLOUT;
-		else if (d == IN)
-			want = b->tap_full ? EPOLLRDHUP : EPOLLIN;
-		else /* QEMU's indev sends nothing: EPOLLIN is its close */
-			want = EPOLLIN | (b->iov_at < b->niov ? EPOLLOUT : 0);
+		want = bridge_peer_events(d, b->end[d].connecting, b->tap_full,
+					  b->iov_at < b->niov);
 		err = err   ?:
 			      ctl_epoll_set(b->ep, b->end[d].fd, peer_tag[d],
 					    &b->ev_peer[d], want);

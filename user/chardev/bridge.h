@@ -37,6 +37,15 @@ struct bridge_cfg {
  */
 int bridge_run(const struct bridge_cfg *cfg);
 
+/*
+ * The epoll events the socket of direction d (COLO_CHARDEV_IN or _OUT)
+ * waits for; 0: it is not watched. connecting: a connect on its way;
+ * tap_full: the tap refused --in's last frame; sending: frames read from
+ * the tap wait for room in --out's socket.
+ */
+uint32_t bridge_peer_events(int d, bool connecting, bool tap_full,
+			    bool sending);
+
 /* The counters' names, for `colo-xdp stat` and the bridge's own output. */
 extern const struct colo_counter chardev_counters[];
 extern const unsigned int chardev_counters_n;
