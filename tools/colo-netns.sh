@@ -132,7 +132,9 @@ cn_veth_topology() {
 # retransmission timeout, backing off, and the 3 s compare timeout ran
 # out first: 1 to 3 checkpoint requests per 40 uploads. Frame by frame,
 # the secondary acknowledges and opens its window as often as the
-# primary, and the client did not overrun it in 100 uploads.
+# primary, and the client did not overrun it in 100 uploads (with RPS
+# on the primary's path, which takes the reordering there away and lets
+# the client go faster, it did again: README, "Scale and loss").
 cn_secondary_host() {
 	CN_SH=$1-sh
 	CN_SEC=$1-sec
