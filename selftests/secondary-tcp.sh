@@ -90,7 +90,7 @@ t_check "uploads: the primary replica got the client's segments in order ($ofo o
 echo "# requests: $(reasons)"
 echo "# ms: 100 downloads $((t1 - t0)), 20 parallel $((t2 - t1)), 100 uploads $((t3 - t2)), 20 parallel $((t4 - t3))"
 # What made uploads ask for checkpoints is gone from the lab
-# (cn_secondary_host); one timeout in 320 uploads remained, its cause not
+# (cn_secondary_host); one timeout in 440 uploads remained, its cause not
 # caught in a capture (README, "Scale and loss"). A mismatch, or any
 # request but a timeout, would be wrong
 t_check "uploads: no mismatch, every request a timeout ($(r ckpt_timeout))" \
