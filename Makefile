@@ -406,7 +406,10 @@ bench-prealloc: $(NUMA_BUILD)/bench_prealloc
 #                   bench.png; the results section of bench/README.md
 # make bench-smoke  every measurement once and briefly, into
 #                   $(BUILD)/bench-smoke (selftests/bench-smoke.sh runs it)
-.PHONY: bench bench-smoke
+# make bench-secondary-path  the secondary path alone (about 5 minutes):
+#                   colo-xdp with the agent on the way and without, into
+#                   $(BUILD)/bench-secondary-path; the README untouched
+.PHONY: bench bench-smoke bench-secondary-path
 
 bench: deps
 	$(MAKE) $(LOADER) $(BENCH_BINS)
@@ -415,6 +418,9 @@ bench: deps
 bench-smoke: $(LOADER) $(BENCH_BINS)
 	BUILD=$(abspath $(BUILD)) bench/run.sh --smoke \
 		--out $(abspath $(BUILD))/bench-smoke
+
+bench-secondary-path: $(LOADER) $(BENCH_BINS)
+	BUILD=$(abspath $(BUILD)) bench/run.sh --secondary-path
 
 # --- soak: colo-xdp run under mixed traffic for minutes (not in check) --
 # make soak   SOAK_SECONDS (180) of matching, mismatching and timing-out

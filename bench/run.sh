@@ -4,10 +4,13 @@
 # make bench: colo-xdp against QEMU's colo-compare and against the bare
 # AF_XDP datapath, on this machine, in one run (bench/README.md).
 #
-#   bench/run.sh [--smoke] [--out DIR]
+#   bench/run.sh [--smoke] [--secondary-path] [--out DIR]
 #
 # --smoke: every measurement once, briefly, into DIR (make check's suite
-# asserts that it all runs and produces its files).
+# asserts that it all runs and produces its files). --secondary-path: the
+# secondary path's measurements alone (colo-xdp with and without the
+# agent, and their baseline), into DIR or build/bench-secondary-path;
+# bench/README.md is left as it is.
 #
 # Topology, all in the root namespace (colo-xdp pins maps under
 # /sys/fs/bpf, which `ip netns exec` would hide from it), no addresses,
@@ -17,6 +20,12 @@
 #                                             └──► tap <s>  S ├ comparator
 #   bench_count (XDP on <o>v, NAPI thread)     ◄── <o>v ══ <o> O ┘
 #
+# and the secondary path, colo-xdp secondary on the way (the secondary
+# VM's frames into tap <v> instead of S, its link the veth <l>, the
+# comparator's S the veth's other end <k>):
+#
+#   bench-traffic ─► tap <v> ─ colo_rw_out (tc) ─► <l> ══ <k> S' ─► comparator
+#
 # CPUs (two here): the source, the kernel's RX work for P and S (tun runs
 # it inside the source's writes) and the sink's NAPI thread on SRC_CPU;
 # the comparator under test (colo-xdp run, bench-forward, or QEMU's
@@ -24,22 +33,28 @@
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
-OUT=$TOP/bench/results
+OUT=
 SMOKE=0
+SECONDARY_PATH=0
 while (($#)); do
 	case $1 in
 	--smoke) SMOKE=1 ;;
+	--secondary-path) SECONDARY_PATH=1 ;;
 	--out)
 		OUT=${2:?--out needs a directory}
 		shift
 		;;
 	*)
-		echo "usage: bench/run.sh [--smoke] [--out DIR]" >&2
+		echo "usage: bench/run.sh [--smoke] [--secondary-path] [--out DIR]" >&2
 		exit 2
 		;;
 	esac
 	shift
 done
+if [[ -z $OUT ]]; then
+	OUT=$TOP/bench/results
+	((SECONDARY_PATH)) && OUT=$BUILD/bench-secondary-path
+fi
 if [[ $(id -u) -ne 0 ]]; then
 	echo "bench: needs root (taps, veths, XDP, AF_XDP)" >&2
 	exit 1
@@ -99,6 +114,8 @@ command -v "$QEMU" >/dev/null || {
 # BENCH_PREFIX: interface names (a test picks its own, to look for them)
 PFX=${BENCH_PREFIX:-cxb$$}
 P=${PFX}p S=${PFX}s O=${PFX}o
+# the secondary host: the VM's tap, the link, the link's end on this host
+V=${PFX}v L=${PFX}l K=${PFX}k
 TMP=$(mktemp -d /tmp/colo-xdp-bench.XXXXXX)
 RESULTS=$TMP/results.jsonl
 PIDS=()
@@ -128,13 +145,15 @@ die() {
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf ||
 	die "cannot mount bpffs on /sys/fs/bpf"
 
-for x in "$P" "$S"; do
+for x in "$P" "$S" "$V"; do
 	ip tuntap add dev "$x" mode tap || die "cannot create tap $x"
 	LINKS+=("$x")
 done
 ip link add "${O}v" type veth peer name "$O" || die "cannot create veth $O"
 LINKS+=("${O}v")
-for i in "$P" "$S" "$O" "${O}v"; do
+ip link add "$L" type veth peer name "$K" || die "cannot create veth $L"
+LINKS+=("$L")
+for i in "$P" "$S" "$O" "${O}v" "$V" "$L" "$K"; do
 	sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
 	ip link set dev "$i" up || die "cannot bring $i up"
 done
@@ -264,7 +283,7 @@ measure_tap() {
 	local t=$1 c=$2
 	shift 2
 	# shellcheck disable=SC2046
-	"$TRAFFIC_BIN" --primary-tap "$P" --secondary-tap "$S" \
+	"$TRAFFIC_BIN" --primary-tap "$P" --secondary-tap "${SEC_TAP:-$S}" \
 		$(traffic_args "$t") --conns "$c" --cpu "$SRC_CPU" \
 		--napi-cpu "$SRC_CPU" --cmp-cpu "$CMP_CPU" "$@"
 }
@@ -280,6 +299,27 @@ measure_qemu() {
 		--cmp-cpu "$CMP_CPU" "$@"
 }
 
+# start_colo_agent: colo-xdp secondary between V and L, then colo-xdp run
+# (SCHED_FIFO) comparing P with K, the link's end; AGENT_PID is the
+# agent's. Its pins go with it: it removes them when it stops.
+start_colo_agent() {
+	LOG=$TMP/agent.log
+	start_ready "$LOG" "^rewriting" "$COLO_XDP" secondary --vm "$V" \
+		--link "$L"
+	AGENT_PID=$BG_PID
+	LOG=$TMP/colo.log
+	start_ready "$LOG" "^comparing" "${RT[@]}" "$COLO_XDP" run \
+		--primary-in "$P" --secondary-in "$K" --outdev "$O" \
+		--cpu "$CMP_CPU" --stats-interval 3600
+}
+
+# stop_cmp: the comparator behind() started, and the agent if it did.
+stop_cmp() {
+	stop_bg "$BG_PID"
+	stop_bg "${AGENT_PID:-}"
+	AGENT_PID=
+}
+
 # behind START MEASURE TRAFFIC CONNS FLAGS...: MEASURE through the
 # comparator START starts (a fresh one: the 1,000,000 connections are new
 # ones), stopped after; JSON in MEASURED. AFTER, when set, runs before the
@@ -291,10 +331,10 @@ behind() {
 		$start
 		if MEASURED=$($measure "$@" ${BG_PID:+--cmp-pid "$BG_PID"}); then
 			[[ -n ${AFTER:-} ]] && $AFTER "$BG_PID"
-			stop_bg "$BG_PID"
+			stop_cmp
 			return 0
 		fi
-		stop_bg "$BG_PID"
+		stop_cmp
 		FAILED_ATTEMPTS=$((FAILED_ATTEMPTS + 1))
 		echo "bench: $start $* failed (attempt $try); it said:"
 		tail -n 5 "$LOG"
@@ -408,6 +448,11 @@ through_o() {
 	measure_tap "$@" --count-on "${O}v"
 }
 
+# through_agent: the secondary's frames into V, through the agent
+through_agent() {
+	SEC_TAP=$V measure_tap "$@" --count-on "${O}v"
+}
+
 # memory PID: colo-xdp's resident set, after a closed-loop run.
 memory() {
 	local rss hwm
@@ -421,64 +466,98 @@ colo_start_for() {
 	(($1 > 65536)) && echo start_colo_1m || echo start_colo
 }
 
-echo "source alone: pairs written into P and S, counted on arrival there"
-for t in $TRAFFIC; do
-	for ((r = 1; r <= RUNS; r++)); do
-		WIN=0 windowed source no_comparator source_alone "$t" 1 "$r"
-	done
-done
-
-echo "closed loop: at most $WINDOW pairs in flight"
-for t in $TRAFFIC; do
-	for ((r = 1; r <= RUNS; r++)); do
-		windowed forward start_forward through_o "$t" 1 "$r"
-		for c in $CONNS; do
-			MEM_T=$t MEM_C=$c MEM_R=$r
-			[[ $t == udp64 && $c != 1000 ]] && AFTER=memory
-			windowed colo-xdp "$(colo_start_for "$c")" through_o \
-				"$t" "$c" "$r"
-			AFTER=
-		done
-		# its connection table holds 16384: 1,000,000 would destroy it
-		for c in 1 1000; do
-			windowed qemu start_qemu measure_qemu "$t" "$c" "$r"
-		done
-	done
-done
-
-echo "zero loss: the highest offered rate with no pair lost"
-for t in $TRAFFIC; do
-	for ((r = 1; r <= RUNS; r++)); do
-		zero_loss forward start_forward through_o "$t" 1 "$r"
-		for c in $CONNS; do
-			zero_loss colo-xdp "$(colo_start_for "$c")" through_o \
-				"$t" "$c" "$r"
-		done
-		for c in 1 1000; do
-			zero_loss qemu start_qemu measure_qemu "$t" "$c" "$r"
-		done
-	done
-done
-
-echo "CPU per pair at fixed rates"
-for t in $TRAFFIC; do
-	for rate in $CPU_RATES; do
+# everything: make bench
+measure_all() {
+	echo "source alone: pairs written into P and S, counted on arrival there"
+	for t in $TRAFFIC; do
 		for ((r = 1; r <= RUNS; r++)); do
-			cpu baseline no_comparator baseline "$t" "$rate" "$r"
-			cpu forward start_forward through_o "$t" "$rate" "$r"
-			cpu colo-xdp start_colo through_o "$t" "$rate" "$r"
-			cpu qemu start_qemu measure_qemu "$t" "$rate" "$r"
+			WIN=0 windowed source no_comparator source_alone "$t" 1 "$r"
 		done
 	done
-done
 
-echo "latency at $LAT_RATE pairs/s: pair in, primary out"
-for ((r = 1; r <= RUNS; r++)); do
-	latency source no_comparator source_alone "$r"
-	latency forward start_forward through_o "$r"
-	latency colo-xdp start_colo through_o "$r"
-	latency colo-xdp-busy-poll start_colo_busy through_o "$r"
-done
+	echo "closed loop: at most $WINDOW pairs in flight"
+	for t in $TRAFFIC; do
+		for ((r = 1; r <= RUNS; r++)); do
+			windowed forward start_forward through_o "$t" 1 "$r"
+			for c in $CONNS; do
+				MEM_T=$t MEM_C=$c MEM_R=$r
+				[[ $t == udp64 && $c != 1000 ]] && AFTER=memory
+				windowed colo-xdp "$(colo_start_for "$c")" through_o \
+					"$t" "$c" "$r"
+				AFTER=
+			done
+			# its connection table holds 16384: 1,000,000 would destroy it
+			for c in 1 1000; do
+				windowed qemu start_qemu measure_qemu "$t" "$c" "$r"
+			done
+			windowed colo-xdp-agent start_colo_agent through_agent \
+				"$t" 1 "$r"
+		done
+	done
+
+	echo "zero loss: the highest offered rate with no pair lost"
+	for t in $TRAFFIC; do
+		for ((r = 1; r <= RUNS; r++)); do
+			zero_loss forward start_forward through_o "$t" 1 "$r"
+			for c in $CONNS; do
+				zero_loss colo-xdp "$(colo_start_for "$c")" through_o \
+					"$t" "$c" "$r"
+			done
+			for c in 1 1000; do
+				zero_loss qemu start_qemu measure_qemu "$t" "$c" "$r"
+			done
+		done
+	done
+
+	echo "CPU per pair at fixed rates"
+	for t in $TRAFFIC; do
+		for rate in $CPU_RATES; do
+			for ((r = 1; r <= RUNS; r++)); do
+				cpu baseline no_comparator baseline "$t" "$rate" "$r"
+				cpu forward start_forward through_o "$t" "$rate" "$r"
+				cpu colo-xdp start_colo through_o "$t" "$rate" "$r"
+				cpu colo-xdp-agent start_colo_agent through_agent \
+					"$t" "$rate" "$r"
+				cpu qemu start_qemu measure_qemu "$t" "$rate" "$r"
+			done
+		done
+	done
+
+	echo "latency at $LAT_RATE pairs/s: pair in, primary out"
+	for ((r = 1; r <= RUNS; r++)); do
+		latency source no_comparator source_alone "$r"
+		latency forward start_forward through_o "$r"
+		latency colo-xdp start_colo through_o "$r"
+		latency colo-xdp-busy-poll start_colo_busy through_o "$r"
+	done
+}
+
+# --secondary-path: colo-xdp with the agent on the way and without, and
+# the baseline their CPU per pair is measured against
+measure_secondary_path() {
+	echo "the secondary path: colo-xdp with and without the agent"
+	for t in $TRAFFIC; do
+		for ((r = 1; r <= RUNS; r++)); do
+			windowed colo-xdp start_colo through_o "$t" 1 "$r"
+			windowed colo-xdp-agent start_colo_agent through_agent \
+				"$t" 1 "$r"
+		done
+		for rate in $CPU_RATES; do
+			for ((r = 1; r <= RUNS; r++)); do
+				cpu baseline no_comparator baseline "$t" "$rate" "$r"
+				cpu colo-xdp start_colo through_o "$t" "$rate" "$r"
+				cpu colo-xdp-agent start_colo_agent through_agent \
+					"$t" "$rate" "$r"
+			done
+		done
+	done
+}
+
+if ((SECONDARY_PATH)); then
+	measure_secondary_path
+else
+	measure_all
+fi
 
 mkdir -p "$OUT" || die "cannot create $OUT"
 # every trial of the search and every run, as measured
@@ -489,5 +568,5 @@ python3 "$TOP/bench/report.py" --results "$RESULTS" --samples "$TMP" \
 	--trial-ms "$TRIAL" --cpus "$SRC_CPU,$CMP_CPU" --load "$LOAD" \
 	--rt-prio "$RT_PRIO" --failed-attempts "$FAILED_ATTEMPTS" \
 	--qemu "$("$QEMU" --version | head -n 1)" \
-	$( ((SMOKE)) || echo --readme "$TOP/bench/README.md") ||
+	$( ((SMOKE || SECONDARY_PATH)) || echo --readme "$TOP/bench/README.md") ||
 	die "report failed"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # make bench, tiny: every measurement once and briefly (bench/run.sh
-# --smoke). Asserts only that the benchmark runs end to end and writes its
+# --smoke), the secondary path through colo-xdp secondary included. Asserts only that the benchmark runs end to end and writes its
 # files: the JSON parses and holds every figure, the PNG is a PNG, the
 # table has every row. The figures themselves are not judged here.
 . "$(dirname "$0")/lib.sh"
@@ -48,8 +48,9 @@ assert rates and set(cpu) == {(t, r) for t in TRAFFIC for r in rates}, \
     list(cpu)
 for e in cpu.values():
     assert e['per_pair_ns']['colo-xdp'] is not None, e
+    assert e['per_pair_ns']['colo-xdp-agent'] is not None, e
     assert set(e['per_pair_ns']) == set(e['own_ns']) == {
-        'forward', 'colo-xdp', 'qemu'}, e
+        'forward', 'colo-xdp', 'qemu', 'colo-xdp-agent'}, e
     assert all(isinstance(v, bool) for v in e['sustained'].values()), e
 assert {e['system'] for e in d['latency']} == {
     'source', 'forward', 'colo-xdp', 'colo-xdp-busy-poll'}, d['latency']
@@ -60,10 +61,21 @@ mem = {e['conns']: e for e in d['memory']}
 assert set(mem) == {1, 1000000}, list(mem)
 for e in mem.values():
     assert e['vmrss_kb']['median'] > 0, e
+# the secondary path: the closed loop per traffic, and CPU per pair per
+# traffic and rate, with the agent and without
+agent = {(e['traffic'], e['measure'], e['rate']): e for e in d['agent']}
+assert set(agent) == {(t, 'windowed', None) for t in TRAFFIC} | {
+    (t, 'cpu', r) for t in TRAFFIC for r in rates}, list(agent)
+for e in agent.values():
+    assert set(e['figures']) == {'colo-xdp', 'colo-xdp-agent'}, e
+    assert all(e['figures'][x] for x in e['figures']), e
+assert max(e['figures']['colo-xdp-agent']['median']
+           for e in agent.values() if e['measure'] == 'windowed') > 0, agent
 # 9 targets: CPU per pair against QEMU at each of the 2 rates, zero loss
 # against forward-only for each of 3 traffics, p99 with --busy-poll, and
-# 1,000,000 against 1 connection for each traffic
-assert len(d['targets']) == 9, d['targets']
+# 1,000,000 against 1 connection for each traffic; and what the agent
+# adds to the CPU per pair, for each traffic at each rate
+assert len(d['targets']) == 9 + 3 * len(rates), d['targets']
 for g in d['targets']:
     assert set(g) == {'name', 'value', 'target', 'met'}, g
     assert g['met'] in (True, False), g
@@ -87,8 +99,11 @@ print(" ".join(format(r, ",") for r in
 			grep -q "^| $t | $c | " "$1" || return 1
 		done
 		for r in $rates; do
-			grep -q "^| $t | $r | " "$1" || return 1
+			grep -q "^| $t | $r | " "$1" &&
+				grep -q "^| $t | CPU per pair at $r pairs/s, ns | " \
+					"$1" || return 1
 		done
+		grep -q "^| $t | closed loop, pairs/s | " "$1" || return 1
 	done
 	grep -q "^| traffic | pairs/s | " "$1" &&
 		grep -q "^| colo-xdp | " "$1" &&
@@ -97,13 +112,16 @@ print(" ".join(format(r, ",") for r in
 		grep -q "^| source alone | " "$1" &&
 		grep -q "^| 1 connection | " "$1" &&
 		grep -q "^| 1,000,000 connections | " "$1" &&
-		(($(grep -c "^| colo-xdp[/ ].* | [<>]= [0-9.]* | " "$1") == 9))
+		grep -q "^| secondary path, 1 connection | " "$1" &&
+		(($(grep -c "^| colo-xdp[/ ].* | [<>]= [0-9.]* | " "$1") == \
+			9 + 3 * $(wc -w <<<"$rates")))
 }
-t_check "table.md has every row: throughput, CPU, latency, memory, targets" \
+t_check "table.md has every row: throughput, CPU, secondary path, latency, memory, targets" \
 	has_rows "$OUT/table.md" "$OUT/bench.json"
 t_check "the table is printed too" grep -q "^| traffic | connections" "$LOG"
-t_check "nothing is left behind: links, pins" \
+t_check "nothing is left behind: links, pins (the agent's too)" \
 	bash -c "! ip -br link | grep -q '^$PFX' &&
-		 test ! -e /sys/fs/bpf/colo-xdp/${PFX}p"
+		 test ! -e /sys/fs/bpf/colo-xdp/${PFX}p &&
+		 test ! -e /sys/fs/bpf/colo-xdp/secondary-${PFX}v"
 
 t_done

@@ -3,7 +3,9 @@
 #
 # The whole proxy at scale and under loss, on real TCP stacks
 # (tools/colo-netns.sh: cn_pair_topology): 100 sequential and 20 parallel
-# downloads and uploads of 1 MiB with no checkpoint request; FIN from
+# downloads and uploads of 1 MiB: no checkpoint request for the
+# downloads, no mismatch and only the rare timeout for the uploads, the
+# client's segments in order into the primary (cn_flow_order); FIN from
 # either side and RST; then loss on the client's side (a tc-BPF drop
 # program on clsact: this kernel has no netem), where SACK recovers and
 # the checkpoint requests are counted by reason.
@@ -69,18 +71,30 @@ t_check "20 parallel downloads of 1 MiB, byte for byte" \
 t2=$(ms)
 t_check "downloads: no checkpoint request, no mismatch" \
 	test "$(sec_requests "${RCTL[@]}")" = 0
+# pri_ofo: segments the primary replica's stack queued out of order
+pri_ofo() {
+	ip netns exec "$CN_PRI" nstat -az TcpExtTCPOFOQueue |
+		awk '/TCPOFOQueue/ { print $2 }'
+}
+ofo0=$(pri_ofo)
 t_check "100 sequential uploads of 1 MiB, each answered with its digest" \
 	sequential 100 sec_upload 1 "$WWW/file.bin"
 t3=$(ms)
+echo "# requests after the sequential uploads: $(sec_requests "${RCTL[@]}")"
 t_check "20 parallel uploads of 1 MiB, each answered with its digest" \
 	sec_upload 20 "$WWW/file.bin"
 t4=$(ms)
+ofo=$(($(pri_ofo) - ofo0))
+t_check "uploads: the primary replica got the client's segments in order ($ofo out of order)" \
+	test "$ofo" = 0
 echo "# requests: $(reasons)"
 echo "# ms: 100 downloads $((t1 - t0)), 20 parallel $((t2 - t1)), 100 uploads $((t3 - t2)), 20 parallel $((t4 - t3))"
-# Uploads still ask for a checkpoint now and then (about one in 50 here,
-# always a timeout: README, "Scale and loss"); a mismatch would be wrong
-t_check "uploads: no mismatch ($(r ckpt_timeout) timeout requests)" \
-	test "$(r mismatches) $(r ckpt_mismatch)" = "0 0"
+# What made uploads ask for checkpoints is gone from the lab
+# (cn_secondary_host); one timeout in 440 uploads remained, its cause not
+# caught in a capture (README, "Scale and loss"). A mismatch, or any
+# request but a timeout, would be wrong
+t_check "uploads: no mismatch, every request a timeout ($(r ckpt_timeout))" \
+	test "$(sec_requests "${RCTL[@]}") $(r mismatches)" = "$(r ckpt_timeout) 0"
 t_check "the agent learned all 240 connections, none refused, no table full" \
 	test "$(a learned_accepted) $(a learn_refused) $(a table_full)" = \
 	"240 0 0"

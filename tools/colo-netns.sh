@@ -110,16 +110,30 @@ cn_veth_topology() {
 # CN_V --link CN_L` in CN_SH. The replica's eth0 has GRO on: the frames
 # that colo_rw_in redirects into the veth CN_V arrive only then.
 #
-# Its TCP receive buffer starts larger than the primary's. A veth hands
-# each frame redirected into it by XDP to the stack in a page of its own,
-# where the primary's come as the client's own small skbs; charged more
-# for the same bytes, the secondary's window opens about half as far
-# (rcv_ssthresh 32-47 KB against 81-200 KB, measured on an upload). The
-# client follows the primary's window alone, so it sends past the
-# secondary's, which drops what the primary took; the ACK rule then holds
-# the primary's ACKs and the client never learns what to send again: only
-# a checkpoint ends it (3 uploads of 5 stalled so). A VM behind a tap
-# builds its own buffers and sees no such difference.
+# The client follows the primary's window alone (the comparator passes
+# it as it is: docs/semantics.md, section 13), so whatever it sends past
+# the secondary's window the secondary drops, the ACK rule holds the
+# primary's ACKs above the secondary's, the secondary's SACKs reach no
+# one, and the client resends one segment per backed-off retransmission
+# timeout until the 3 s compare timeout asks for a checkpoint. Two things
+# made the secondary's window the smaller one here, and both are set:
+#
+# - GRO on that eth0 (on only for the NAPI the redirected frames need)
+#   merges nothing (gro_max_size of one frame). Merged, a burst became a
+#   64 KB skb whose end lay past the window when the client overran it by
+#   a segment or two, and Linux 6.18 drops such an skb whole
+#   (TCP_INVALID_END_SEQUENCE): 40 to 76 segments lost that it had room
+#   for, 1 to 3 checkpoint requests per 40 uploads.
+# - Its receive buffer starts at the largest the primary's grows to. A
+#   veth hands each frame redirected into it by XDP to the stack in a
+#   page of its own, where the primary's come as the client's small
+#   skbs: charged more for the same bytes, the secondary's window was at
+#   times the smaller (from 390 KB, the primary's up to 2 MB), and with
+#   the first change alone the client still sent past it in 6 of 100
+#   uploads (11 requests). With both, the secondary's window is 2.1 to
+#   3.1 MB, the primary's at most 2.1 MB, and no segment went past it.
+#
+# Between real VMs behind taps either window can be the smaller.
 cn_secondary_host() {
 	CN_SH=$1-sh
 	CN_SEC=$1-sec
@@ -134,18 +148,43 @@ cn_secondary_host() {
 	cn_host_if "$CN_S" && ip -n "$CN_SH" link set "$CN_L" up &&
 		cn_replica "$CN_SEC" "$CN_V" "$CN_SH" &&
 		ip netns exec "$CN_SEC" ethtool -K eth0 gro on >/dev/null &&
+		ip -n "$CN_SEC" link set dev eth0 gro_max_size 1500 &&
 		ip netns exec "$CN_SEC" sysctl -qw \
-			net.ipv4.tcp_rmem="4096 1048576 6291456"
+			net.ipv4.tcp_rmem="4096 6291456 6291456"
+}
+
+# cn_flow_order DEV [NS]: RPS on DEV's receive queue, so that every frame
+# of a flow is taken by one CPU, in order, as from a NIC's RSS queue. A
+# veth with no NAPI hands what it receives to the backlog of the CPU
+# that sent it; the client's TCP sends from its process on one CPU and
+# from the softirq of the ACKs on the other, and two backlogs drained at
+# once reordered the client's segments on O and again on their way into
+# the primary replica (421 to 934 per 40 to 100 uploads, answered with
+# D-SACKs: the client's 237 to 398 fast retransmissions were spurious).
+# The secondary's path is NAPI all the way (XDP on the link), in order.
+cn_flow_order() {
+	local n mask f=/sys/class/net/$1/queues/rx-0/rps_cpus
+	n=$(nproc)
+	((n > 32)) && n=32
+	mask=$(printf %x $(((1 << n) - 1)))
+	if [[ -n ${2:-} ]]; then
+		ip netns exec "$2" sh -c "echo $mask >$f"
+	else
+		echo "$mask" >"$f"
+	fi
 }
 
 # cn_pair_topology PREFIX: the client, the primary replica behind CN_P and
-# the secondary host (cn_secondary_host). Sets CN_CLI, CN_PRI, CN_P, CN_O
+# the secondary host (cn_secondary_host), the client's frames in order on
+# O and into the primary (cn_flow_order). Sets CN_CLI, CN_PRI, CN_P, CN_O
 # and cn_secondary_host's.
 cn_pair_topology() {
 	CN_PRI=$1-pri
 	CN_P=${1}p
 	cn_pins_on_exit
-	cn_client "$1" && cn_replica "$CN_PRI" "$CN_P" && cn_secondary_host "$1"
+	cn_client "$1" && cn_replica "$CN_PRI" "$CN_P" &&
+		cn_flow_order "$CN_O" && cn_flow_order eth0 "$CN_PRI" &&
+		cn_secondary_host "$1"
 }
 
 # cn_tap_topology PREFIX: client on a veth, replicas as tap devices CN_P
