@@ -341,6 +341,7 @@ static int attach_xdp_on(struct rewrite *rw, int ifindex, const char *ifname,
 			 bool *attached)
 {
 	int fd = bpf_program__fd(rw->skel->progs.colo_rw_in), err;
+	__u32 mtu;
 
 	err = bpf_xdp_attach(ifindex, fd,
 			     rw->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
@@ -353,6 +354,12 @@ static int attach_xdp_on(struct rewrite *rw, int ifindex, const char *ifname,
 	if (err == -EOPNOTSUPP && (rw->xdp_flags & XDP_FLAGS_DRV_MODE))
 		log_err("%s has no native XDP support: use generic mode (--xdp-mode skb)",
 			ifname);
+	else if (err != -EOPNOTSUPP && !host_mtu(ifname, &mtu) &&
+		 mtu > HOST_PLAIN_MTU)
+		/* colo_rw_in takes multi-buffer frames: the driver does not */
+		log_err("%s: attaching %s failed at MTU %u: %s; this driver has no multi-buffer XDP for frames over a page: set its MTU to %u ('ip link set dev %s mtu %u'), or use --xdp-mode skb (generic XDP takes them since Linux 6.9)",
+			ifname, COLO_RW_PROG_IN, mtu, strerror(-err),
+			HOST_PLAIN_MTU, ifname, HOST_PLAIN_MTU);
 	else
 		log_err("%s: attaching %s failed: %s", ifname, COLO_RW_PROG_IN,
 			strerror(-err));
