@@ -75,13 +75,14 @@ t_check "3 downloads of 4 MiB under way, learned by the agent" \
 	cn_wait_cmd underway
 
 mapped=$(agent seqs_mapped)
-sweeps=$(agent sweeps)
-conns=$(agent conns)
 id=$(xdp_id)
 dead=$AGENT
 kill -KILL "$AGENT"
 wait "$AGENT" 2>/dev/null
 at=$(sizes)
+# what the dead agent last published, which the restart goes on from
+sweeps=$(agent sweeps)
+conns=$(agent conns)
 left() { attached && [[ -d $PINS ]]; }
 t_check "SIGKILL: colo_rw_in stays on the link, colo_rw_out on the VM's ingress, the pins stay" \
 	left

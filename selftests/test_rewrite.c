@@ -1116,6 +1116,42 @@ static __u32 prog_id(int fd)
 }
 
 /*
+ * An agent in a child process, on o: its pid once it has opened, or -1.
+ * The caller SIGKILLs it (kill_agent()), and what it attached and pinned
+ * stays.
+ */
+static pid_t agent_in_child(const struct rewrite_opts *o)
+{
+	struct rewrite *rw;
+	int sync[2];
+	pid_t child;
+	char c = 0;
+
+	if (pipe(sync))
+		return -1;
+	child = fork();
+	if (!child) {
+		c = !rewrite_open(o, &rw);
+		if (write(sync[1], &c, 1) == 1 && c)
+			pause();
+		_exit(1);
+	}
+	close(sync[1]);
+	if (child > 0 && (read(sync[0], &c, 1) != 1 || !c)) {
+		waitpid(child, NULL, 0);
+		child = -1;
+	}
+	close(sync[0]);
+	return child;
+}
+
+static void kill_agent(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/*
  * An agent killed (a child that opened and then got SIGKILL) leaves its
  * programs rewriting; a restart on the same interfaces takes them over,
  * attached as they are, the connection's offsets and the counters kept; one of other
@@ -1132,35 +1168,25 @@ TEST(a_restart_takes_over_a_killed_agent)
 	char pins[PATH_MAX], other[IF_NAMESIZE];
 	struct rewrite *rw2 = NULL;
 	__u32 in_id, out_id;
-	int sync[2], status, fd;
 	struct rig r;
 	pid_t child;
-	char c;
+	int fd;
 
 	SKIP_UNLESS_ROOT();
-	if (rig_links(&r) || pipe(sync)) {
+	if (rig_links(&r)) {
 		CHECK(!"rig up");
 		rig_down(&r);
 		return;
 	}
 	o.vm = r.vm;
 	o.link = r.link;
-	child = fork();
-	if (!child) {
-		c = !rewrite_open(&o, &r.rw);
-		if (write(sync[1], &c, 1) == 1 && c)
-			pause();
-		_exit(1);
-	}
-	close(sync[1]);
-	CHECK(read(sync[0], &c, 1) == 1 && c);
-	close(sync[0]);
+	child = agent_in_child(&o);
+	CHECK(child > 0);
 	snprintf(pins, sizeof(pins), "%s/%s%s", COLO_PIN_ROOT,
 		 SECONDARY_PIN_PREFIX, r.vm);
 	CHECK_EQ(rig_fds(&r, pins), 0);
 	accept_conn(&r, false, 0);
-	kill(child, SIGKILL);
-	waitpid(child, &status, 0);
+	kill_agent(child);
 	in_id = prog_id(r.in_fd);
 	out_id = prog_id(r.out_fd);
 
@@ -1208,4 +1234,45 @@ TEST(a_restart_takes_over_a_killed_agent)
 	CHECK_EQ(rewrite_open(&o, &rw2), -EBUSY);
 	rig_down(&r);
 	CHECK(access(pins, F_OK) != 0);
+}
+
+/*
+ * What a takeover cannot take: the dead agent's programs in the other XDP
+ * mode, another --failover-out, its program gone from the link. Each is
+ * refused and leaves the pins as they were.
+ */
+TEST(a_takeover_refuses_what_it_cannot_take)
+{
+	struct rewrite_opts o = { .max_conns = 64 };
+	struct rewrite *rw2 = NULL;
+	char pins[PATH_MAX];
+	struct rig r;
+	pid_t child;
+
+	SKIP_UNLESS_ROOT();
+	if (rig_links(&r)) {
+		CHECK(!"rig up");
+		rig_down(&r);
+		return;
+	}
+	o.vm = r.vm;
+	o.link = r.link;
+	child = agent_in_child(&o);
+	CHECK(child > 0);
+	kill_agent(child);
+	snprintf(pins, sizeof(pins), "%s/%s%s", COLO_PIN_ROOT,
+		 SECONDARY_PIN_PREFIX, r.vm);
+	o.skb_mode = true;
+	CHECK_EQ(rewrite_open(&o, &rw2), -EINVAL);
+	o.skb_mode = false;
+	/* the dead agent had none */
+	o.failover_out = "lo";
+	CHECK_EQ(rewrite_open(&o, &rw2), -EINVAL);
+	o.failover_out = NULL;
+	CHECK_EQ(test_sh("ip link set dev %s xdp off", r.link), 0);
+	CHECK_EQ(rewrite_open(&o, &rw2), -EBUSY);
+	CHECK(!rw2);
+	CHECK(access(pins, F_OK) == 0);
+	test_sh("rm -r %s; rmdir %s 2>/dev/null", pins, COLO_PIN_ROOT);
+	rig_down(&r);
 }

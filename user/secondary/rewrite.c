@@ -216,9 +216,14 @@ static int check_takeover(struct rewrite *rw, const struct rewrite_opts *o)
 		return dead_gone(rw, what);
 	}
 	if (cfg.failover_ifindex != (__u32)rw->fo_ifindex) {
-		log_err("pin directory %s holds a colo-xdp secondary (pid %u) with another --failover-out (ifindex %u) than %s: take it over with the --failover-out it had",
-			rw->pins.path, rw->dead_pid, cfg.failover_ifindex,
-			rw->fo_ifindex ? rw->fo : "none (the link)");
+		if (!cfg.failover_ifindex)
+			strcpy(what, "none");
+		else if (!if_indextoname(cfg.failover_ifindex, what))
+			snprintf(what, sizeof(what), "ifindex %u",
+				 cfg.failover_ifindex);
+		log_err("pin directory %s holds a colo-xdp secondary (pid %u) whose --failover-out was %s, not %s: take it over with the --failover-out it had",
+			rw->pins.path, rw->dead_pid, what,
+			rw->fo_ifindex ? rw->fo : "none");
 		return -EINVAL;
 	}
 	err = kept_prog(rw, COLO_RW_PROG_IN, &rw->kept_in, &in_id);
