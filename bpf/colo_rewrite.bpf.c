@@ -615,7 +615,14 @@ static __always_inline void rw_learn_mac(const __u8 *data, const __u8 *end,
 		cfg->macs_full = 1;
 }
 
-SEC("xdp")
+/*
+ * xdp.frags: at a jumbo MTU a frame comes as a multi-buffer XDP frame
+ * (without the flag veth refuses the program when its peer's MTU is
+ * jumbo, and drivers drop such frames). Only the headers, in the first
+ * buffer (data to data_end), are read and rewritten; IP lengths are
+ * checked against the whole frame's, and it is redirected whole.
+ */
+SEC("xdp.frags")
 int colo_rw_in(struct xdp_md *ctx)
 {
 	__u8 *data = (__u8 *)(long)ctx->data;
@@ -659,7 +666,7 @@ int colo_rw_in(struct xdp_md *ctx)
 			return XDP_DROP;
 		}
 	}
-	rw_in(data, end, end - data, cfg, st, &pkt, &cs);
+	rw_in(data, end, bpf_xdp_get_buff_len(ctx), cfg, st, &pkt, &cs);
 	check = (__u8 *)colo_ptr(data, end, pkt.l4_off + 16, 2);
 	if (cs.changed && check) {
 		/* the frame came whole from the wire: its checksum is full */

@@ -181,7 +181,8 @@ struct colo_secondary {
 	/* checkpoints the agent's control socket was told of */
 	__u64 ctl_checkpoints;
 	__u32 failover; /* 1 once failed over */
-	__u32 pad;
+	/* 1: the agent made the VM's clsact qdisc, whoever stops removes it */
+	__u32 qdisc;
 };
 
 #endif /* COLO_REWRITE_H */

@@ -12,10 +12,13 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <linux/if_link.h>
 #include <linux/pkt_cls.h>
 
@@ -56,18 +59,21 @@ struct rig {
 	int conns_fd, cfg_fd;
 };
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 static void rig_down(struct rig *r)
 {
 	sweep_destroy(r->sw);
 	rewrite_close(r->rw);
-	if (r->in_fd >= 0)
-		close(r->in_fd);
-	if (r->out_fd >= 0)
-		close(r->out_fd);
-	if (r->conns_fd >= 0)
-		close(r->conns_fd);
-	if (r->cfg_fd >= 0)
-		close(r->cfg_fd);
+	close_fd(&r->in_fd);
+	close_fd(&r->out_fd);
+	close_fd(&r->conns_fd);
+	close_fd(&r->cfg_fd);
 	test_sh("ip link del %s 2>/dev/null; ip link del %s 2>/dev/null", r->vm,
 		r->link);
 }
@@ -91,12 +97,9 @@ static int prog_of_xdp(int ifindex)
 	return id ? bpf_prog_get_fd_by_id(id) : -1;
 }
 
-/* The agent's programs and pinned maps, as it leaves them for others. */
-static int rig_up(struct rig *r, uint32_t max_conns)
+/* The veth pairs of the VM's interface and of the link. */
+static int rig_links(struct rig *r)
 {
-	struct rewrite_opts o = { .max_conns = max_conns };
-	const char *pins;
-
 	memset(r, 0, sizeof(*r));
 	r->in_fd = r->out_fd = r->conns_fd = r->cfg_fd = -1;
 	snprintf(r->vm, sizeof(r->vm), "cx%drv", getpid() % 100000);
@@ -105,22 +108,41 @@ static int rig_up(struct rig *r, uint32_t max_conns)
 		    r->vm, r->vm, r->vm, r->link, r->link, r->link))
 		return -1;
 	r->link_ifindex = if_nametoindex(r->link);
-	o.vm = r->vm;
-	o.link = r->link;
-	if (rewrite_open(&o, &r->rw))
-		return -1;
-	pins = rewrite_pin_path(r->rw);
+	return 0;
+}
+
+/* The programs attached now, and the maps pinned in pins. */
+static int rig_fds(struct rig *r, const char *pins)
+{
+	close_fd(&r->in_fd);
+	close_fd(&r->out_fd);
+	close_fd(&r->conns_fd);
+	close_fd(&r->cfg_fd);
 	r->conns_fd = pin_dir_open_pin(pins, COLO_RW_MAP_CONNS);
 	r->cfg_fd = pin_dir_open_pin(pins, COLO_RW_MAP_CONFIG);
 	r->in_fd = prog_of_xdp(r->link_ifindex);
 	r->out_fd = prog_of_tc(if_nametoindex(r->vm));
+	return r->conns_fd < 0 || r->cfg_fd < 0 || r->in_fd < 0 ||
+			       r->out_fd < 0 ?
+		       -1 :
+		       0;
+}
+
+/* The agent's programs and pinned maps, as it leaves them for others. */
+static int rig_up(struct rig *r, uint32_t max_conns)
+{
+	struct rewrite_opts o = { .max_conns = max_conns };
+
+	if (rig_links(r))
+		return -1;
+	o.vm = r->vm;
+	o.link = r->link;
+	if (rewrite_open(&o, &r->rw) || rig_fds(r, rewrite_pin_path(r->rw)))
+		return -1;
 	r->t.idle_ms = 5000;
 	r->t.syn_ms = 2000;
 	r->t.close_ms = 1000;
-	if (r->conns_fd < 0 || r->cfg_fd < 0 || r->in_fd < 0 || r->out_fd < 0 ||
-	    sweep_create(r->conns_fd, &r->t, &r->sw))
-		return -1;
-	return 0;
+	return sweep_create(r->conns_fd, &r->t, &r->sw);
 }
 
 /*
@@ -1080,5 +1102,177 @@ TEST(open_refuses_with_a_fix)
 	CHECK(access(rewrite_pin_path(r.rw), F_OK) == 0);
 	CHECK(access(COLO_PIN_ROOT "/" SECONDARY_PIN_PREFIX "cxnosuchif",
 		     F_OK) != 0);
+	rig_down(&r);
+}
+
+/* The id of the program behind fd; 0 if none. */
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.id :
+								     0;
+}
+
+/*
+ * An agent in a child process, on o: its pid once it has opened, or -1.
+ * The caller SIGKILLs it (kill_agent()), and what it attached and pinned
+ * stays.
+ */
+static pid_t agent_in_child(const struct rewrite_opts *o)
+{
+	struct rewrite *rw;
+	int sync[2];
+	pid_t child;
+	char c = 0;
+
+	if (pipe(sync))
+		return -1;
+	child = fork();
+	if (!child) {
+		c = !rewrite_open(o, &rw);
+		if (write(sync[1], &c, 1) == 1 && c)
+			pause();
+		_exit(1);
+	}
+	close(sync[1]);
+	if (child > 0 && (read(sync[0], &c, 1) != 1 || !c)) {
+		waitpid(child, NULL, 0);
+		child = -1;
+	}
+	close(sync[0]);
+	return child;
+}
+
+static void kill_agent(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/*
+ * An agent killed (a child that opened and then got SIGKILL) leaves its
+ * programs rewriting; a restart on the same interfaces takes them over,
+ * attached as they are, the connection's offsets and the counters kept; one of other
+ * interfaces or another table size is refused, the dead agent's instance
+ * left as it was; a live one is refused.
+ */
+TEST(a_restart_takes_over_a_killed_agent)
+{
+	struct rewrite_opts o = { .max_conns = 64 };
+	struct seg ack = peer_ack, data = { .seq = VM_ISN + 1,
+					    .ack = PEER_ISN + 1,
+					    .flags = COLO_TCP_ACK,
+					    .len = 100 };
+	char pins[PATH_MAX], other[IF_NAMESIZE];
+	struct rewrite *rw2 = NULL;
+	__u32 in_id, out_id;
+	struct rig r;
+	pid_t child;
+	int fd;
+
+	SKIP_UNLESS_ROOT();
+	if (rig_links(&r)) {
+		CHECK(!"rig up");
+		rig_down(&r);
+		return;
+	}
+	o.vm = r.vm;
+	o.link = r.link;
+	child = agent_in_child(&o);
+	CHECK(child > 0);
+	snprintf(pins, sizeof(pins), "%s/%s%s", COLO_PIN_ROOT,
+		 SECONDARY_PIN_PREFIX, r.vm);
+	CHECK_EQ(rig_fds(&r, pins), 0);
+	accept_conn(&r, false, 0);
+	kill_agent(child);
+	in_id = prog_id(r.in_fd);
+	out_id = prog_id(r.out_fd);
+
+	/* nobody sweeps now, but the programs stay, rewriting as before */
+	fd = prog_of_xdp(r.link_ifindex);
+	CHECK_EQ(prog_id(fd), in_id);
+	close_fd(&fd);
+	CHECK(pass_seq(&r, &data, PRI_ISN + 1));
+
+	/* refused, the dead agent's left as it was */
+	o.max_conns = 128;
+	CHECK_EQ(rewrite_open(&o, &rw2), -EINVAL);
+	o.max_conns = 64;
+	snprintf(other, sizeof(other), "cx%dro", getpid() % 100000);
+	CHECK_EQ(
+		test_sh("ip link add %s type veth peer name %sx && ip link set %s up",
+			other, other, other),
+		0);
+	o.vm = other;
+	o.pin_path = pins;
+	CHECK_EQ(rewrite_open(&o, &rw2), -EBUSY);
+	test_sh("ip link del %s", other);
+	o.vm = r.vm;
+	o.pin_path = NULL;
+	CHECK(!rw2);
+	CHECK_EQ(rig_fds(&r, pins), 0);
+	CHECK_EQ(prog_id(r.in_fd), in_id);
+	CHECK_EQ(prog_id(r.out_fd), out_id);
+
+	/* taken over: its programs stay, on the same table and counters */
+	CHECK_EQ(rewrite_open(&o, &r.rw), 0);
+	CHECK_EQ(rewrite_took_over(r.rw), (uint32_t)child);
+	CHECK_EQ(rig_fds(&r, pins), 0);
+	CHECK_EQ(prog_id(r.in_fd), in_id);
+	CHECK_EQ(prog_id(r.out_fd), out_id);
+	CHECK_EQ(nconns(&r), 1);
+	CHECK(pass_seq(&r, &data, PRI_ISN + 1));
+	ack.seq += 100;
+	CHECK(pass_ack(&r, &ack, VM_ISN + 1));
+	CHECK_EQ(stats(&r).learned_accepted, 1);
+	CHECK_EQ(stats(&r).seqs_mapped, 2);
+	CHECK_EQ(stats(&r).acks_mapped, 2);
+
+	/* a live agent's: refused */
+	CHECK_EQ(rewrite_open(&o, &rw2), -EBUSY);
+	rig_down(&r);
+	CHECK(access(pins, F_OK) != 0);
+}
+
+/*
+ * What a takeover cannot take: the dead agent's programs in the other XDP
+ * mode, another --failover-out, its program gone from the link. Each is
+ * refused and leaves the pins as they were.
+ */
+TEST(a_takeover_refuses_what_it_cannot_take)
+{
+	struct rewrite_opts o = { .max_conns = 64 };
+	struct rewrite *rw2 = NULL;
+	char pins[PATH_MAX];
+	struct rig r;
+	pid_t child;
+
+	SKIP_UNLESS_ROOT();
+	if (rig_links(&r)) {
+		CHECK(!"rig up");
+		rig_down(&r);
+		return;
+	}
+	o.vm = r.vm;
+	o.link = r.link;
+	child = agent_in_child(&o);
+	CHECK(child > 0);
+	kill_agent(child);
+	snprintf(pins, sizeof(pins), "%s/%s%s", COLO_PIN_ROOT,
+		 SECONDARY_PIN_PREFIX, r.vm);
+	o.skb_mode = true;
+	CHECK_EQ(rewrite_open(&o, &rw2), -EINVAL);
+	o.skb_mode = false;
+	/* the dead agent had none */
+	o.failover_out = "lo";
+	CHECK_EQ(rewrite_open(&o, &rw2), -EINVAL);
+	o.failover_out = NULL;
+	CHECK_EQ(test_sh("ip link set dev %s xdp off", r.link), 0);
+	CHECK_EQ(rewrite_open(&o, &rw2), -EBUSY);
+	CHECK(!rw2);
+	CHECK(access(pins, F_OK) == 0);
+	test_sh("rm -r %s; rmdir %s 2>/dev/null", pins, COLO_PIN_ROOT);
 	rig_down(&r);
 }

@@ -122,7 +122,11 @@ static const struct cli_cmd secondary_cmd = {
 	.opts = secondary_opts,
 	.footer =
 		"Stops on SIGINT or SIGTERM, detaching what it attached and removing\n"
-		"its pins. Its counters: 'colo-xdp stat'.\n",
+		"its pins. SIGKILL leaves the rewriter running in the kernel, attached\n"
+		"and pinned; started again with the same interfaces, pin path,\n"
+		"--failover-out and --max-connections, it takes that over: the\n"
+		"connections keep their offsets, the counters and the sweep go on.\n"
+		"Its counters: 'colo-xdp stat'.\n",
 };
 
 static int parse(int argc, char **argv, struct secondary_opts *o)
@@ -250,7 +254,8 @@ static int loop(struct rewrite *rw, struct sweep *sw,
 		{ .fd = links->fd, .events = POLLIN },
 		{ .fd = ctl ? ctl_server_fd(ctl) : -1, .events = POLLIN },
 	};
-	struct colo_rw_sweep_stats st = {};
+	/* a takeover's go on from the dead agent's */
+	struct colo_rw_sweep_stats st = *rewrite_sweep_stats(rw);
 	int every = sweep_every_ms(&o->t);
 	uint64_t next = 0, now;
 	unsigned int gone;
@@ -319,6 +324,11 @@ int cmd_secondary(int argc, char **argv)
 	printf("rewriting between %s (vm) and %s (link): %s on %s (XDP), %s on %s (tc), up to %u connections, pinned in %s\n",
 	       o.rw.vm, o.rw.link, COLO_RW_PROG_IN, o.rw.link, COLO_RW_PROG_OUT,
 	       o.rw.vm, o.rw.max_conns, rewrite_pin_path(rw));
+	if (rewrite_took_over(rw))
+		printf("took over the agent of pid %u (%llu connections at its last sweep): their offsets kept, the counters and the sweep go on%s\n",
+		       rewrite_took_over(rw),
+		       (unsigned long long)rewrite_sweep_stats(rw)->conns,
+		       rewrite_in_failover(rw) ? ", failed over" : "");
 	fflush(stdout);
 	ret = loop(rw, sw, &o, &links, ctl);
 	printf("stopped\n");

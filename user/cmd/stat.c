@@ -462,7 +462,7 @@ static void sec_human(const char *path, const struct secondary_view *v)
 	printf("%s: secondary, pid %u%s\n", path, v->rec.pid,
 	       v->running ?
 		       "" :
-		       " (not running: its programs may still rewrite; detach them and remove its pins with 'rm -r DIR')");
+		       " (not running: its programs may still rewrite; 'colo-xdp secondary' on the same interfaces takes them over)");
 	printf("  interfaces: vm %.*s (%u) link %.*s (%u)\n", COLO_RW_IFNAMSIZ,
 	       v->rec.vm, v->rec.vm_ifindex, COLO_RW_IFNAMSIZ, v->rec.link,
 	       v->rec.link_ifindex);
@@ -477,7 +477,7 @@ static void sec_human(const char *path, const struct secondary_view *v)
 			     COLO_TOTAL);
 	else
 		printf("  rewriter: -\n");
-	print_fields("sweep, totals since the agent started", &v->rec.sweep,
+	print_fields("sweep, totals since the first agent started", &v->rec.sweep,
 		     secondary_sweep_fields, secondary_sweep_fields_n,
 		     COLO_TOTAL);
 }

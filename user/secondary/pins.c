@@ -10,28 +10,39 @@
 #include "log.h"
 #include "pins.h"
 
-int secondary_pins_claim(struct pin_dir *d, const char *path, const char *vm)
+int secondary_pins_claim(struct pin_dir *d, const char *path,
+			 const char *const ifname[2], const int ifindex[2],
+			 struct colo_secondary *dead)
 {
 	char name[sizeof(SECONDARY_PIN_PREFIX) + 16];
-	struct colo_secondary rec;
 	int ret;
 
-	snprintf(name, sizeof(name), SECONDARY_PIN_PREFIX "%s", vm);
+	snprintf(name, sizeof(name), SECONDARY_PIN_PREFIX "%s", ifname[0]);
 	ret = pin_dir_make(d, path, name);
 	if (ret != PIN_DIR_HELD)
-		return ret < 0 ? ret : 0;
-	pin_dir_read_record(d->path, COLO_RW_MAP_AGENT, &rec, sizeof(rec));
-	if (!rec.pid)
+		return ret;
+	pin_dir_read_record(d->path, COLO_RW_MAP_AGENT, dead, sizeof(*dead));
+	if (!dead->pid) {
 		log_err("pin directory %s holds pins that are not a colo-xdp secondary's: remove them with 'rm -r %s', or give this agent another pin path",
 			d->path, d->path);
-	else if (pin_dir_pid_runs(rec.pid))
+		return -EBUSY;
+	}
+	if (pin_dir_pid_runs(dead->pid)) {
 		log_err("pin directory %s belongs to a running colo-xdp secondary (pid %u): stop it, or give this agent another pin path",
-			d->path, rec.pid);
-	else
-		log_err("pin directory %s holds the pins of a colo-xdp secondary (pid %u) that did not stop cleanly, whose programs may still rewrite: detach them ('ip link set dev %.*s xdp off', 'tc qdisc del dev %.*s clsact') and remove the pins with 'rm -r %s'",
-			d->path, rec.pid, COLO_RW_IFNAMSIZ, rec.link,
-			COLO_RW_IFNAMSIZ, rec.vm, d->path);
-	return -EBUSY;
+			d->path, dead->pid);
+		return -EBUSY;
+	}
+	if (dead->vm_ifindex != (__u32)ifindex[0] ||
+	    dead->link_ifindex != (__u32)ifindex[1]) {
+		log_err("pin directory %s holds the pins of a colo-xdp secondary (pid %u) of --vm %.*s and --link %.*s that did not stop cleanly, not of %s and %s: give this agent another pin path, or end that one: detach its programs ('ip link set dev %.*s xdp off', 'tc filter del dev %.*s ingress handle %#x prio %d bpf') and remove its pins with 'rm -r %s'",
+			d->path, dead->pid, COLO_RW_IFNAMSIZ, dead->vm,
+			COLO_RW_IFNAMSIZ, dead->link, ifname[0], ifname[1],
+			COLO_RW_IFNAMSIZ, dead->link, COLO_RW_IFNAMSIZ,
+			dead->vm, SECONDARY_TC_HANDLE, SECONDARY_TC_PRIO,
+			d->path);
+		return -EBUSY;
+	}
+	return PIN_DIR_TAKEOVER;
 }
 
 /* The per-CPU counters of the rewriter, summed; -errno if unreadable. */

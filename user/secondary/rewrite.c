@@ -4,6 +4,14 @@
  * agent's pin directory as the pin root: its maps never meet another
  * agent's. Every attach, pin and directory made here is recorded in
  * struct rewrite, and rewrite_close() removes exactly those.
+ *
+ * An agent killed leaves everything in the kernel, rewriting: the
+ * programs stay attached (the interfaces hold them) and the maps pinned.
+ * The next agent on the same interfaces and pin path takes that over:
+ * libbpf hands it the pinned maps (the connection table, its offsets and
+ * the counters as they are), and the dead agent's programs, found
+ * through their pins, stay attached and become this agent's to detach:
+ * not a frame meets another program.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -27,10 +35,6 @@
 #include "pins.h"
 #include "rewrite.h"
 
-/* Where colo_rw_out sits on the VM's ingress: first, and recognisable. */
-#define REWRITE_TC_HANDLE 0xc01
-#define REWRITE_TC_PRIO 1
-
 struct rewrite {
 	struct colo_rewrite_bpf *skel;
 	struct pin_dir pins;
@@ -43,7 +47,21 @@ struct rewrite {
 	struct colo_rw_config *cfg; /* colo_rw_config, mmapped */
 	size_t cfg_len;
 	struct colo_secondary rec;
+	/*
+	 * Taking over a dead agent's pins and programs; until it succeeded
+	 * (taken), close leaves them running, as they were found.
+	 */
+	bool takeover, taken;
+	__u32 dead_pid;
+	int kept_in, kept_out; /* its programs, from their pins */
 };
+
+/* What detaching colo_rw_in checks it still is: ours, or the kept one. */
+static int prog_in_fd(const struct rewrite *rw)
+{
+	return rw->takeover ? rw->kept_in :
+			      bpf_program__fd(rw->skel->progs.colo_rw_in);
+}
 
 static int link_mac(const char *name, __u8 mac[6])
 {
@@ -111,6 +129,160 @@ static int check_no_xdp(const struct rewrite *rw)
 	return err;
 }
 
+static int dead_gone(const struct rewrite *rw, const char *what)
+{
+	log_err("pin directory %s holds the pins of a colo-xdp secondary (pid %u) that did not stop cleanly, but %s: end what is left of it ('ip link set dev %s xdp off', 'tc filter del dev %s ingress handle %#x prio %d bpf', 'rm -r %s') and start again",
+		rw->pins.path, rw->dead_pid, what, rw->link, rw->vm,
+		SECONDARY_TC_HANDLE, SECONDARY_TC_PRIO, rw->pins.path);
+	return -EBUSY;
+}
+
+/* The dead agent's program pinned as name: its fd in *fd, its id. */
+static int kept_prog(struct rewrite *rw, const char *name, int *fd, __u32 *id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	char what[64];
+
+	*fd = pin_dir_open_pin(rw->pins.path, name);
+	if (*fd >= 0 && !bpf_obj_get_info_by_fd(*fd, &info, &len)) {
+		*id = info.id;
+		return 0;
+	}
+	snprintf(what, sizeof(what), "its program %s is not pinned there",
+		 name);
+	return dead_gone(rw, what);
+}
+
+/* The program id is attached to ifindex in this agent's XDP mode. */
+static int kept_xdp(struct rewrite *rw, int ifindex, const char *ifname,
+		    __u32 id)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	bool skb = rw->xdp_flags & XDP_FLAGS_SKB_MODE;
+	char what[64];
+	int err;
+
+	err = bpf_xdp_query(ifindex, 0, &q);
+	if (err) {
+		log_err("%s: cannot query its XDP program: %s", ifname,
+			strerror(-err));
+		return err;
+	}
+	if ((skb ? q.skb_prog_id : q.drv_prog_id) == id)
+		return 0;
+	if ((skb ? q.drv_prog_id : q.skb_prog_id) == id) {
+		log_err("%s: the dead colo-xdp secondary (pid %u) attached %s in %s mode: take it over with --xdp-mode %s",
+			ifname, rw->dead_pid, COLO_RW_PROG_IN,
+			skb ? "native" : "generic (skb)",
+			skb ? "native" : "skb");
+		return -EINVAL;
+	}
+	snprintf(what, sizeof(what), "%s no longer runs its %s", ifname,
+		 COLO_RW_PROG_IN);
+	return dead_gone(rw, what);
+}
+
+/*
+ * A takeover needs the dead agent's table as large as this one's (libbpf
+ * reuses a pinned map only if it is the same), the same --failover-out,
+ * and its programs, pinned, still attached where it attached them: else
+ * the pins are all that is left of it.
+ */
+static int check_takeover(struct rewrite *rw, const struct rewrite_opts *o)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = rw->vm_ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, tc, .handle = SECONDARY_TC_HANDLE,
+		    .priority = SECONDARY_TC_PRIO);
+	struct colo_rw_config cfg;
+	__u32 zero = 0, in_id, out_id;
+	char what[64];
+	int fd, err;
+
+	if (rw->rec.max_conns != o->max_conns) {
+		log_err("pin directory %s holds the connection table of a colo-xdp secondary (pid %u) with room for %u connections: take it over with --max-connections %u (another size takes a clean stop first, which forgets the connections' offsets)",
+			rw->pins.path, rw->dead_pid, rw->rec.max_conns,
+			rw->rec.max_conns);
+		return -EINVAL;
+	}
+	fd = pin_dir_open_map(rw->pins.path, COLO_RW_MAP_CONFIG, sizeof(cfg));
+	err = fd < 0 ? fd : bpf_map_lookup_elem(fd, &zero, &cfg);
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		snprintf(what, sizeof(what), "its map %s cannot be read (%s)",
+			 COLO_RW_MAP_CONFIG, strerror(-err));
+		return dead_gone(rw, what);
+	}
+	if (cfg.failover_ifindex != (__u32)rw->fo_ifindex) {
+		if (!cfg.failover_ifindex)
+			strcpy(what, "none");
+		else if (!if_indextoname(cfg.failover_ifindex, what))
+			snprintf(what, sizeof(what), "ifindex %u",
+				 cfg.failover_ifindex);
+		log_err("pin directory %s holds a colo-xdp secondary (pid %u) whose --failover-out was %s, not %s: take it over with the --failover-out it had",
+			rw->pins.path, rw->dead_pid, what,
+			rw->fo_ifindex ? rw->fo : "none");
+		return -EINVAL;
+	}
+	err = kept_prog(rw, COLO_RW_PROG_IN, &rw->kept_in, &in_id);
+	if (!err)
+		err = kept_prog(rw, COLO_RW_PROG_OUT, &rw->kept_out, &out_id);
+	if (!err)
+		err = kept_xdp(rw, rw->link_ifindex, rw->link, in_id);
+	if (!err && rw->fo_ifindex)
+		err = kept_xdp(rw, rw->fo_ifindex, rw->fo, in_id);
+	if (err)
+		return err;
+	if (bpf_tc_query(&hook, &tc) || tc.prog_id != out_id) {
+		snprintf(what, sizeof(what), "%s no longer runs its %s", rw->vm,
+			 COLO_RW_PROG_OUT);
+		return dead_gone(rw, what);
+	}
+	return 0;
+}
+
+/*
+ * Claim the pin directory; a takeover brings along the dead agent's
+ * record: its counters, its checkpoints and failover, its qdisc.
+ */
+static int claim_pins(struct rewrite *rw, const struct rewrite_opts *o)
+{
+	const char *ifname[2] = { rw->vm, rw->link };
+	int ifindex[2] = { rw->vm_ifindex, rw->link_ifindex };
+	int ret;
+
+	ret = secondary_pins_claim(&rw->pins, o->pin_path, ifname, ifindex,
+				   &rw->rec);
+	if (ret != PIN_DIR_TAKEOVER) {
+		memset(&rw->rec, 0, sizeof(rw->rec));
+		return ret;
+	}
+	rw->takeover = true;
+	rw->dead_pid = rw->rec.pid;
+	return check_takeover(rw, o);
+}
+
+/* Pinned beside the maps: how the next agent finds them if this one dies. */
+static int pin_progs(struct rewrite *rw)
+{
+	struct bpf_program *p[] = { rw->skel->progs.colo_rw_in,
+				    rw->skel->progs.colo_rw_out };
+	char pin[PATH_MAX + 16];
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(pin, sizeof(pin), "%s/%s", rw->pins.path,
+			 bpf_program__name(p[i]));
+		err = bpf_program__pin(p[i], pin);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int load(struct rewrite *rw, const struct rewrite_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = rw->pins.path);
@@ -125,8 +297,15 @@ static int load(struct rewrite *rw, const struct rewrite_opts *o)
 	}
 	err = bpf_map__set_max_entries(rw->skel->maps.colo_rw_conns,
 				       o->max_conns);
+	/* a takeover keeps the dead agent's programs: the maps only */
+	if (rw->takeover) {
+		bpf_program__set_autoload(rw->skel->progs.colo_rw_in, false);
+		bpf_program__set_autoload(rw->skel->progs.colo_rw_out, false);
+	}
 	if (!err)
 		err = colo_rewrite_bpf__load(rw->skel);
+	if (!err && !rw->takeover)
+		err = pin_progs(rw);
 	if (err) {
 		log_err("loading colo_rewrite failed: %s (with --max-connections %u; run with --verbose for libbpf's log)",
 			strerror(-err), o->max_conns);
@@ -143,6 +322,7 @@ static int load(struct rewrite *rw, const struct rewrite_opts *o)
 			strerror(-err));
 		return err;
 	}
+	/* a takeover's epoch, failover and learned MACs stay as they are */
 	rw->cfg->vm_ifindex = rw->vm_ifindex;
 	rw->cfg->link_ifindex = rw->link_ifindex;
 	rw->cfg->failover_ifindex = rw->fo_ifindex;
@@ -151,6 +331,8 @@ static int load(struct rewrite *rw, const struct rewrite_opts *o)
 	err = link_mac(rw->link, rw->cfg->link_mac);
 	if (err)
 		return err;
+	if (rw->takeover)
+		rw->rec.failover = !!rw->cfg->failover;
 	strcpy(rw->rec.vm, rw->vm);
 	strcpy(rw->rec.link, rw->link);
 	rw->rec.vm_ifindex = rw->vm_ifindex;
@@ -164,6 +346,7 @@ static int attach_xdp_on(struct rewrite *rw, int ifindex, const char *ifname,
 			 bool *attached)
 {
 	int fd = bpf_program__fd(rw->skel->progs.colo_rw_in), err;
+	__u32 mtu;
 
 	err = bpf_xdp_attach(ifindex, fd,
 			     rw->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
@@ -176,6 +359,12 @@ static int attach_xdp_on(struct rewrite *rw, int ifindex, const char *ifname,
 	if (err == -EOPNOTSUPP && (rw->xdp_flags & XDP_FLAGS_DRV_MODE))
 		log_err("%s has no native XDP support: use generic mode (--xdp-mode skb)",
 			ifname);
+	else if (err != -EOPNOTSUPP && !host_mtu(ifname, &mtu) &&
+		 mtu > HOST_PLAIN_MTU)
+		/* colo_rw_in takes multi-buffer frames: the driver does not */
+		log_err("%s: attaching %s failed at MTU %u: %s; this driver has no multi-buffer XDP for frames over a page: set its MTU to %u ('ip link set dev %s mtu %u'), or use --xdp-mode skb (generic XDP takes them since Linux 6.9)",
+			ifname, COLO_RW_PROG_IN, mtu, strerror(-err),
+			HOST_PLAIN_MTU, ifname, HOST_PLAIN_MTU);
 	else
 		log_err("%s: attaching %s failed: %s", ifname, COLO_RW_PROG_IN,
 			strerror(-err));
@@ -199,14 +388,11 @@ static int attach_xdp(struct rewrite *rw)
 
 static int attach_tc(struct rewrite *rw)
 {
-	LIBBPF_OPTS(bpf_tc_opts, tc, .handle = REWRITE_TC_HANDLE,
-		    .priority = REWRITE_TC_PRIO,
+	LIBBPF_OPTS(bpf_tc_opts, tc, .handle = SECONDARY_TC_HANDLE,
+		    .priority = SECONDARY_TC_PRIO,
 		    .prog_fd = bpf_program__fd(rw->skel->progs.colo_rw_out));
 	int err;
 
-	rw->hook.sz = sizeof(rw->hook);
-	rw->hook.ifindex = rw->vm_ifindex;
-	rw->hook.attach_point = BPF_TC_INGRESS;
 	err = bpf_tc_hook_create(&rw->hook);
 	if (err && err != -EEXIST) {
 		log_err("%s: cannot add a clsact qdisc for %s: %s", rw->vm,
@@ -214,16 +400,29 @@ static int attach_tc(struct rewrite *rw)
 		return err;
 	}
 	rw->hook_created = !err;
+	rw->rec.qdisc = rw->hook_created;
 	err = bpf_tc_attach(&rw->hook, &tc);
 	if (err == -EEXIST)
 		log_err("%s already has a tc filter at handle %#x priority %d of its ingress, another colo-xdp secondary's or someone else's: remove it with 'tc filter del dev %s ingress handle %#x prio %d bpf'",
-			rw->vm, REWRITE_TC_HANDLE, REWRITE_TC_PRIO, rw->vm,
-			REWRITE_TC_HANDLE, REWRITE_TC_PRIO);
+			rw->vm, SECONDARY_TC_HANDLE, SECONDARY_TC_PRIO, rw->vm,
+			SECONDARY_TC_HANDLE, SECONDARY_TC_PRIO);
 	else if (err)
 		log_err("%s: attaching %s to its tc ingress failed: %s", rw->vm,
 			COLO_RW_PROG_OUT, strerror(-err));
 	rw->tc_attached = !err;
 	return err;
+}
+
+/*
+ * A takeover's programs stay where the dead agent attached them (checked),
+ * its qdisc too: this agent's to remove as if it had made them.
+ */
+static void keep_attached(struct rewrite *rw)
+{
+	rw->xdp_attached = true;
+	rw->fo_attached = rw->fo_ifindex;
+	rw->tc_attached = true;
+	rw->hook_created = rw->rec.qdisc;
 }
 
 int rewrite_open(const struct rewrite_opts *o, struct rewrite **out)
@@ -235,6 +434,9 @@ int rewrite_open(const struct rewrite_opts *o, struct rewrite **out)
 	if (!rw)
 		return -ENOMEM;
 	pin_dir_init(&rw->pins);
+	rw->kept_in = rw->kept_out = -1;
+	rw->hook.sz = sizeof(rw->hook);
+	rw->hook.attach_point = BPF_TC_INGRESS;
 	rw->xdp_flags = o->skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	err = check_ifaces(rw, o);
 	if (!err)
@@ -242,8 +444,8 @@ int rewrite_open(const struct rewrite_opts *o, struct rewrite **out)
 	if (!err)
 		err = host_ensure_bpffs();
 	if (!err)
-		err = secondary_pins_claim(&rw->pins, o->pin_path, rw->vm);
-	if (!err)
+		err = claim_pins(rw, o);
+	if (!err && !rw->takeover)
 		err = check_no_xdp(rw);
 	if (!err)
 		err = load(rw, o);
@@ -251,11 +453,23 @@ int rewrite_open(const struct rewrite_opts *o, struct rewrite **out)
 		goto out;
 	/* the directory names a live owner now: nobody else claims it */
 	pin_dir_unlock(&rw->pins);
-	err = attach_xdp(rw);
+	rw->hook.ifindex = rw->vm_ifindex;
+	if (rw->takeover)
+		keep_attached(rw);
+	else
+		err = attach_xdp(rw) ?: attach_tc(rw);
 	if (!err)
-		err = attach_tc(rw);
+		err = rewrite_publish(rw, &rw->rec.sweep);
 	if (err)
 		goto out;
+	if (rw->takeover) {
+		rw->taken = true;
+		rw->pins.owned = true;
+		log_info(
+			"took over the colo-xdp secondary of pid %u in %s: its %s on %s and %s on %s rewrote meanwhile and stay attached, on the same connection table and counters",
+			rw->dead_pid, rw->pins.path, COLO_RW_PROG_IN, rw->link,
+			COLO_RW_PROG_OUT, rw->vm);
+	}
 	if (host_is_veth(rw->vm))
 		log_warn(
 			"note: vm %s is a veth: frames redirected to it arrive only if its peer has an XDP program or GRO on ('ethtool -K PEER gro on')",
@@ -285,6 +499,16 @@ void rewrite_ifindex(const struct rewrite *rw, int ifindex[3])
 int rewrite_conns_fd(const struct rewrite *rw)
 {
 	return bpf_map__fd(rw->skel->maps.colo_rw_conns);
+}
+
+uint32_t rewrite_took_over(const struct rewrite *rw)
+{
+	return rw->takeover ? rw->dead_pid : 0;
+}
+
+const struct colo_rw_sweep_stats *rewrite_sweep_stats(const struct rewrite *rw)
+{
+	return &rw->rec.sweep;
 }
 
 uint32_t rewrite_epoch(const struct rewrite *rw)
@@ -341,7 +565,7 @@ static void detach_xdp(struct rewrite *rw, int ifindex, const char *ifname)
 	int err;
 
 	/* only if it is still ours: someone may have replaced it */
-	xo.old_prog_fd = bpf_program__fd(rw->skel->progs.colo_rw_in);
+	xo.old_prog_fd = prog_in_fd(rw);
 	err = bpf_xdp_detach(ifindex, rw->xdp_flags, &xo);
 	if (err && err != -ENODEV)
 		log_err("%s: %s left attached: %s (remove it with 'ip link set dev %s xdp off')",
@@ -350,8 +574,8 @@ static void detach_xdp(struct rewrite *rw, int ifindex, const char *ifname)
 
 static void detach(struct rewrite *rw)
 {
-	LIBBPF_OPTS(bpf_tc_opts, tc, .handle = REWRITE_TC_HANDLE,
-		    .priority = REWRITE_TC_PRIO);
+	LIBBPF_OPTS(bpf_tc_opts, tc, .handle = SECONDARY_TC_HANDLE,
+		    .priority = SECONDARY_TC_PRIO);
 	int err;
 
 	if (rw->tc_attached) {
@@ -360,7 +584,7 @@ static void detach(struct rewrite *rw)
 		if (err && err != -ENOENT && err != -ENODEV)
 			log_err("%s: %s left on its tc ingress: %s (remove it with 'tc filter del dev %s ingress handle %#x prio %d bpf')",
 				rw->vm, COLO_RW_PROG_OUT, strerror(-err),
-				rw->vm, REWRITE_TC_HANDLE, REWRITE_TC_PRIO);
+				rw->vm, SECONDARY_TC_HANDLE, SECONDARY_TC_PRIO);
 	}
 	if (rw->hook_created) {
 		rw->hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
@@ -378,14 +602,21 @@ void rewrite_close(struct rewrite *rw)
 
 	if (!rw)
 		return;
-	if (rw->skel) {
+	/* a takeover that failed leaves the dead agent's instance running */
+	if (rw->skel && (!rw->takeover || rw->taken)) {
 		detach(rw);
 		bpf_object__for_each_map(m, rw->skel->obj)
 			if (bpf_map__is_pinned(m))
 				bpf_map__unpin(m, NULL);
+		pin_dir_unlink(rw->pins.path, COLO_RW_PROG_IN);
+		pin_dir_unlink(rw->pins.path, COLO_RW_PROG_OUT);
 	}
 	pin_dir_remove(&rw->pins);
 	pin_dir_unlock(&rw->pins);
+	if (rw->kept_in >= 0)
+		close(rw->kept_in);
+	if (rw->kept_out >= 0)
+		close(rw->kept_out);
 	if (rw->cfg)
 		munmap(rw->cfg, rw->cfg_len);
 	colo_rewrite_bpf__destroy(rw->skel);

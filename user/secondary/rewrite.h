@@ -30,10 +30,19 @@ struct rewrite;
 
 /*
  * Check the interfaces, claim the pin directory, load, pin, configure and
- * attach. On error: a message naming the interface or object and the
- * fix, a negative errno, nothing left attached or pinned.
+ * attach. Pins of a dead agent of the same interfaces are taken over: its
+ * maps kept (the connections, their offsets, the counters), its programs
+ * replaced by this one's atomically. On error: a message naming the
+ * interface or object and the fix, a negative errno, nothing left
+ * attached or pinned, or a dead agent's instance left running as found.
  */
 int rewrite_open(const struct rewrite_opts *o, struct rewrite **out);
+
+/* The pid of the dead agent this one took over; 0: a new instance. */
+uint32_t rewrite_took_over(const struct rewrite *rw);
+
+/* The sweep's counters as last published: on a takeover, the dead agent's. */
+const struct colo_rw_sweep_stats *rewrite_sweep_stats(const struct rewrite *rw);
 
 const char *rewrite_pin_path(const struct rewrite *rw);
 

@@ -35,6 +35,13 @@ bool host_is_veth(const char *name);
 int host_mtu(const char *name, __u32 *mtu);
 
 /*
+ * An MTU whose frames fit a page, hence any driver's XDP: above it, a
+ * refused attach of an xdp.frags program is likely a driver without
+ * multi-buffer XDP.
+ */
+#define HOST_PLAIN_MTU 1500
+
+/*
  * The RX and TX queues an interface has now (ethtool's channels, or
  * sysfs for a tap): -ENOENT when neither tells.
  */

@@ -459,12 +459,6 @@ static int fill_maps(struct colo_steer *s, const struct colo_steer_opts *opts)
 	return pass_rules(s, opts);
 }
 
-/*
- * An MTU whose frames fit a page, hence any driver's XDP: above it, a
- * refused attach is likely a driver without multi-buffer XDP.
- */
-#define STEER_PLAIN_MTU 1500
-
 static int attach_prog(struct colo_steer *s, int r)
 {
 	int fd = bpf_program__fd(s->skel->progs.colo_steer);
@@ -484,11 +478,11 @@ static int attach_prog(struct colo_steer *s, int r)
 		log_err("%s has no native XDP support: use generic mode (--xdp-mode skb)",
 			s->ifname[r]);
 	else if (err != -EOPNOTSUPP && !host_mtu(s->ifname[r], &mtu) &&
-		 mtu > STEER_PLAIN_MTU)
+		 mtu > HOST_PLAIN_MTU)
 		/* colo_steer takes multi-buffer frames: the driver does not */
 		log_err("%s: attaching %s failed at MTU %u: %s; this driver has no multi-buffer XDP for frames over a page: set its MTU to %u ('ip link set dev %s mtu %u'), or use --xdp-mode skb (generic XDP takes them since Linux 6.9)",
 			s->ifname[r], COLO_PROG_NAME, mtu, strerror(-err),
-			STEER_PLAIN_MTU, s->ifname[r], STEER_PLAIN_MTU);
+			HOST_PLAIN_MTU, s->ifname[r], HOST_PLAIN_MTU);
 	else
 		log_err("%s: attaching %s failed: %s", s->ifname[r],
 			COLO_PROG_NAME, strerror(-err));
