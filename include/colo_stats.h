@@ -44,6 +44,7 @@ struct colo_engine_stats {
 	__u64 passthrough_released;
 	__u64 passthrough_freed;
 	__u64 retransmissions; /* TCP segments wholly below the cursor */
+	__u64 syn_held; /* primary SYNs held for the secondary's SYN */
 	__u64 mismatches;
 	__u64 refused[COLO_FULL_MAX]; /* refusals, each offered again */
 	__u64 ckpt_requests[COLO_CKPT_REASON_MAX]; /* new requests */

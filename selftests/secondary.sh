@@ -23,7 +23,8 @@ t_check "secondary --help describes its flags, exit 0" \
 	bash -c "'$COLO_XDP' secondary --help | grep -q -- '--close-timeout MS'"
 
 # two commands and nothing else: run mirrors the clients' frames itself
-if ! sec_start --; then
+RCTL=("$COLO_XDP" ctl --control "$T_TMP/run.sock")
+if ! sec_start --control "$T_TMP/run.sock" --; then
 	t_fail "colo-xdp run and secondary start"
 	t_done
 fi
@@ -76,62 +77,110 @@ t_check "upload: no checkpoint request, no mismatch" test "$(requests)" = 0
 # --- the guests open a connection: to a server behind O, the client's
 # namespace, 256 KiB each way. Both guests bind the same source port (the
 # namespaces share the ephemeral port allocator; the VMs' would agree).
+# SERVER PORT SHAFILE takes one connection; GUEST SERVER PORT SPORT [GO]
+# connects once the file GO exists.
 SERVER='import hashlib, socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 9100))
+s.bind(("0.0.0.0", int(sys.argv[1])))
 s.listen()
 c, _ = s.accept()
 got = b""
 while len(got) < 262144 and (d := c.recv(65536)):
     got += d
-open(sys.argv[1], "w").write(hashlib.sha256(got).hexdigest())
+open(sys.argv[2], "w").write(hashlib.sha256(got).hexdigest())
 c.sendall(hashlib.sha256(got).digest() * 8192)
 c.close()'
-GUEST='import hashlib, socket, sys
+GUEST='import hashlib, os, socket, sys, time
+while len(sys.argv) > 4 and not os.path.exists(sys.argv[4]):
+    time.sleep(0.01)
 s = socket.socket()
-s.bind(("0.0.0.0", 45000))
+s.bind(("0.0.0.0", int(sys.argv[3])))
 s.settimeout(20)
-s.connect((sys.argv[1], 9100))
+s.connect((sys.argv[1], int(sys.argv[2])))
 req = bytes(range(256)) * 1024
 s.sendall(req)
 got = b""
 while d := s.recv(65536):
     got += d
 sys.exit(got != hashlib.sha256(req).digest() * 8192)'
-t_bg ip netns exec "$CN_CLI" python3 -c "$SERVER" "$T_TMP/server.sha"
-t_check "guest-opened: the server listens behind O" cn_wait_cmd \
-	bash -c "ip netns exec $CN_CLI ss -tln | grep -q ':9100 '"
-# The comparator does not hold the primary's SYN for the secondary's yet
-# (docs/semantics.md): the secondary's goes first, so that the server's
-# SYN-ACK finds it tracked.
-ip netns exec "$CN_SEC" python3 -c "$GUEST" "$CN_CLIENT_IP" &
-SEC_GUEST=$!
-T_PIDS+=("$SEC_GUEST")
-half_open() {
+REQ_SHA=$(python3 -c 'import hashlib
+print(hashlib.sha256(bytes(range(256)) * 1024).hexdigest())')
+# tracked SPORT: the rewriter has an entry for the guest's port
+tracked() {
 	bpftool map dump pinned "$PINS/colo_rw_conns" 2>/dev/null |
-		grep -q '"vport": 45000'
+		grep -q "\"vport\": $1"
 }
-t_check "guest-opened: the secondary's SYN is tracked" cn_wait_cmd half_open
-ip netns exec "$CN_PRI" python3 -c "$GUEST" "$CN_CLIENT_IP" &
-PRI_GUEST=$!
-T_PIDS+=("$PRI_GUEST")
-wait "$PRI_GUEST"
-t_check "guest-opened: the primary gets the server's 256 KiB answer" \
-	test $? -eq 0
-wait "$SEC_GUEST"
-t_check "guest-opened: the secondary gets it too, through the rewriter" \
-	test $? -eq 0
-t_check "guest-opened: the server got the 256 KiB request whole" \
-	test "$(cat "$T_TMP/server.sha" 2>/dev/null)" = \
-	"$(python3 -c 'import hashlib; print(hashlib.sha256(bytes(range(256)) * 1024).hexdigest())')"
-snap; echo "# $(v "{k: x for k, x in r[\"engine\"].items() if k.startswith(\"ckpt\") or k in (\"mismatches\",)}")"
-t_check "guest-opened: no checkpoint request, no mismatch" \
-	test "$(requests)" = 0
+# syn_held: run's syn_held counter now, from its control socket (the
+# pinned counters are published once a second), or nothing
+syn_held() {
+	"${RCTL[@]}" stats --json | grep -o '"syn_held":[0-9]*' | cut -d: -f2
+}
+# held_more N: run has held more than N primary SYNs
+held_more() {
+	local n
+	n=$(syn_held)
+	[[ -n $n ]] && ((n > $1))
+}
+# opened WHAT PORT SPORT FIRST: both guests open SPORT to the server on
+# PORT, the FIRST one's SYN before the other's, each checked.
+opened() {
+	local what=$1 port=$2 sport=$3 first=$4 pri sec held
+	held=$(syn_held)
+	rm -f "$T_TMP/go"
+	t_bg ip netns exec "$CN_CLI" python3 -c "$SERVER" "$port" \
+		"$T_TMP/server-$port.sha"
+	t_check "$what: the server listens behind O" cn_wait_cmd \
+		bash -c "ip netns exec $CN_CLI ss -tln | grep -q ':$port '"
+	if [[ $first == secondary ]]; then
+		ip netns exec "$CN_SEC" python3 -c "$GUEST" "$CN_CLIENT_IP" \
+			"$port" "$sport" &
+		sec=$!
+		T_PIDS+=("$sec")
+		t_check "$what: the secondary's SYN is tracked" \
+			cn_wait_cmd tracked "$sport"
+	fi
+	if [[ $first == primary ]]; then
+		# started now, connecting only when told: no start-up delay
+		ip netns exec "$CN_SEC" python3 -c "$GUEST" "$CN_CLIENT_IP" \
+			"$port" "$sport" "$T_TMP/go" &
+		sec=$!
+		T_PIDS+=("$sec")
+	fi
+	ip netns exec "$CN_PRI" python3 -c "$GUEST" "$CN_CLIENT_IP" \
+		"$port" "$sport" &
+	pri=$!
+	T_PIDS+=("$pri")
+	if [[ $first == primary ]]; then
+		t_check "$what: run holds the primary's SYN (syn_held ${held:-none} before)" \
+			cn_wait_cmd held_more "${held:-0}"
+		touch "$T_TMP/go"
+	fi
+	wait "$pri"
+	t_check "$what: the primary gets the server's 256 KiB answer" \
+		test $? -eq 0
+	wait "$sec"
+	t_check "$what: the secondary gets it too, through the rewriter" \
+		test $? -eq 0
+	t_check "$what: the server got the 256 KiB request whole" \
+		test "$(cat "$T_TMP/server-$port.sha" 2>/dev/null)" = "$REQ_SHA"
+	snap
+	echo "# $(v "{k: x for k, x in r[\"engine\"].items() if k.startswith(\"ckpt\") or k in (\"mismatches\", \"syn_held\")}")"
+	t_check "$what: no checkpoint request, no mismatch" \
+		test "$(requests)" = 0
+}
+# The secondary's SYN first: the primary's, when it comes, leaves at once.
+opened guest-opened 9100 45000 secondary
+# The primary's SYN first, the secondary's connect only once run holds
+# it: it leaves when the secondary's has come, so that the server's
+# SYN-ACK reaches the secondary host after the rewriter tracked the
+# secondary's SYN and can learn from it (without the hold it finds nothing
+# to learn for, and the secondary diverges).
+opened "guest-opened, the secondary's connect late" 9101 45001 primary
 
 snap
 t_check "rewriter: learned $(v 's["rewrite"]["learned_accepted"]') accepted and $(v 's["rewrite"]["learned_opened"]') opened connections, mapped both ways" \
-	test "$(v 's["rewrite"]["learned_accepted"] >= 8 and s["rewrite"]["learned_opened"] == 1 and s["rewrite"]["acks_mapped"] > 0 and s["rewrite"]["seqs_mapped"] > 0')" = True
+	test "$(v 's["rewrite"]["learned_accepted"] >= 8 and s["rewrite"]["learned_opened"] == 2 and s["rewrite"]["acks_mapped"] > 0 and s["rewrite"]["seqs_mapped"] > 0')" = True
 t_check "rewriter: no table full, no malformed frame, no refused learning" \
 	test "$(v 's["rewrite"]["table_full"] + s["rewrite"]["malformed"] + s["rewrite"]["learn_refused"]')" = 0
 tsecr=$(ip netns exec "$CN_SEC" nstat -az TcpExtTSEcrRejected |

@@ -804,11 +804,11 @@ TEST(tcp_handshake_zero_payload)
 	struct frame_spec ack = tcp(ISN, 0, 601, COLO_TCP_ACK);
 
 	start();
-	/* a guest connecting out: SYN carries no ACK, nothing to wait for */
+	/* a guest connecting out: its SYN waits for the secondary's */
 	in(1, &syn);
-	CHECK_LOG("R1");
+	CHECK_LOG("");
 	in(101, &syn);
-	CHECK_LOG("F101");
+	CHECK_LOG("F101 R1");
 	/* and a guest accepting: its SYN-ACK waits for the secondary's */
 	synack.sport = 81;
 	ack.sport = 81;
@@ -821,6 +821,137 @@ TEST(tcp_handshake_zero_payload)
 	CHECK_LOG("F103 R3");
 	CHECK_EQ(st()->pool_in_use, 0);
 	CHECK_EQ(rec.mismatches, 0);
+}
+
+/* A SYN without ACK, from the same ports, with initial sequence number isn. */
+static struct frame_spec syn(uint32_t isn)
+{
+	return tcp(isn, 0, 0, COLO_TCP_SYN);
+}
+
+TEST(tcp_syn_held_until_the_secondary_syn)
+{
+	/* the ISNs differ: each replica picks its own */
+	struct frame_spec p = syn(ISN - 1), s = syn(5000);
+
+	start();
+	in(1, &p);
+	CHECK_LOG("");
+	CHECK_EQ(st()->queued[COLO_PRIMARY], 1);
+	CHECK_EQ(st()->syn_held, 1);
+	in(101, &s);
+	CHECK_LOG("F101 R1");
+	CHECK_EQ(st()->pool_in_use, 0);
+	CHECK_EQ(rec.mismatches, 0);
+}
+
+TEST(tcp_syn_secondary_first)
+{
+	struct frame_spec p = syn(ISN - 1), s = syn(5000);
+
+	start();
+	in(101, &s);
+	CHECK_LOG("F101");
+	/* its retransmission is the same attempt, not a second one */
+	in(102, &s);
+	CHECK_LOG("F102");
+	in(1, &p);
+	CHECK_LOG("R1");
+	CHECK_EQ(st()->syn_held, 0);
+	/* the same ports again, a new ISN on each side: one SYN each */
+	p = syn(ISN + 9000);
+	in(2, &p);
+	CHECK_LOG("");
+	CHECK_EQ(st()->syn_held, 1);
+	s = syn(8000);
+	in(103, &s);
+	CHECK_LOG("F103 R2");
+}
+
+TEST(tcp_syn_retransmitted)
+{
+	struct frame_spec p = syn(ISN - 1), s = syn(5000);
+
+	start();
+	in(1, &p);
+	in(2, &p); /* retransmitted while held: held too, behind the first */
+	CHECK_LOG("");
+	CHECK_EQ(st()->syn_held, 2);
+	in(101, &s);
+	CHECK_LOG("F101 R1 R2");
+	/* met once, the attempt's later copies leave at once */
+	in(3, &p);
+	CHECK_LOG("R3");
+	in(102, &s);
+	CHECK_LOG("F102");
+	CHECK_EQ(st()->syn_held, 2);
+	CHECK_EQ(st()->retransmissions, 0);
+}
+
+TEST(tcp_syn_port_reuse_waits_for_a_new_secondary_syn)
+{
+	struct frame_spec p = syn(ISN - 1), s = syn(5000);
+
+	start();
+	in(101, &s);
+	in(1, &p);
+	CHECK_LOG("F101 R1");
+	/* refused, say: the primary opens the same ports again */
+	p = syn(ISN + 70000);
+	in(2, &p);
+	CHECK_LOG("");
+	/* the secondary's old attempt again does not meet the new one */
+	in(102, &s);
+	CHECK_LOG("F102");
+	s = syn(90000);
+	in(103, &s);
+	CHECK_LOG("F103 R2");
+	CHECK_EQ(st()->syn_held, 1);
+}
+
+TEST(tcp_syn_times_out_and_the_checkpoint_releases_it)
+{
+	struct frame_spec p = syn(ISN - 1);
+
+	start();
+	colo_engine_tick(eng, 0);
+	in_at(1, &p, 10);
+	colo_engine_tick(eng, 3000 * MS);
+	CHECK_LOG("");
+	colo_engine_tick(eng, 4000 * MS);
+	CHECK_LOG("C:timeout");
+	colo_engine_checkpoint_done(eng);
+	CHECK_LOG("R1");
+	/*
+	 * The secondary is a copy now, its SYN not sent yet: the primary's
+	 * next copy of the same SYN waits for the secondary's again.
+	 */
+	in_at(2, &p, 4100);
+	CHECK_LOG("");
+	in_at(101, &p, 4200);
+	CHECK_LOG("F101 R2");
+	CHECK_EQ(st()->syn_held, 2);
+}
+
+TEST(tcp_simultaneous_open)
+{
+	struct frame_spec p = syn(ISN - 1), s = syn(5000);
+	/* both ends sent a SYN: each replica answers the peer's with SYN-ACK */
+	struct frame_spec psa =
+		tcp(ISN - 1, 0, 601, COLO_TCP_SYN | COLO_TCP_ACK);
+	struct frame_spec ssa = tcp(5000, 0, 601, COLO_TCP_SYN | COLO_TCP_ACK);
+
+	start();
+	in(1, &p);
+	in(2, &psa);
+	/* the SYN-ACK keeps its place behind the held SYN */
+	CHECK_LOG("");
+	in(101, &s);
+	CHECK_LOG("F101 R1");
+	in(102, &ssa);
+	CHECK_LOG("F102 R2");
+	CHECK_EQ(st()->syn_held, 1);
+	CHECK_EQ(st()->pool_in_use, 0);
 }
 
 TEST(tcp_pure_ack_waits_for_data_before_it)

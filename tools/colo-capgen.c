@@ -279,6 +279,32 @@ static void sc_tcp_zero_payload(struct gen *g)
 		f->data[COLO_ETH_HLEN + 20 + TCP_WINDOW_OFF] = 0x20;
 }
 
+/*
+ * The guest opens: each replica's SYN with its own ISN, then the first
+ * data in the primary's sequence space (the rewriter mapped the
+ * secondary's). The primary's SYN waits for the secondary's.
+ */
+static void sc_tcp_syn(struct gen *g)
+{
+	struct frame_spec s = tcp(0, 0, COLO_TCP_SYN, 0);
+
+	s.seq = GEN_ISN;
+	gen_add(g, COLO_PRIMARY, &s);
+	s.seq = GEN_ISN + 777777;
+	gen_add(g, COLO_SECONDARY, &s);
+	s = tcp(0, 100, TCP_ACK_PSH, 1);
+	both(g, &s);
+}
+
+/* The primary's SYN, and none from the secondary. */
+static void sc_tcp_syn_missing(struct gen *g)
+{
+	struct frame_spec s = tcp(0, 0, COLO_TCP_SYN, 0);
+
+	s.seq = GEN_ISN;
+	gen_add(g, COLO_PRIMARY, &s);
+}
+
 static void sc_tcp_fin_rst(struct gen *g)
 {
 	struct frame_spec s = tcp(0, 100, TCP_ACK_PSH, 0);
@@ -614,6 +640,11 @@ static const struct scenario {
 	  "released [0,1,2], no checkpoint, nothing queued" },
 	{ "tcp-zero-payload", sc_tcp_zero_payload,
 	  "released [0,1,2], no checkpoint" },
+	{ "tcp-syn", sc_tcp_syn,
+	  "SYNs with different ISNs: the primary's held until the "
+	  "secondary's, released [0,1], no checkpoint" },
+	{ "tcp-syn-missing", sc_tcp_syn_missing,
+	  "no secondary SYN: released [], timeout, queued primary [0]" },
 	{ "tcp-fin-rst", sc_tcp_fin_rst,
 	  "released [0], mismatch, queued primary [1] secondary [1]" },
 	{ "padding", sc_padding, "released [0,1], no checkpoint" },

@@ -147,13 +147,16 @@ static void answer(struct rec *r)
  * depends on the engine's cursor (segments wholly below it are released
  * as retransmissions), but the cursor only passes positions a secondary
  * segment reached: the primary may not end beyond every secondary of its
- * connection in this epoch, and with ACK one of them acknowledged as far.
+ * connection in this epoch, with ACK one of them acknowledged as far, and
+ * a SYN without ACK only after one of them was a SYN without ACK too.
  */
 static void check_tcp_release(const struct rec *p)
 {
+	const uint8_t syn = COLO_TCP_SYN | COLO_TCP_ACK;
 	uint32_t end = tcp_end(p);
 	bool acked = !(p->pkt.tcp_flags & COLO_TCP_ACK);
 	bool reached = end == tcp_start(p);
+	bool opened = (p->pkt.tcp_flags & syn) != COLO_TCP_SYN;
 	const struct rec *s;
 
 	for (s = d.recs; s < d.recs + d.n; s++) {
@@ -165,9 +168,12 @@ static void check_tcp_release(const struct rec *p)
 		if ((s->pkt.tcp_flags & COLO_TCP_ACK) &&
 		    (int32_t)(s->pkt.ack - p->pkt.ack) >= 0)
 			acked = true;
+		if ((s->pkt.tcp_flags & syn) == COLO_TCP_SYN)
+			opened = true;
 	}
 	REQUIRE(reached);
 	REQUIRE(acked);
+	REQUIRE(opened);
 }
 
 /* Non-TCP pairs: equal from the compared start to the end of IP. */

@@ -42,6 +42,8 @@ const struct colo_counter colo_counters[] = {
 	    "Secondary frames of a passthrough flow freed uncompared"),
 	ENG("retransmissions", retransmissions,
 	    "TCP segments wholly below the compared cursor"),
+	ENG("syn_held", syn_held,
+	    "Primary SYNs held until the secondary's SYN for the connection came"),
 	ENG("mismatches", mismatches,
 	    "Primary and secondary frames that differed"),
 	ENG("refused_queue_full", refused[COLO_FULL_QUEUE],

@@ -199,15 +199,24 @@ static uint8_t tcp_marker(const struct eng_frame *f)
 	return f->tcp_flags & COLO_TCP_RST ? COLO_TCP_RST : COLO_TCP_FIN;
 }
 
+/* A SYN without ACK: a replica opening the connection. */
+static bool tcp_opening(const struct eng_frame *f)
+{
+	return (f->tcp_flags & (COLO_TCP_SYN | COLO_TCP_ACK)) == COLO_TCP_SYN;
+}
+
 /*
  * Everything the segment carries is compared and, with ACK, the secondary
  * acknowledged at least as far. A segment that carries nothing waits for
- * the cursor to reach it, so it keeps its place in the stream.
+ * the cursor to reach it, so it keeps its place in the stream. A primary
+ * SYN waits for the secondary's (tcp_syn()).
  */
 static bool tcp_releasable(const struct eng_conn *c, const struct eng_frame *p)
 {
 	bool cursor = c->flags & ENG_C_CURSOR;
 
+	if (tcp_opening(p) && !(c->flags & ENG_C_SYN_MET))
+		return false;
 	if (p->span ? !cursor || !eng_seq_le(tcp_end(p), c->cursor) :
 		      cursor && !eng_seq_le(p->start, c->cursor))
 		return false;
@@ -295,11 +304,51 @@ static void tcp_run(struct colo_engine *e, struct eng_conn *c)
 	}
 }
 
+/*
+ * A SYN without ACK: the primary's leaves only once the secondary has sent
+ * its own SYN for the connection. The server's SYN-ACK answers the
+ * primary's SYN and is mirrored to the secondary host, whose rewriter can
+ * learn from it only if the secondary's SYN went out first (section 16 of
+ * docs/semantics.md). The SYNs are not compared: each replica picks its own
+ * ISN. An ISN tells attempts apart: the same again is a retransmission of
+ * the same attempt; another on the same ports (port reuse) is a new one,
+ * whose primary SYN needs a new secondary SYN. Each side may be one attempt
+ * ahead of the other; a checkpoint (a new epoch) forgets them all, since
+ * the secondary is then a copy of the primary and sends its SYN again.
+ */
+static void tcp_syn(struct colo_engine *e, struct eng_conn *c,
+		    const struct eng_frame *f)
+{
+	bool sec = f->side == COLO_SECONDARY;
+	uint16_t have = sec ? ENG_C_SYN_S : ENG_C_SYN_P;
+	uint32_t isn = f->start - 1;
+
+	if (!(c->flags & have) || c->syn_isn[f->side] != isn) {
+		c->syn_isn[f->side] = isn;
+		c->flags |= have;
+		/* a secondary SYN meets the primary's waiting one, if any */
+		if (sec &&
+		    (c->flags & (ENG_C_SYN_P | ENG_C_SYN_MET)) == ENG_C_SYN_P)
+			c->flags |= ENG_C_SYN_MET;
+		else if (sec)
+			c->flags |= ENG_C_SYN_SPARE;
+		else if (c->flags & ENG_C_SYN_SPARE)
+			c->flags = (c->flags & ~ENG_C_SYN_SPARE) |
+				   ENG_C_SYN_MET;
+		else
+			c->flags &= ~ENG_C_SYN_MET;
+	}
+	if (!sec && !(c->flags & ENG_C_SYN_MET))
+		e->st.syn_held++;
+}
+
 static void tcp_input(struct colo_engine *e, struct eng_conn *c,
 		      struct eng_frame *f)
 {
 	bool sec = f->side == COLO_SECONDARY;
 
+	if (tcp_opening(f))
+		tcp_syn(e, c, f);
 	if (f->tcp_flags & COLO_TCP_RST)
 		c->flags |= ENG_C_RST;
 	if (f->tcp_flags & COLO_TCP_FIN)

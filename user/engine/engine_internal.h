@@ -7,7 +7,7 @@
  *
  * Everything is preallocated in colo_engine_create(): frame descriptors and
  * connection slots live in two arrays and are linked by 32-bit index, so a
- * frame costs no allocation and a connection fits in under 100 bytes.
+ * frame costs no allocation and a connection fits in 100 bytes.
  */
 #ifndef COLO_ENGINE_INTERNAL_H
 #define COLO_ENGINE_INTERNAL_H
@@ -70,9 +70,17 @@ enum eng_conn_flag {
 	ENG_C_CURSOR = 1 << 5, /* cursor is set */
 	ENG_C_SEC_ACK = 1 << 6, /* sec_ack is set */
 	ENG_C_MISMATCH = 1 << 7, /* nothing compared until the flush */
+	ENG_C_SYN_P = 1 << 8, /* syn_isn[COLO_PRIMARY] is set */
+	ENG_C_SYN_S = 1 << 9, /* syn_isn[COLO_SECONDARY] is set */
+	/* the primary's latest SYN met one of the secondary: it may leave */
+	ENG_C_SYN_MET = 1 << 10,
+	/* the secondary sent a SYN no primary SYN met yet: it came first */
+	ENG_C_SYN_SPARE = 1 << 11,
 };
 
-#define ENG_C_EPOCH_FLAGS (ENG_C_CURSOR | ENG_C_SEC_ACK | ENG_C_MISMATCH)
+#define ENG_C_EPOCH_FLAGS                                              \
+	(ENG_C_CURSOR | ENG_C_SEC_ACK | ENG_C_MISMATCH | ENG_C_SYN_P | \
+	 ENG_C_SYN_S | ENG_C_SYN_MET | ENG_C_SYN_SPARE)
 
 struct eng_conn {
 	struct colo_flow_key key;
@@ -81,6 +89,7 @@ struct eng_conn {
 	uint32_t qhead[2], qtail[2];
 	uint32_t cursor; /* TCP: stream compared up to here */
 	uint32_t sec_ack; /* TCP: highest ACK the secondary sent */
+	uint32_t syn_isn[2]; /* TCP: ISN of each side's latest SYN */
 	uint32_t epoch; /* checkpoint epoch the flags above belong to */
 	uint32_t idle_ms; /* when it became empty, for idle expiry */
 	uint16_t qlen[2];
