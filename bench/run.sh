@@ -26,6 +26,9 @@
 #
 #   bench-traffic ─► tap <v> ─ colo_rw_out (tc) ─► <l> ══ <k> S' ─► comparator
 #
+# and, to tell the agent's cost from the link's, the same way with tc's
+# mirred in place of the agent.
+#
 # CPUs (two here): the source, the kernel's RX work for P and S (tun runs
 # it inside the source's writes) and the sink's NAPI thread on SRC_CPU;
 # the comparator under test (colo-xdp run, bench-forward, or QEMU's
@@ -299,25 +302,46 @@ measure_qemu() {
 		--cmp-cpu "$CMP_CPU" "$@"
 }
 
-# start_colo_agent: colo-xdp secondary between V and L, then colo-xdp run
-# (SCHED_FIFO) comparing P with K, the link's end; AGENT_PID is the
-# agent's. Its pins go with it: it removes them when it stops.
-start_colo_agent() {
-	LOG=$TMP/agent.log
-	start_ready "$LOG" "^rewriting" "$COLO_XDP" secondary --vm "$V" \
-		--link "$L"
-	AGENT_PID=$BG_PID
+# start_colo_link: colo-xdp run (SCHED_FIFO) comparing P with K, the
+# link's end, whatever brings the secondary's frames over the link.
+start_colo_link() {
 	LOG=$TMP/colo.log
 	start_ready "$LOG" "^comparing" "${RT[@]}" "$COLO_XDP" run \
 		--primary-in "$P" --secondary-in "$K" --outdev "$O" \
 		--cpu "$CMP_CPU" --stats-interval 3600
 }
 
-# stop_cmp: the comparator behind() started, and the agent if it did.
+# start_colo_agent: colo-xdp secondary between V and L, then
+# start_colo_link; AGENT_PID is the agent's. Its pins go with it: it
+# removes them when it stops.
+start_colo_agent() {
+	LOG=$TMP/agent.log
+	start_ready "$LOG" "^rewriting" "$COLO_XDP" secondary --vm "$V" \
+		--link "$L"
+	AGENT_PID=$BG_PID
+	start_colo_link
+}
+
+# start_colo_tc_link: the same way with no agent: tc's mirred redirects
+# V's frames into L, the least a secondary host does to send its VM's
+# frames to the primary host. Against it, the agent's cost alone.
+start_colo_tc_link() {
+	tc qdisc add dev "$V" clsact || die "cannot add clsact to $V"
+	TC_LINK=1
+	tc filter add dev "$V" ingress protocol all u32 match u32 0 0 \
+		action mirred egress redirect dev "$L" ||
+		die "cannot redirect $V to $L with tc"
+	start_colo_link
+}
+
+# stop_cmp: the comparator behind() started, and the agent or the tc
+# redirect if it did.
 stop_cmp() {
 	stop_bg "$BG_PID"
 	stop_bg "${AGENT_PID:-}"
 	AGENT_PID=
+	((${TC_LINK:-0})) && tc qdisc del dev "$V" clsact
+	TC_LINK=0
 }
 
 # behind START MEASURE TRAFFIC CONNS FLAGS...: MEASURE through the
@@ -448,7 +472,7 @@ through_o() {
 	measure_tap "$@" --count-on "${O}v"
 }
 
-# through_agent: the secondary's frames into V, through the agent
+# through_agent: the secondary's frames into V, over the link to K
 through_agent() {
 	SEC_TAP=$V measure_tap "$@" --count-on "${O}v"
 }
@@ -490,6 +514,8 @@ measure_all() {
 			for c in 1 1000; do
 				windowed qemu start_qemu measure_qemu "$t" "$c" "$r"
 			done
+			windowed colo-xdp-tc-link start_colo_tc_link \
+				through_agent "$t" 1 "$r"
 			windowed colo-xdp-agent start_colo_agent through_agent \
 				"$t" 1 "$r"
 		done
@@ -516,6 +542,8 @@ measure_all() {
 				cpu baseline no_comparator baseline "$t" "$rate" "$r"
 				cpu forward start_forward through_o "$t" "$rate" "$r"
 				cpu colo-xdp start_colo through_o "$t" "$rate" "$r"
+				cpu colo-xdp-tc-link start_colo_tc_link \
+					through_agent "$t" "$rate" "$r"
 				cpu colo-xdp-agent start_colo_agent through_agent \
 					"$t" "$rate" "$r"
 				cpu qemu start_qemu measure_qemu "$t" "$rate" "$r"
@@ -539,6 +567,8 @@ measure_secondary_path() {
 	for t in $TRAFFIC; do
 		for ((r = 1; r <= RUNS; r++)); do
 			windowed colo-xdp start_colo through_o "$t" 1 "$r"
+			windowed colo-xdp-tc-link start_colo_tc_link \
+				through_agent "$t" 1 "$r"
 			windowed colo-xdp-agent start_colo_agent through_agent \
 				"$t" 1 "$r"
 		done
@@ -546,6 +576,8 @@ measure_secondary_path() {
 			for ((r = 1; r <= RUNS; r++)); do
 				cpu baseline no_comparator baseline "$t" "$rate" "$r"
 				cpu colo-xdp start_colo through_o "$t" "$rate" "$r"
+				cpu colo-xdp-tc-link start_colo_tc_link \
+					through_agent "$t" "$rate" "$r"
 				cpu colo-xdp-agent start_colo_agent through_agent \
 					"$t" "$rate" "$r"
 			done

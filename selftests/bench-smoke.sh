@@ -49,8 +49,10 @@ assert rates and set(cpu) == {(t, r) for t in TRAFFIC for r in rates}, \
 for e in cpu.values():
     assert e['per_pair_ns']['colo-xdp'] is not None, e
     assert e['per_pair_ns']['colo-xdp-agent'] is not None, e
+    assert e['per_pair_ns']['colo-xdp-tc-link'] is not None, e
     assert set(e['per_pair_ns']) == set(e['own_ns']) == {
-        'forward', 'colo-xdp', 'qemu', 'colo-xdp-agent'}, e
+        'forward', 'colo-xdp', 'qemu', 'colo-xdp-agent',
+        'colo-xdp-tc-link'}, e
     assert all(isinstance(v, bool) for v in e['sustained'].values()), e
 assert {e['system'] for e in d['latency']} == {
     'source', 'forward', 'colo-xdp', 'colo-xdp-busy-poll'}, d['latency']
@@ -62,15 +64,17 @@ assert set(mem) == {1, 1000000}, list(mem)
 for e in mem.values():
     assert e['vmrss_kb']['median'] > 0, e
 # the secondary path: the closed loop per traffic, and CPU per pair per
-# traffic and rate, with the agent and without
+# traffic and rate: S the tap, the link through tc, through the agent
 agent = {(e['traffic'], e['measure'], e['rate']): e for e in d['agent']}
 assert set(agent) == {(t, 'windowed', None) for t in TRAFFIC} | {
     (t, 'cpu', r) for t in TRAFFIC for r in rates}, list(agent)
 for e in agent.values():
-    assert set(e['figures']) == {'colo-xdp', 'colo-xdp-agent'}, e
+    assert set(e['figures']) == {'colo-xdp', 'colo-xdp-tc-link',
+                                 'colo-xdp-agent'}, e
     assert all(e['figures'][x] for x in e['figures']), e
-assert max(e['figures']['colo-xdp-agent']['median']
-           for e in agent.values() if e['measure'] == 'windowed') > 0, agent
+for x in ('colo-xdp-tc-link', 'colo-xdp-agent'):
+    assert max(e['figures'][x]['median'] for e in agent.values()
+               if e['measure'] == 'windowed') > 0, (x, agent)
 # 9 targets: CPU per pair against QEMU at each of the 2 rates, zero loss
 # against forward-only for each of 3 traffics, p99 with --busy-poll, and
 # 1,000,000 against 1 connection for each traffic; and what the agent
