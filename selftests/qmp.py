@@ -12,6 +12,8 @@ or play a broken one.
       killed; 'ready' on stdout once subscribed
   qmp.py get QMP PARAMETER
       print a migration parameter (query-migrate-parameters)
+  qmp.py run QMP COMMAND
+      run a command without arguments, print what it returned (JSON)
   qmp.py fake PATH LOG
       listen on the unix socket PATH as a monitor that is not QMP: the
       first connection gets a line of garbage, the second an error reply
@@ -141,6 +143,8 @@ def main():
         watch(*args)
     elif cmd == 'get':
         print(Monitor(args[0]).cmd('query-migrate-parameters')[args[1]])
+    elif cmd == 'run':
+        print(json.dumps(Monitor(args[0]).cmd(args[1])))
     elif cmd == 'fake':
         fake(*args)
     else:

@@ -78,11 +78,11 @@ SOCK=$T_TMP/control.sock
 CTL=("$COLO_XDP" ctl --control "$SOCK")
 LOG=$T_TMP/run.log
 
-# start_run NOTIFY LOG: colo-xdp run with --notify NOTIFY.
+# start_run NOTIFY LOG [FLAGS...]: colo-xdp run with --notify NOTIFY.
 start_run() {
 	t_bg "$COLO_XDP" run --primary-in "$CN_P" --secondary-in "$CN_S" \
 		--outdev "$CN_O" --expired-scan-cycle 200 --notify "$1" \
-		--control "$SOCK" >"$2" 2>&1
+		--control "$SOCK" "${@:3}" >"$2" 2>&1
 	RUN=$T_LAST_PID
 	cn_wait_log "$2" "^control socket"
 }
@@ -251,7 +251,8 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 t_check "a pair with the primary's monitor on tcp:127.0.0.1:$port" \
 	qemu_pair "tcp:127.0.0.1:$port"
 t_check "colo-xdp run --notify qmp:tcp:127.0.0.1:$port connects" \
-	all_of start_run "qmp:tcp:127.0.0.1:$port" "$T_TMP/run-tcp.log" -- \
+	all_of start_run "qmp:tcp:127.0.0.1:$port" "$T_TMP/run-tcp.log" \
+	--compare-timeout 60000 -- \
 	cn_wait_log "$T_TMP/run-tcp.log" "monitor tcp:127.0.0.1:$port: connected, migration status 'colo'"
 send_both 6400 20 --differ-at 5
 t_check "over TCP: the mismatch's checkpoint releases the stream" \
@@ -276,6 +277,33 @@ else
 	t_fail "over TCP: one request, one checkpoint: $("${CTL[@]}" stats --json |
 		grep -o '"qmp_[a-z_]*":[0-9]*' | tr '\n' ' ')"
 fi
+
+# x-colo-lost-heartbeat on the primary (its secondary declared lost): QEMU
+# leaves COLO and runs alone, so colo-xdp fails over. Frames held for a
+# secondary that stopped sending (only a timeout would ask for them, and
+# --compare-timeout is 60 s here) go out at once, and what the primary
+# sends next passes uncompared, with nothing asked of QEMU.
+send_both 6500 20 --count 10
+t_check "before the failover: the 10 frames both sent reached the client" \
+	cn_wait_cmd client_has 6500 10
+sleep 0.5 # two scan cycles
+t_check "before the failover: the 10 the secondary did not send are held" \
+	all_of test "$(client_got 6500 | wc -l)" = 10 -- \
+	status_is checkpoint_pending False
+asked=$(json_get "$("${CTL[@]}" stats --json)" qmp_requests)
+t_check "x-colo-lost-heartbeat on the primary QEMU" \
+	python3 "$QMP" run "$PRI_GET" x-colo-lost-heartbeat
+t_check "QEMU left COLO as the primary: colo-xdp says so and fails over" \
+	cn_wait_cmd all_of status_is state failover -- grep -q \
+	"QEMU monitor tcp:127.0.0.1:$port: QEMU left COLO as the primary (reason request): failing over" \
+	"$T_TMP/run-tcp.log"
+t_check "the held frames reached the client, in order, without a checkpoint" \
+	cn_wait_cmd exactly_primary 6500
+send_both 6501 20 --differ-at 5
+t_check "after the failover: a stream the secondary answers differently passes whole" \
+	cn_wait_cmd exactly_primary 6501
+t_check "after the failover: nothing was asked of QEMU" \
+	stat_is qmp_requests "$asked"
 t_check "no secondary frame ever reached the client" \
 	cn_none "$T_TMP/cli.pcap" 'ip[4:2] >= 40000'
 t_done

@@ -1896,15 +1896,21 @@ TEST(mismatch_dump_full_disk_said_and_not_counted)
 
 /* The QEMU monitor client, against a fake monitor */
 
-static int qmp_done;
+static int qmp_done, qmp_failovers;
 
 static void on_qmp_checkpoint(void *ctx)
 {
 	qmp_done++;
 }
 
+static void on_qmp_failover(void *ctx)
+{
+	qmp_failovers++;
+}
+
 static const struct qmp_client_ops qmp_ops = {
 	.checkpoint_done = on_qmp_checkpoint,
+	.failover = on_qmp_failover,
 };
 
 /* A fake QEMU: listens where the client connects. */
@@ -1964,7 +1970,7 @@ static bool qmp_start(struct monitor *m, const char *name)
 	memset(m, 0, sizeof(*m));
 	m->fd = -1;
 	qmp_skew_ns = 0;
-	qmp_done = 0;
+	qmp_done = qmp_failovers = 0;
 	m->lfd = qmp_listen_unix(path);
 	snprintf(spec, sizeof(spec), "qmp:unix:%s", path);
 	CHECK(m->lfd >= 0);
@@ -2179,6 +2185,36 @@ TEST(qmp_request_taken_but_no_checkpoint)
 	qmp_stop(&m);
 }
 
+static bool qmp_failed_over(const void *arg)
+{
+	return qmp_failovers == *(const int *)arg;
+}
+
+TEST(qmp_primary_leaving_colo_fails_over)
+{
+	struct monitor m;
+	int one = 1;
+
+	if (!qmp_start(&m, "qmp6") || !qmp_handshake(&m, "colo")) {
+		CHECK(0);
+		qmp_stop(&m);
+		return;
+	}
+	CHECK(pump_until(&m.srv, qmp_is_up, m.srv.qmp));
+	/* a secondary's exit is not this primary's to act on */
+	say(&m,
+	    "{\"event\": \"COLO_EXIT\", \"data\": {\"mode\": \"secondary\", \"reason\": \"request\"}, \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}");
+	pump_once(&m.srv);
+	CHECK_EQ(qmp_failovers, 0);
+	/* x-colo-lost-heartbeat on the primary */
+	say(&m,
+	    "{\"event\": \"COLO_EXIT\", \"data\": {\"mode\": \"primary\", \"reason\": \"request\"}, \"timestamp\": {\"seconds\": 1, \"microseconds\": 2}}");
+	CHECK(pump_until(&m.srv, qmp_failed_over, &one));
+	CHECK(qmp_client_connected(m.srv.qmp));
+	CHECK_EQ(qmp_st(&m)->errors, 0);
+	qmp_stop(&m);
+}
+
 TEST(qmp_what_is_not_a_checkpoint)
 {
 	static const char *const cont[] = { "STOP", "RESUME", NULL };
@@ -2299,7 +2335,7 @@ TEST(qmp_no_monitor_yet_then_tcp)
 	snprintf(spec, sizeof(spec), "qmp:tcp:127.0.0.1:%u",
 		 ntohs(sa.sin_port));
 	qmp_skew_ns = 0;
-	qmp_done = 0;
+	qmp_done = qmp_failovers = 0;
 	CHECK_EQ(qmp_client_create(spec, &qmp_ops, NULL, &m.srv.qmp), 0);
 	if (!m.srv.qmp) {
 		qmp_stop(&m);

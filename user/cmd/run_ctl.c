@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include "cli.h"
+#include "log.h"
 #include "run.h"
 
 /* To every channel the controller listens on; none of them blocks. */
@@ -298,8 +299,19 @@ const struct xen_server_ops run_xen_ops = {
 	.checkpoint_done = notify_checkpoint_done,
 };
 
+/* QEMU's primary left COLO: run alone, as ctl failover does. */
+static void qmp_failover(void *ctx)
+{
+	int err = ctl_failover(ctx);
+
+	if (err && err != -EALREADY)
+		log_err("failover after QEMU left COLO failed: %s: colo-xdp ctl failover retries it",
+			strerror(-err));
+}
+
 const struct qmp_client_ops run_qmp_ops = {
 	.checkpoint_done = notify_checkpoint_done,
+	.failover = qmp_failover,
 };
 
 const struct ctl_server_ops run_ctl_ops = {

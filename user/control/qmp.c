@@ -243,9 +243,21 @@ static void on_event(struct qmp_client *q, uint64_t now, const char *name,
 		find_str(data->raw, data->raw_len, "mode", mode, sizeof(mode));
 		find_str(data->raw, data->raw_len, "reason", reason,
 			 sizeof(reason));
-		log_warn(
-			"QEMU monitor %s: QEMU left COLO (mode %s, reason %s): it takes no more checkpoints",
-			q->addr, mode, reason);
+		/*
+		 * A primary that left COLO runs on alone: holding its frames
+		 * for a secondary that no checkpoint will update again would
+		 * stop every client, as QEMU's colo-compare fails over then.
+		 */
+		if (!strcmp(mode, "primary") && q->ops.failover) {
+			log_warn(
+				"QEMU monitor %s: QEMU left COLO as the primary (reason %s): failing over, frames pass uncompared until colo-xdp ctl resume",
+				q->addr, reason);
+			q->ops.failover(q->ctx);
+		} else {
+			log_warn(
+				"QEMU monitor %s: QEMU left COLO (mode %s, reason %s): it takes no more checkpoints",
+				q->addr, mode, reason);
+		}
 	}
 }
 

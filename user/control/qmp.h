@@ -63,6 +63,11 @@ struct qmp_stats {
 struct qmp_client_ops {
 	/* A checkpoint completed: release what is held. */
 	void (*checkpoint_done)(void *ctx);
+	/*
+	 * QEMU left COLO as the primary (x-colo-lost-heartbeat, or the
+	 * secondary lost): the primary runs alone, nothing is compared.
+	 */
+	void (*failover)(void *ctx);
 };
 
 struct qmp_client;
