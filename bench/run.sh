@@ -4,10 +4,12 @@
 # make bench: colo-xdp against QEMU's colo-compare and against the bare
 # AF_XDP datapath, on this machine, in one run (bench/README.md).
 #
-#   bench/run.sh [--smoke] [--out DIR]
+#   bench/run.sh [--smoke] [--out DIR] [--only SECTION]
 #
 # --smoke: every measurement once, briefly, into DIR (make check's suite
-# asserts that it all runs and produces its files).
+# asserts that it all runs and produces its files). --only: one section
+# (source, closed, zero-loss, cpu, latency, workers), its table in DIR,
+# the README left alone.
 #
 # Topology, all in the root namespace (colo-xdp pins maps under
 # /sys/fs/bpf, which `ip netns exec` would hide from it), no addresses,
@@ -26,6 +28,7 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 OUT=$TOP/bench/results
 SMOKE=0
+ONLY=
 while (($#)); do
 	case $1 in
 	--smoke) SMOKE=1 ;;
@@ -33,13 +36,21 @@ while (($#)); do
 		OUT=${2:?--out needs a directory}
 		shift
 		;;
+	--only)
+		ONLY=${2:?--only needs a section}
+		shift
+		;;
 	*)
-		echo "usage: bench/run.sh [--smoke] [--out DIR]" >&2
+		echo "usage: bench/run.sh [--smoke] [--out DIR] [--only SECTION]" >&2
 		exit 2
 		;;
 	esac
 	shift
 done
+# want SECTION: whether this run measures it
+want() {
+	[[ -z $ONLY || $ONLY == "$1" ]]
+}
 if [[ $(id -u) -ne 0 ]]; then
 	echo "bench: needs root (taps, veths, XDP, AF_XDP)" >&2
 	exit 1
@@ -99,6 +110,11 @@ command -v "$QEMU" >/dev/null || {
 # BENCH_PREFIX: interface names (a test picks its own, to look for them)
 PFX=${BENCH_PREFIX:-cxb$$}
 P=${PFX}p S=${PFX}s O=${PFX}o
+# the workers' outdev: a TX queue for each
+W=${PFX}w
+# Connections of the workers' runs: spread over both engines by the hash.
+WORKERS_CONNS=1000
+WORKERS_RATE=200000
 TMP=$(mktemp -d /tmp/colo-xdp-bench.XXXXXX)
 RESULTS=$TMP/results.jsonl
 PIDS=()
@@ -134,7 +150,10 @@ for x in "$P" "$S"; do
 done
 ip link add "${O}v" type veth peer name "$O" || die "cannot create veth $O"
 LINKS+=("${O}v")
-for i in "$P" "$S" "$O" "${O}v"; do
+ip link add "${W}v" numtxqueues 2 numrxqueues 2 type veth peer name "$W" \
+	numtxqueues 2 numrxqueues 2 || die "cannot create veth $W"
+LINKS+=("${W}v")
+for i in "$P" "$S" "$O" "${O}v" "$W" "${W}v"; do
 	sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
 	ip link set dev "$i" up || die "cannot bring $i up"
 done
@@ -236,6 +255,22 @@ start_colo_busy() {
 		--cpu "$CMP_CPU" --busy-poll --stats-interval 3600
 }
 
+# start_colo_w1, start_colo_w2: colo-xdp run --workers 1 or 2 out on W,
+# worker 0 on CMP_CPU, worker 1 on SRC_CPU (the source's: two CPUs here).
+start_colo_w1() {
+	LOG=$TMP/colo.log
+	start_ready "$LOG" "^comparing" "${RT[@]}" "$COLO_XDP" run \
+		--primary-in "$P" --secondary-in "$S" --outdev "$W" \
+		--workers 1 --cpu "$CMP_CPU" --stats-interval 3600
+}
+
+start_colo_w2() {
+	LOG=$TMP/colo.log
+	start_ready "$LOG" "^comparing" "${RT[@]}" "$COLO_XDP" run \
+		--primary-in "$P" --secondary-in "$S" --outdev "$W" \
+		--workers 2 --cpu "$CMP_CPU,$SRC_CPU" --stats-interval 3600
+}
+
 start_forward() {
 	LOG=$TMP/fwd.log
 	start_ready "$LOG" "^forwarding" "${RT[@]}" "$FORWARD_BIN" \
@@ -307,13 +342,13 @@ meta() {
 	echo "\"system\": \"$1\", \"traffic\": \"$2\", \"conns\": $3, \"run\": $4"
 }
 
-# windowed NAME START MEASURE TRAFFIC CONNS RUN: the closed loop (the
-# source alone: as fast as it goes, WIN=0).
+# windowed NAME START MEASURE TRAFFIC CONNS RUN [KIND]: the closed loop
+# (the source alone: as fast as it goes, WIN=0).
 windowed() {
 	local name=$1 start=$2 measure=$3 t=$4 c=$5 r=$6
 	behind "$start" "$measure" "$t" "$c" --window "${WIN:-$WINDOW}" \
 		--warmup "$WARMUP" --time "$TIME"
-	record windowed "$(meta "$name" "$t" "$c" "$r")" "$MEASURED"
+	record "${7:-windowed}" "$(meta "$name" "$t" "$c" "$r")" "$MEASURED"
 	echo "  $name $t conns=$c run $r: $(jget "$MEASURED" pairs_per_s) pairs/s"
 }
 
@@ -371,12 +406,14 @@ zero_loss() {
 	echo "  $name $t conns=$c run $r: zero loss up to $lo pairs/s"
 }
 
-# cpu NAME START MEASURE TRAFFIC RATE RUN: CPU time at a fixed rate.
+# cpu NAME START MEASURE TRAFFIC RATE RUN [CONNS [KIND]]: CPU time at a
+# fixed rate.
 cpu() {
-	local name=$1 start=$2 measure=$3 t=$4 rate=$5 r=$6
-	behind "$start" "$measure" "$t" 1 --rate "$rate" --warmup "$WARMUP" \
-		--time "$CPU_TIME"
-	record cpu "$(meta "$name" "$t" 1 "$r"), \"rate\": $rate" "$MEASURED"
+	local name=$1 start=$2 measure=$3 t=$4 rate=$5 r=$6 c=${7:-1}
+	behind "$start" "$measure" "$t" "$c" --rate "$rate" \
+		--warmup "$WARMUP" --time "$CPU_TIME"
+	record "${8:-cpu}" "$(meta "$name" "$t" "$c" "$r"), \"rate\": $rate" \
+		"$MEASURED"
 	echo "  $name $t $rate pairs/s run $r: busy $(jget "$MEASURED" busy_s) s, comparator $(jget "$MEASURED" cmp_s) s, lost $(jget "$MEASURED" lost)"
 }
 
@@ -408,6 +445,14 @@ through_o() {
 	measure_tap "$@" --count-on "${O}v"
 }
 
+through_w() {
+	measure_tap "$@" --count-on "${W}v"
+}
+
+baseline_w() {
+	measure_tap "$@" --count-on "${W}v" --forward-to "$W"
+}
+
 # memory PID: colo-xdp's resident set, after a closed-loop run.
 memory() {
 	local rss hwm
@@ -421,14 +466,17 @@ colo_start_for() {
 	(($1 > 65536)) && echo start_colo_1m || echo start_colo
 }
 
+want source &&
 echo "source alone: pairs written into P and S, counted on arrival there"
+want source &&
 for t in $TRAFFIC; do
 	for ((r = 1; r <= RUNS; r++)); do
 		WIN=0 windowed source no_comparator source_alone "$t" 1 "$r"
 	done
 done
 
-echo "closed loop: at most $WINDOW pairs in flight"
+want closed && echo "closed loop: at most $WINDOW pairs in flight"
+want closed &&
 for t in $TRAFFIC; do
 	for ((r = 1; r <= RUNS; r++)); do
 		windowed forward start_forward through_o "$t" 1 "$r"
@@ -446,7 +494,9 @@ for t in $TRAFFIC; do
 	done
 done
 
+want zero-loss &&
 echo "zero loss: the highest offered rate with no pair lost"
+want zero-loss &&
 for t in $TRAFFIC; do
 	for ((r = 1; r <= RUNS; r++)); do
 		zero_loss forward start_forward through_o "$t" 1 "$r"
@@ -460,7 +510,8 @@ for t in $TRAFFIC; do
 	done
 done
 
-echo "CPU per pair at fixed rates"
+want cpu && echo "CPU per pair at fixed rates"
+want cpu &&
 for t in $TRAFFIC; do
 	for rate in $CPU_RATES; do
 		for ((r = 1; r <= RUNS; r++)); do
@@ -472,12 +523,35 @@ for t in $TRAFFIC; do
 	done
 done
 
-echo "latency at $LAT_RATE pairs/s: pair in, primary out"
+want latency && echo "latency at $LAT_RATE pairs/s: pair in, primary out"
+want latency &&
 for ((r = 1; r <= RUNS; r++)); do
 	latency source no_comparator source_alone "$r"
 	latency forward start_forward through_o "$r"
 	latency colo-xdp start_colo through_o "$r"
 	latency colo-xdp-busy-poll start_colo_busy through_o "$r"
+done
+
+# 1 and 2 workers in turn, each run of one right after the other's: the
+# ratio is measured under one load. One queue each on P and S (the
+# source's taps), so worker 0 takes every frame off the rings and hands
+# about half, by connection, to worker 1.
+want workers &&
+echo "workers: 1 and 2, $WORKERS_CONNS connections, out on a 2-queue O"
+want workers &&
+for t in $TRAFFIC; do
+	for ((r = 1; r <= RUNS; r++)); do
+		windowed colo-xdp-1w start_colo_w1 through_w "$t" \
+			"$WORKERS_CONNS" "$r" workers
+		windowed colo-xdp-2w start_colo_w2 through_w "$t" \
+			"$WORKERS_CONNS" "$r" workers
+		cpu baseline no_comparator baseline_w "$t" "$WORKERS_RATE" \
+			"$r" "$WORKERS_CONNS" workers_cpu
+		cpu colo-xdp-1w start_colo_w1 through_w "$t" "$WORKERS_RATE" \
+			"$r" "$WORKERS_CONNS" workers_cpu
+		cpu colo-xdp-2w start_colo_w2 through_w "$t" "$WORKERS_RATE" \
+			"$r" "$WORKERS_CONNS" workers_cpu
+	done
 done
 
 mkdir -p "$OUT" || die "cannot create $OUT"
@@ -489,5 +563,6 @@ python3 "$TOP/bench/report.py" --results "$RESULTS" --samples "$TMP" \
 	--trial-ms "$TRIAL" --cpus "$SRC_CPU,$CMP_CPU" --load "$LOAD" \
 	--rt-prio "$RT_PRIO" --failed-attempts "$FAILED_ATTEMPTS" \
 	--qemu "$("$QEMU" --version | head -n 1)" \
-	$( ((SMOKE)) || echo --readme "$TOP/bench/README.md") ||
+	--workers-rate "$WORKERS_RATE" \
+	$( ((SMOKE)) || [[ -n $ONLY ]] || echo --readme "$TOP/bench/README.md") ||
 	die "report failed"
