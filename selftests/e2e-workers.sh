@@ -11,7 +11,8 @@
 # - mismatches in flows of both workers, one checkpoint: every worker's
 #   held frames leave, each flow whole;
 # - a SIGKILLed loader of 2 workers: its successor takes its sockets and
-#   frames over from the keeper and goes on;
+#   frames over from the keeper and goes on, and its SIGTERM flushes what
+#   both workers hold;
 # - multi_queue taps as P and S, a flow per queue;
 # - bad input: more workers than CPUs, a bad --cpu, an outdev with fewer
 #   TX queues than workers: refused, naming the flag and the fix, nothing
@@ -213,8 +214,18 @@ if start takeover; then
 	cn_capture_stop "$CN_CAP_PID"
 	t_check "takeover: 8 more flows reach the client whole" \
 		every_flow_whole "$T_TMP/take.pcap" 7001 8
+	# held by the workers at the stop: the flush lets them all out
+	cn_capture_start "$CN_CLI" eth0 "$T_TMP/stop.pcap" udp ||
+		t_fail "capture"
+	n=$(grep -c "^mismatch: " "$LOG")
+	flows 7101 8 30 --differ-at 5
+	cn_wait_cmd test "$(grep -c "^mismatch: " "$LOG")" -ge $((n + 8))
 	stop
 	t_check "takeover: SIGTERM, exit status 0" test $? -eq 0
+	cn_wait_frames "$T_TMP/stop.pcap" $((8 * 30)) "$CN_GUEST_MAC"
+	cn_capture_stop "$CN_CAP_PID"
+	t_check "SIGTERM flushes what both workers held: each flow whole" \
+		every_flow_whole "$T_TMP/stop.pcap" 7101 8
 else
 	t_fail "takeover: colo-xdp run --workers 2 starts again: $(cat "$LOG")"
 fi

@@ -784,6 +784,8 @@ static void drain(struct run_ctx *rc)
 			n += run_take(&rc->w[k], COLO_ROLE_SECONDARY, now);
 		}
 		taken += n;
+		/* their mismatches' frames are held until the flush */
+		run_worker_events(rc);
 		/* a full engine: the flush that answers its frames makes room */
 		if (!n && any_waiting(rc)) {
 			flush_all(rc);
@@ -1063,6 +1065,8 @@ int cmd_run(int argc, char **argv)
 	compared = true;
 	loop(&rc, &o);
 	workers_stop(&rc);
+	/* what they found last, while its frames are still held */
+	run_worker_events(&rc);
 	/* held frames cannot leave through an outdev that is gone */
 	if (!rc.links.gone[COLO_ROLE_OUT])
 		drain(&rc);

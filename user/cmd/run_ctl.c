@@ -113,7 +113,7 @@ void run_on_mismatch(void *ctx, const struct colo_mismatch *m)
 	}
 	if (tail - __atomic_load_n(&w->ev_head, __ATOMIC_ACQUIRE) ==
 	    RUN_EVENTS) {
-		w->ev_lost++;
+		__atomic_fetch_add(&w->ev_lost, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	e = &w->ev[tail % RUN_EVENTS];
@@ -129,6 +129,7 @@ void run_worker_events(struct run_ctx *rc)
 	struct run_worker *w;
 	uint32_t reasons, head, tail;
 	unsigned int k;
+	uint64_t lost;
 	int r;
 
 	for (k = 1; k < rc->nr_w; k++) {
@@ -138,6 +139,10 @@ void run_worker_events(struct run_ctx *rc)
 		for (; head != tail; head++)
 			report_mismatch(rc, k, &w->ev[head % RUN_EVENTS].m);
 		__atomic_store_n(&w->ev_head, head, __ATOMIC_RELEASE);
+		lost = __atomic_exchange_n(&w->ev_lost, 0, __ATOMIC_RELAXED);
+		if (lost)
+			printf("worker %u: %llu mismatches not reported, more than %d at once (their checkpoints were asked for all the same)\n",
+			       k, (unsigned long long)lost, RUN_EVENTS);
 		reasons = __atomic_exchange_n(&w->ckpt_reasons, 0,
 					      __ATOMIC_ACQUIRE);
 		for (r = 0; reasons; r++, reasons >>= 1)
