@@ -220,6 +220,11 @@ if start takeover; then
 	n=$(grep -c "^mismatch: " "$LOG")
 	flows 7101 8 30 --differ-at 5
 	cn_wait_cmd test "$(grep -c "^mismatch: " "$LOG")" -ge $((n + 8))
+	t_check "held at the stop: flows of worker 0 and of worker 1" \
+		bash -c "grep '^mismatch: ' '$LOG' | tail -n 8 |
+			grep -q ' in worker 0$' &&
+			grep '^mismatch: ' '$LOG' | tail -n 8 |
+			grep -q ' in worker 1$'"
 	stop
 	t_check "takeover: SIGTERM, exit status 0" test $? -eq 0
 	cn_wait_frames "$T_TMP/stop.pcap" $((8 * 30)) "$CN_GUEST_MAC"
