@@ -407,8 +407,10 @@ bench-prealloc: $(NUMA_BUILD)/bench_prealloc
 # make bench-smoke  every measurement once and briefly, into
 #                   $(BUILD)/bench-smoke (selftests/bench-smoke.sh runs it)
 # make bench-secondary-path  the secondary path alone (about 5 minutes):
-#                   colo-xdp with the agent on the way and without, into
-#                   $(BUILD)/bench-secondary-path; the README untouched
+#                   colo-xdp with the agent on the way, with tc's redirect
+#                   in its place, and without a link, into
+#                   $(BUILD)/bench-secondary; the README untouched
+#                   (bench/run.sh --only SECTION: any one section)
 .PHONY: bench bench-smoke bench-secondary-path
 
 bench: deps
@@ -420,7 +422,7 @@ bench-smoke: $(LOADER) $(BENCH_BINS)
 		--out $(abspath $(BUILD))/bench-smoke
 
 bench-secondary-path: $(LOADER) $(BENCH_BINS)
-	BUILD=$(abspath $(BUILD)) bench/run.sh --secondary-path
+	BUILD=$(abspath $(BUILD)) bench/run.sh --only secondary
 
 # --- soak: colo-xdp run under mixed traffic for minutes (not in check) --
 # make soak   SOAK_SECONDS (180) of matching, mismatching and timing-out

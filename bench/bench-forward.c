@@ -75,17 +75,18 @@ static const struct cli_cmd fwd_cmd = {
  */
 static unsigned int forward(struct xsk_dp *dp, struct colo_steer *steer)
 {
+	struct xsk_dp_wk *w = xsk_dp_worker(dp, 0);
 	struct xsk_dp_frame f[XSK_DP_BATCH];
 	unsigned int n, m, i;
 
 	colo_steer_heartbeat(steer, cli_now_ns());
-	n = xsk_dp_rx(dp, COLO_ROLE_PRIMARY, f, XSK_DP_BATCH);
+	n = xsk_dp_rx(w, COLO_ROLE_PRIMARY, f, XSK_DP_BATCH);
 	for (i = 0; i < n; i++)
-		xsk_dp_tx(dp, f[i].addr);
-	m = xsk_dp_rx(dp, COLO_ROLE_SECONDARY, f, XSK_DP_BATCH);
+		xsk_dp_tx(w, f[i].addr);
+	m = xsk_dp_rx(w, COLO_ROLE_SECONDARY, f, XSK_DP_BATCH);
 	for (i = 0; i < m; i++)
-		xsk_dp_free(dp, f[i].addr);
-	xsk_dp_service(dp);
+		xsk_dp_free(w, f[i].addr);
+	xsk_dp_service(w);
 	return n + m;
 }
 
@@ -98,7 +99,10 @@ static void loop(struct xsk_dp *dp, struct colo_steer *steer)
 
 	while (!stop)
 		if (!forward(dp, steer))
-			poll(pfd, 2, xsk_dp_tx_busy(dp) ? 1 : FWD_POLL_MS);
+			poll(pfd, 2,
+			     xsk_dp_tx_busy(xsk_dp_worker(dp, 0)) ?
+				     1 :
+				     FWD_POLL_MS);
 }
 
 int main(int argc, char **argv)

@@ -28,7 +28,11 @@ SHORT = {'udp64': '64 B UDP', 'udp1500': '1500 B UDP', 'tcp1448': 'TCP 1448'}
 CONNS = [1, 1000, 1000000]
 # QEMU's colo-compare table holds this many connections; more destroys it
 QEMU_MAX_CONNS = 16384
-KINDS = ('windowed', 'zero_loss', 'cpu', 'latency', 'memory')
+KINDS = ('windowed', 'zero_loss', 'cpu', 'latency', 'memory', 'workers',
+         'workers_cpu')
+WORKERS = [1, 2]
+# the scaling model's worker counts, beyond what this machine can run
+MODEL_WORKERS = [1, 2, 4, 8]
 WINDOWED_SYSTEMS = ['source', 'forward', 'colo-xdp', 'qemu']
 ZERO_LOSS_SYSTEMS = ['forward', 'colo-xdp', 'qemu']
 CPU_SYSTEMS = ['forward', 'colo-xdp', 'qemu']
@@ -223,6 +227,45 @@ def agent(recs, doc):
                     'ratio': ratio(f[AGENT], f[TC_LINK]),
                     'hop_ratio': ratio(f[AGENT], f['colo-xdp'])})
     return out
+
+
+def workers(recs, rate):
+    """colo-xdp run with 1 and 2 workers, measured in turn: closed-loop
+    pairs/s, and CPU per pair at a fixed rate (the whole machine less the
+    source and sink alone, and the comparator's process, all threads)."""
+    out = []
+    for t in TRAFFIC:
+        mine = pick(recs['workers_cpu'], traffic=t, rate=rate)
+        base = [ns_per_pair(r['busy_s'], r) for r in counted(
+            pick(mine, system='baseline'))]
+        base = statistics.median(base) if base else None
+        e = {'traffic': t, 'rate': rate, 'pairs_per_s': {},
+             'per_pair_ns': {}, 'process_ns': {}, 'sustained': {}}
+        for n in WORKERS:
+            x = 'colo-xdp-%dw' % n
+            e['pairs_per_s'][n] = stat([r['pairs_per_s'] for r in pick(
+                recs['workers'], system=x, traffic=t)])
+            runs = counted(pick(mine, system=x))
+            e['sustained'][n] = sustained(runs, rate)
+            e['per_pair_ns'][n] = per_pair(x, runs, base)
+            e['process_ns'][n] = stat([ns_per_pair(r['cmp_s'], r)
+                                       for r in runs])
+        e['ratio'] = ratio(e['pairs_per_s'][2], e['pairs_per_s'][1])
+        e['model'] = model(med(e['process_ns'][1]), med(e['process_ns'][2]))
+        out.append(e)
+    return out
+
+
+def model(c1, c2):
+    """Pairs/s of N workers, each on a CPU of its own and N queues that
+    RSS fills evenly: a worker's cost per pair is one worker's, c1, plus
+    what sharing costs (the hash, the hand-off, the wake-ups), which the
+    2-worker run measures with half the frames handed (c2 - c1) and which
+    grows with the share handed, (N - 1) / N."""
+    if c1 is None or c2 is None or c1 <= 0:
+        return None
+    extra = max(c2 - c1, 0.0) * 2
+    return {n: n * 1e9 / (c1 + extra * (n - 1) / n) for n in MODEL_WORKERS}
 
 
 def quantiles(path):
@@ -483,6 +526,37 @@ def table_agent(doc):
         'and forwarded, not rewritten.')]
 
 
+def table_workers(doc):
+    rows = ['| traffic | pairs/s, 1 worker | 2 workers | 2/1 | CPU/pair, '
+            '1 worker | 2 workers | process/pair, 1 worker | 2 workers | '
+            'model, pairs/s at %s workers |' % ', '.join(
+                str(n) for n in MODEL_WORKERS),
+            '|---|---:|---:|---:|---:|---:|---:|---:|---|']
+    for e in doc['workers']:
+        m = e['model']
+        rows.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+            TRAFFIC[e['traffic']], fmt_rate(e['pairs_per_s'][1]),
+            fmt_rate(e['pairs_per_s'][2]), fmt_ratio(e['ratio']),
+            *('%s%s' % (fmt_num(e['per_pair_ns'][n], '%.0f'),
+                        '' if e['sustained'][n] else '*')
+              for n in WORKERS),
+            *(fmt_num(e['process_ns'][n], '%.0f') for n in WORKERS),
+            'n/a' if not m else ', '.join(si(m[n]) for n in MODEL_WORKERS)))
+    return rows + ['', (
+        'colo-xdp run --workers 1 and 2, %s connections, the runs of one '
+        'right after the other\'s. pairs/s: closed loop, median (min-max). '
+        'CPU/pair: the whole machine\'s, ns, at %s offered pairs/s, less '
+        'the source and sink alone; process/pair: colo-xdp run\'s own '
+        '(all threads). *: the rate not sustained. The source\'s taps '
+        'have one queue: worker 0 takes every frame and hands half to '
+        'worker 1, which shares the source\'s CPU. Model: N workers on N '
+        'CPUs of their own, N queues filled evenly, each pair costing one '
+        'worker\'s process/pair plus twice the 2-worker run\'s extra '
+        'times the share handed, (N-1)/N; the kernel\'s RX and TX work '
+        'spreads with the queues and is not in it.') % (
+            format(1000, ','), format(doc['config']['workers_rate'], ','))]
+
+
 def table_latency(doc, a):
     rows = ['| added latency at %s pairs/s, us | p50 | p99 | p99.9 |'
             % format(a.lat_rate, ','), '|---|---:|---:|---:|']
@@ -551,6 +625,8 @@ def args():
     ap.add_argument('--load', type=float, required=True)
     ap.add_argument('--rt-prio', type=int, required=True)
     ap.add_argument('--failed-attempts', type=int, required=True)
+    ap.add_argument('--workers-rate', type=int, required=True,
+                    help='offered pair rate of the workers\' CPU runs')
     ap.add_argument('--readme')
     a = ap.parse_args()
     if len(a.cpus) < 2 or not a.cpu_rates:
@@ -567,18 +643,21 @@ def main():
                    'lat_rate': a.lat_rate, 'cpu_rates': a.cpu_rates,
                    'trial_ms': a.trial_ms, 'cpus': a.cpus,
                    'rt_prio': a.rt_prio, 'qemu': a.qemu,
-                   'failed_attempts': a.failed_attempts},
+                   'failed_attempts': a.failed_attempts,
+                   'workers_rate': a.workers_rate},
         'throughput': throughput(recs),
         'cpu': cpu(recs, a.cpu_rates),
         'latency': latency(recs, a.samples),
         'memory': memory(recs),
+        'workers': workers(recs, a.workers_rate),
     }
     doc['agent'] = agent(recs, doc)
     doc['ratios'] = ratios(doc)
     doc['targets'] = targets(doc)
     text = '\n\n'.join('\n'.join(part) for part in (
         table_throughput(doc, recs, a), table_cpu(doc, recs),
-        table_agent(doc), table_latency(doc, a), table_memory(doc), table_targets(doc),
+        table_agent(doc), table_latency(doc, a), table_memory(doc),
+        table_workers(doc), table_targets(doc),
         [machine_line(doc, a)])) + '\n'
 
     os.makedirs(a.out, exist_ok=True)

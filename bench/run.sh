@@ -4,13 +4,12 @@
 # make bench: colo-xdp against QEMU's colo-compare and against the bare
 # AF_XDP datapath, on this machine, in one run (bench/README.md).
 #
-#   bench/run.sh [--smoke] [--secondary-path] [--out DIR]
+#   bench/run.sh [--smoke] [--out DIR] [--only SECTION]
 #
 # --smoke: every measurement once, briefly, into DIR (make check's suite
-# asserts that it all runs and produces its files). --secondary-path: the
-# secondary path's measurements alone (colo-xdp with and without the
-# agent, and their baseline), into DIR or build/bench-secondary-path;
-# bench/README.md is left as it is.
+# asserts that it all runs and produces its files). --only: one section
+# (source, closed, zero-loss, cpu, latency, workers, secondary), its table
+# in DIR (build/bench-SECTION if not given), the README left alone.
 #
 # Topology, all in the root namespace (colo-xdp pins maps under
 # /sys/fs/bpf, which `ip netns exec` would hide from it), no addresses,
@@ -38,26 +37,41 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 OUT=
 SMOKE=0
-SECONDARY_PATH=0
+ONLY=
 while (($#)); do
 	case $1 in
 	--smoke) SMOKE=1 ;;
-	--secondary-path) SECONDARY_PATH=1 ;;
 	--out)
 		OUT=${2:?--out needs a directory}
 		shift
 		;;
+	--only)
+		ONLY=${2:?--only needs a section}
+		shift
+		;;
 	*)
-		echo "usage: bench/run.sh [--smoke] [--secondary-path] [--out DIR]" >&2
+		echo "usage: bench/run.sh [--smoke] [--out DIR] [--only SECTION]" >&2
 		exit 2
 		;;
 	esac
 	shift
 done
+case $ONLY in
+'' | source | closed | zero-loss | cpu | latency | workers | secondary) ;;
+*)
+	echo "bench/run.sh: --only $ONLY: no such section (source, closed, zero-loss, cpu, latency, workers, secondary)" >&2
+	exit 2
+	;;
+esac
+# one section's figures are not the results: they go beside the build
 if [[ -z $OUT ]]; then
 	OUT=$TOP/bench/results
-	((SECONDARY_PATH)) && OUT=$BUILD/bench-secondary-path
+	[[ -n $ONLY ]] && OUT=$BUILD/bench-$ONLY
 fi
+# want SECTION: whether this run measures it
+want() {
+	[[ -z $ONLY || $ONLY == "$1" ]]
+}
 if [[ $(id -u) -ne 0 ]]; then
 	echo "bench: needs root (taps, veths, XDP, AF_XDP)" >&2
 	exit 1
@@ -119,6 +133,11 @@ PFX=${BENCH_PREFIX:-cxb$$}
 P=${PFX}p S=${PFX}s O=${PFX}o
 # the secondary host: the VM's tap, the link, the link's end on this host
 V=${PFX}v L=${PFX}l K=${PFX}k
+# the workers' outdev: a TX queue for each
+W=${PFX}w
+# Connections of the workers' runs: spread over both engines by the hash.
+WORKERS_CONNS=1000
+WORKERS_RATE=200000
 TMP=$(mktemp -d /tmp/colo-xdp-bench.XXXXXX)
 RESULTS=$TMP/results.jsonl
 PIDS=()
@@ -154,9 +173,12 @@ for x in "$P" "$S" "$V"; do
 done
 ip link add "${O}v" type veth peer name "$O" || die "cannot create veth $O"
 LINKS+=("${O}v")
+ip link add "${W}v" numtxqueues 2 numrxqueues 2 type veth peer name "$W" \
+	numtxqueues 2 numrxqueues 2 || die "cannot create veth $W"
+LINKS+=("${W}v")
 ip link add "$L" type veth peer name "$K" || die "cannot create veth $L"
 LINKS+=("$L")
-for i in "$P" "$S" "$O" "${O}v" "$V" "$L" "$K"; do
+for i in "$P" "$S" "$O" "${O}v" "$W" "${W}v" "$V" "$L" "$K"; do
 	sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
 	ip link set dev "$i" up || die "cannot bring $i up"
 done
@@ -256,6 +278,22 @@ start_colo_busy() {
 	start_ready "$LOG" "^comparing" "$COLO_XDP" run \
 		--primary-in "$P" --secondary-in "$S" --outdev "$O" \
 		--cpu "$CMP_CPU" --busy-poll --stats-interval 3600
+}
+
+# start_colo_w1, start_colo_w2: colo-xdp run --workers 1 or 2 out on W,
+# worker 0 on CMP_CPU, worker 1 on SRC_CPU (the source's: two CPUs here).
+start_colo_w1() {
+	LOG=$TMP/colo.log
+	start_ready "$LOG" "^comparing" "${RT[@]}" "$COLO_XDP" run \
+		--primary-in "$P" --secondary-in "$S" --outdev "$W" \
+		--workers 1 --cpu "$CMP_CPU" --stats-interval 3600
+}
+
+start_colo_w2() {
+	LOG=$TMP/colo.log
+	start_ready "$LOG" "^comparing" "${RT[@]}" "$COLO_XDP" run \
+		--primary-in "$P" --secondary-in "$S" --outdev "$W" \
+		--workers 2 --cpu "$CMP_CPU,$SRC_CPU" --stats-interval 3600
 }
 
 start_forward() {
@@ -371,13 +409,13 @@ meta() {
 	echo "\"system\": \"$1\", \"traffic\": \"$2\", \"conns\": $3, \"run\": $4"
 }
 
-# windowed NAME START MEASURE TRAFFIC CONNS RUN: the closed loop (the
-# source alone: as fast as it goes, WIN=0).
+# windowed NAME START MEASURE TRAFFIC CONNS RUN [KIND]: the closed loop
+# (the source alone: as fast as it goes, WIN=0).
 windowed() {
 	local name=$1 start=$2 measure=$3 t=$4 c=$5 r=$6
 	behind "$start" "$measure" "$t" "$c" --window "${WIN:-$WINDOW}" \
 		--warmup "$WARMUP" --time "$TIME"
-	record windowed "$(meta "$name" "$t" "$c" "$r")" "$MEASURED"
+	record "${7:-windowed}" "$(meta "$name" "$t" "$c" "$r")" "$MEASURED"
 	echo "  $name $t conns=$c run $r: $(jget "$MEASURED" pairs_per_s) pairs/s"
 }
 
@@ -435,12 +473,14 @@ zero_loss() {
 	echo "  $name $t conns=$c run $r: zero loss up to $lo pairs/s"
 }
 
-# cpu NAME START MEASURE TRAFFIC RATE RUN: CPU time at a fixed rate.
+# cpu NAME START MEASURE TRAFFIC RATE RUN [CONNS [KIND]]: CPU time at a
+# fixed rate.
 cpu() {
-	local name=$1 start=$2 measure=$3 t=$4 rate=$5 r=$6
-	behind "$start" "$measure" "$t" 1 --rate "$rate" --warmup "$WARMUP" \
-		--time "$CPU_TIME"
-	record cpu "$(meta "$name" "$t" 1 "$r"), \"rate\": $rate" "$MEASURED"
+	local name=$1 start=$2 measure=$3 t=$4 rate=$5 r=$6 c=${7:-1}
+	behind "$start" "$measure" "$t" "$c" --rate "$rate" \
+		--warmup "$WARMUP" --time "$CPU_TIME"
+	record "${8:-cpu}" "$(meta "$name" "$t" "$c" "$r"), \"rate\": $rate" \
+		"$MEASURED"
 	echo "  $name $t $rate pairs/s run $r: busy $(jget "$MEASURED" busy_s) s, comparator $(jget "$MEASURED" cmp_s) s, lost $(jget "$MEASURED" lost)"
 }
 
@@ -477,6 +517,14 @@ through_agent() {
 	SEC_TAP=$V measure_tap "$@" --count-on "${O}v"
 }
 
+through_w() {
+	measure_tap "$@" --count-on "${W}v"
+}
+
+baseline_w() {
+	measure_tap "$@" --count-on "${W}v" --forward-to "$W"
+}
+
 # memory PID: colo-xdp's resident set, after a closed-loop run.
 memory() {
 	local rss hwm
@@ -490,106 +538,122 @@ colo_start_for() {
 	(($1 > 65536)) && echo start_colo_1m || echo start_colo
 }
 
-# everything: make bench
-measure_all() {
-	echo "source alone: pairs written into P and S, counted on arrival there"
-	for t in $TRAFFIC; do
-		for ((r = 1; r <= RUNS; r++)); do
-			WIN=0 windowed source no_comparator source_alone "$t" 1 "$r"
-		done
-	done
-
-	echo "closed loop: at most $WINDOW pairs in flight"
-	for t in $TRAFFIC; do
-		for ((r = 1; r <= RUNS; r++)); do
-			windowed forward start_forward through_o "$t" 1 "$r"
-			for c in $CONNS; do
-				MEM_T=$t MEM_C=$c MEM_R=$r
-				[[ $t == udp64 && $c != 1000 ]] && AFTER=memory
-				windowed colo-xdp "$(colo_start_for "$c")" through_o \
-					"$t" "$c" "$r"
-				AFTER=
-			done
-			# its connection table holds 16384: 1,000,000 would destroy it
-			for c in 1 1000; do
-				windowed qemu start_qemu measure_qemu "$t" "$c" "$r"
-			done
-			windowed colo-xdp-tc-link start_colo_tc_link \
-				through_agent "$t" 1 "$r"
-			windowed colo-xdp-agent start_colo_agent through_agent \
-				"$t" 1 "$r"
-		done
-	done
-
-	echo "zero loss: the highest offered rate with no pair lost"
-	for t in $TRAFFIC; do
-		for ((r = 1; r <= RUNS; r++)); do
-			zero_loss forward start_forward through_o "$t" 1 "$r"
-			for c in $CONNS; do
-				zero_loss colo-xdp "$(colo_start_for "$c")" through_o \
-					"$t" "$c" "$r"
-			done
-			for c in 1 1000; do
-				zero_loss qemu start_qemu measure_qemu "$t" "$c" "$r"
-			done
-		done
-	done
-
-	echo "CPU per pair at fixed rates"
-	for t in $TRAFFIC; do
-		for rate in $CPU_RATES; do
-			for ((r = 1; r <= RUNS; r++)); do
-				cpu baseline no_comparator baseline "$t" "$rate" "$r"
-				cpu forward start_forward through_o "$t" "$rate" "$r"
-				cpu colo-xdp start_colo through_o "$t" "$rate" "$r"
-				cpu colo-xdp-tc-link start_colo_tc_link \
-					through_agent "$t" "$rate" "$r"
-				cpu colo-xdp-agent start_colo_agent through_agent \
-					"$t" "$rate" "$r"
-				cpu qemu start_qemu measure_qemu "$t" "$rate" "$r"
-			done
-		done
-	done
-
-	echo "latency at $LAT_RATE pairs/s: pair in, primary out"
+want source &&
+echo "source alone: pairs written into P and S, counted on arrival there"
+want source &&
+for t in $TRAFFIC; do
 	for ((r = 1; r <= RUNS; r++)); do
-		latency source no_comparator source_alone "$r"
-		latency forward start_forward through_o "$r"
-		latency colo-xdp start_colo through_o "$r"
-		latency colo-xdp-busy-poll start_colo_busy through_o "$r"
+		WIN=0 windowed source no_comparator source_alone "$t" 1 "$r"
 	done
-}
+done
 
-# --secondary-path: colo-xdp with the agent on the way and without, and
-# the baseline their CPU per pair is measured against
-measure_secondary_path() {
-	echo "the secondary path: colo-xdp with and without the agent"
-	for t in $TRAFFIC; do
-		for ((r = 1; r <= RUNS; r++)); do
-			windowed colo-xdp start_colo through_o "$t" 1 "$r"
-			windowed colo-xdp-tc-link start_colo_tc_link \
-				through_agent "$t" 1 "$r"
-			windowed colo-xdp-agent start_colo_agent through_agent \
-				"$t" 1 "$r"
+want closed && echo "closed loop: at most $WINDOW pairs in flight"
+want closed &&
+for t in $TRAFFIC; do
+	for ((r = 1; r <= RUNS; r++)); do
+		windowed forward start_forward through_o "$t" 1 "$r"
+		for c in $CONNS; do
+			MEM_T=$t MEM_C=$c MEM_R=$r
+			[[ $t == udp64 && $c != 1000 ]] && AFTER=memory
+			windowed colo-xdp "$(colo_start_for "$c")" through_o \
+				"$t" "$c" "$r"
+			AFTER=
 		done
-		for rate in $CPU_RATES; do
-			for ((r = 1; r <= RUNS; r++)); do
+		# its connection table holds 16384: 1,000,000 would destroy it
+		for c in 1 1000; do
+			windowed qemu start_qemu measure_qemu "$t" "$c" "$r"
+		done
+	done
+done
+
+want zero-loss &&
+echo "zero loss: the highest offered rate with no pair lost"
+want zero-loss &&
+for t in $TRAFFIC; do
+	for ((r = 1; r <= RUNS; r++)); do
+		zero_loss forward start_forward through_o "$t" 1 "$r"
+		for c in $CONNS; do
+			zero_loss colo-xdp "$(colo_start_for "$c")" through_o \
+				"$t" "$c" "$r"
+		done
+		for c in 1 1000; do
+			zero_loss qemu start_qemu measure_qemu "$t" "$c" "$r"
+		done
+	done
+done
+
+want cpu && echo "CPU per pair at fixed rates"
+want cpu &&
+for t in $TRAFFIC; do
+	for rate in $CPU_RATES; do
+		for ((r = 1; r <= RUNS; r++)); do
+			cpu baseline no_comparator baseline "$t" "$rate" "$r"
+			cpu forward start_forward through_o "$t" "$rate" "$r"
+			cpu colo-xdp start_colo through_o "$t" "$rate" "$r"
+			cpu qemu start_qemu measure_qemu "$t" "$rate" "$r"
+		done
+	done
+done
+
+want latency && echo "latency at $LAT_RATE pairs/s: pair in, primary out"
+want latency &&
+for ((r = 1; r <= RUNS; r++)); do
+	latency source no_comparator source_alone "$r"
+	latency forward start_forward through_o "$r"
+	latency colo-xdp start_colo through_o "$r"
+	latency colo-xdp-busy-poll start_colo_busy through_o "$r"
+done
+
+# 1 and 2 workers in turn, each run of one right after the other's: the
+# ratio is measured under one load. One queue each on P and S (the
+# source's taps), so worker 0 takes every frame off the rings and hands
+# about half, by connection, to worker 1.
+want workers &&
+echo "workers: 1 and 2, $WORKERS_CONNS connections, out on a 2-queue O"
+want workers &&
+for t in $TRAFFIC; do
+	for ((r = 1; r <= RUNS; r++)); do
+		windowed colo-xdp-1w start_colo_w1 through_w "$t" \
+			"$WORKERS_CONNS" "$r" workers
+		windowed colo-xdp-2w start_colo_w2 through_w "$t" \
+			"$WORKERS_CONNS" "$r" workers
+		cpu baseline no_comparator baseline_w "$t" "$WORKERS_RATE" \
+			"$r" "$WORKERS_CONNS" workers_cpu
+		cpu colo-xdp-1w start_colo_w1 through_w "$t" "$WORKERS_RATE" \
+			"$r" "$WORKERS_CONNS" workers_cpu
+		cpu colo-xdp-2w start_colo_w2 through_w "$t" "$WORKERS_RATE" \
+			"$r" "$WORKERS_CONNS" workers_cpu
+	done
+done
+
+# The secondary's frames over a link to S: through the agent, and through
+# tc's mirred in its place, 1 connection. Against colo-xdp with S the tap
+# itself (the closed and cpu sections measure it; here too when alone).
+want secondary &&
+echo "the secondary path: through the agent, through tc, and S the tap"
+want secondary &&
+for t in $TRAFFIC; do
+	for ((r = 1; r <= RUNS; r++)); do
+		[[ $ONLY == secondary ]] &&
+			windowed colo-xdp start_colo through_o "$t" 1 "$r"
+		windowed colo-xdp-tc-link start_colo_tc_link through_agent \
+			"$t" 1 "$r"
+		windowed colo-xdp-agent start_colo_agent through_agent \
+			"$t" 1 "$r"
+	done
+	for rate in $CPU_RATES; do
+		for ((r = 1; r <= RUNS; r++)); do
+			if [[ $ONLY == secondary ]]; then
 				cpu baseline no_comparator baseline "$t" "$rate" "$r"
 				cpu colo-xdp start_colo through_o "$t" "$rate" "$r"
-				cpu colo-xdp-tc-link start_colo_tc_link \
-					through_agent "$t" "$rate" "$r"
-				cpu colo-xdp-agent start_colo_agent through_agent \
-					"$t" "$rate" "$r"
-			done
+			fi
+			cpu colo-xdp-tc-link start_colo_tc_link through_agent \
+				"$t" "$rate" "$r"
+			cpu colo-xdp-agent start_colo_agent through_agent \
+				"$t" "$rate" "$r"
 		done
 	done
-}
-
-if ((SECONDARY_PATH)); then
-	measure_secondary_path
-else
-	measure_all
-fi
+done
 
 mkdir -p "$OUT" || die "cannot create $OUT"
 # every trial of the search and every run, as measured
@@ -600,5 +664,6 @@ python3 "$TOP/bench/report.py" --results "$RESULTS" --samples "$TMP" \
 	--trial-ms "$TRIAL" --cpus "$SRC_CPU,$CMP_CPU" --load "$LOAD" \
 	--rt-prio "$RT_PRIO" --failed-attempts "$FAILED_ATTEMPTS" \
 	--qemu "$("$QEMU" --version | head -n 1)" \
-	$( ((SMOKE || SECONDARY_PATH)) || echo --readme "$TOP/bench/README.md") ||
+	--workers-rate "$WORKERS_RATE" \
+	$( ((SMOKE)) || [[ -n $ONLY ]] || echo --readme "$TOP/bench/README.md") ||
 	die "report failed"

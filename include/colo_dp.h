@@ -56,6 +56,8 @@ struct colo_dp_stats {
 	/* the secondary agent told of checkpoints done (colo_pair.h) */
 	__u64 pair_checkpoints; /* messages sent out of S */
 	__u64 pair_send_failed; /* copies the kernel refused */
+	/* --workers: frames one took off its RX rings for another's flows */
+	__u64 handed;
 };
 
 #endif /* COLO_DP_H */

@@ -84,6 +84,14 @@ for g in d['targets']:
     assert set(g) == {'name', 'value', 'target', 'met'}, g
     assert g['met'] in (True, False), g
 assert d['machine']['cpus'] >= 1
+# 1 and 2 workers, each traffic: both measured, the model beside them
+wk = {e['traffic']: e for e in d['workers']}
+assert set(wk) == set(TRAFFIC), list(wk)
+for e in wk.values():
+    for n in ('1', '2'):
+        assert e['pairs_per_s'][n]['median'] >= 0, e
+        assert e['process_ns'][n] is not None, e
+    assert e['model'] is None or len(e['model']) == 4, e
 PY
 
 t_check "bench.png is a PNG image" \
@@ -117,10 +125,11 @@ print(" ".join(format(r, ",") for r in
 		grep -q "^| 1 connection | " "$1" &&
 		grep -q "^| 1,000,000 connections | " "$1" &&
 		grep -q "^| secondary path, 1 connection | " "$1" &&
+		grep -q "^| traffic | pairs/s, 1 worker | 2 workers | " "$1" &&
 		(($(grep -c "^| colo-xdp[/ ].* | [<>]= [0-9.]* | " "$1") == \
 			9 + 3 * $(wc -w <<<"$rates")))
 }
-t_check "table.md has every row: throughput, CPU, secondary path, latency, memory, targets" \
+t_check "table.md has every row: throughput, CPU, secondary path, latency, memory, workers, targets" \
 	has_rows "$OUT/table.md" "$OUT/bench.json"
 t_check "the table is printed too" grep -q "^| traffic | connections" "$LOG"
 t_check "nothing is left behind: links, pins (the agent's too)" \

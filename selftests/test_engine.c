@@ -458,6 +458,42 @@ TEST(malformed_passes_uncompared)
 	CHECK_EQ(st()->not_compared_dropped, 1);
 }
 
+/* A frame's connection hash, as colo-xdp run --workers shares them out. */
+static uint32_t hash_of(const struct frame_spec *s)
+{
+	uint8_t buf[BUFSZ];
+	int len = frame_build(s, buf, sizeof(buf));
+
+	if (len < 0)
+		abort();
+	return colo_engine_flow_hash(buf, len, len);
+}
+
+TEST(flow_hash_is_the_connections)
+{
+	struct frame_spec p = data(ISN, 100), s = data(ISN + 5000, 10);
+	struct frame_spec u = udp("one"), v = udp("another"),
+			  arp = {
+				  .l3 = FRAME_ARP,
+				  .pad = 18,
+			  };
+
+	/* both sides of a connection: whatever they carry, one hash */
+	s.ack = 9999;
+	s.ip_id = 4242;
+	CHECK_EQ(hash_of(&p), hash_of(&s));
+	CHECK_EQ(hash_of(&u), hash_of(&v));
+	/* another port, another protocol, another VLAN: another key */
+	v.sport = 5001;
+	CHECK(hash_of(&u) != hash_of(&v));
+	CHECK(hash_of(&u) != hash_of(&p));
+	v = u;
+	v.vlan = FRAME_VLAN | 10;
+	CHECK(hash_of(&u) != hash_of(&v));
+	/* uncompared frames go to worker 0 */
+	CHECK_EQ(hash_of(&arp), 0);
+}
+
 TEST(jumbo_9000_byte_frames)
 {
 	static uint8_t pb[9100], sb[9100];

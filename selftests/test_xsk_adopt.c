@@ -47,17 +47,16 @@ static struct xsk_dp *dp_new(struct rings *rg)
 	dp->nr_frames = FRAMES;
 	dp->frame_shift = SHIFT;
 	dp->frame_mask = ~((1ull << SHIFT) - 1);
-	dp->next_seq = 1;
 	dp->mem.fd = -1;
 	dp->mem.size = (uint64_t)FRAMES << SHIFT;
 	dp->mem.area = mmap(NULL, dp->mem.size, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	dp->ledger_fd = memfd_create("test-ledger", MFD_CLOEXEC);
-	if (ftruncate(dp->ledger_fd, xsk_dp_ledger_size(FRAMES)) ||
-	    xsk_dp_alloc(dp, dp->ledger_fd))
-		abort();
 	/* one queue each: P's socket, S's, O's */
 	if (xsk_dp_layout(dp, queues))
+		abort();
+	if (ftruncate(dp->ledger_fd, xsk_dp_ledger_size(FRAMES)) ||
+	    xsk_dp_alloc(dp, dp->ledger_fd))
 		abort();
 	for (r = 0; r < COLO_NR_ROLES; r++)
 		dp->xs[r].fd = -1;
@@ -96,8 +95,8 @@ static bool in_pool(const struct xsk_dp *dp, int f)
 {
 	uint32_t i;
 
-	for (i = 0; i < dp->pool_len; i++)
-		if (dp->pool[i] == (uint64_t)f << SHIFT)
+	for (i = 0; i < dp->wk[0].pool_len; i++)
+		if (dp->wk[0].pool[i] == (uint64_t)f << SHIFT)
 			return true;
 	return false;
 }
@@ -132,7 +131,7 @@ TEST(every_frame_where_the_rings_and_the_ledger_say)
 	held(dp, 53, 9, 0, 103);
 
 	CHECK_EQ(xsk_dp_recover(dp), 0);
-	CHECK_EQ(dp->pool_len, 10);
+	CHECK_EQ(dp->wk[0].pool_len, 10);
 	for (f = 30; f <= 39; f++)
 		CHECK(in_pool(dp, f));
 	CHECK(!in_pool(dp, 14) && !in_pool(dp, 26) && !in_pool(dp, 40));
@@ -141,9 +140,9 @@ TEST(every_frame_where_the_rings_and_the_ledger_say)
 	CHECK_EQ(dp->ledger->frame[26].state, XSK_DP_KERNEL);
 
 	CHECK_EQ(dp->nr_adopted, 3);
-	CHECK_EQ(dp->stats.adopted[COLO_ROLE_PRIMARY], 2);
-	CHECK_EQ(dp->stats.adopted[COLO_ROLE_SECONDARY], 1);
-	CHECK_EQ(dp->stats.adopted_sent, 1);
+	CHECK_EQ(dp->wk[0].stats.adopted[COLO_ROLE_PRIMARY], 2);
+	CHECK_EQ(dp->wk[0].stats.adopted[COLO_ROLE_SECONDARY], 1);
+	CHECK_EQ(dp->wk[0].stats.adopted_sent, 1);
 	CHECK_EQ(dp->adopted[0].f.addr, (51ull << SHIFT) + HEADROOM);
 	CHECK_EQ(dp->adopted[0].role, COLO_ROLE_SECONDARY);
 	CHECK_EQ(dp->adopted[0].f.len, 101);
@@ -153,12 +152,12 @@ TEST(every_frame_where_the_rings_and_the_ledger_say)
 	CHECK_EQ(dp->adopted[1].role, COLO_ROLE_PRIMARY);
 	CHECK_EQ(dp->adopted[2].f.addr, (53ull << SHIFT) + HEADROOM);
 	/* compared before the crash: straight to TX, not compared again */
-	CHECK_EQ(dp->pending_len, 1);
-	CHECK_EQ(dp->pending[dp->pending_head].addr,
+	CHECK_EQ(dp->wk[0].pending_len, 1);
+	CHECK_EQ(dp->wk[0].pending[dp->wk[0].pending_head].addr,
 		 (52ull << SHIFT) + HEADROOM);
-	CHECK_EQ(dp->pending[dp->pending_head].len, 102);
+	CHECK_EQ(dp->wk[0].pending[dp->wk[0].pending_head].len, 102);
 	/* what arrives next comes after all of it */
-	CHECK_EQ(dp->next_seq, 10);
+	CHECK_EQ(dp->wk[0].next_seq, 10);
 	xsk_dp_destroy(dp);
 }
 
@@ -192,11 +191,11 @@ TEST(a_multi_buffer_frame_is_held_whole)
 	CHECK_EQ(dp->adopted[0].f.len, 1792 + 1792 + 100);
 	CHECK_EQ(dp->adopted[0].f.nseg, 3);
 	/* both chunks of the released one go out, chained */
-	CHECK_EQ(dp->pending_len, 2);
-	CHECK_EQ(dp->pending[0].addr, (50ull << SHIFT) + HEADROOM);
-	CHECK_EQ(dp->pending[0].options, 1); /* XDP_PKT_CONTD */
-	CHECK_EQ(dp->pending[1].addr, (51ull << SHIFT) + HEADROOM);
-	CHECK_EQ(dp->pending[1].options, 0);
+	CHECK_EQ(dp->wk[0].pending_len, 2);
+	CHECK_EQ(dp->wk[0].pending[0].addr, (50ull << SHIFT) + HEADROOM);
+	CHECK_EQ(dp->wk[0].pending[0].options, 1); /* XDP_PKT_CONTD */
+	CHECK_EQ(dp->wk[0].pending[1].addr, (51ull << SHIFT) + HEADROOM);
+	CHECK_EQ(dp->wk[0].pending[1].options, 0);
 	CHECK(in_pool(dp, 60));
 	CHECK(!in_pool(dp, 45) && !in_pool(dp, 42));
 	xsk_dp_destroy(dp);

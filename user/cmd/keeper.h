@@ -19,7 +19,7 @@
 #include <sys/types.h>
 
 #define KEEPER_FD_BASE 3
-/* A datapath's: UMEM, ledger, a socket per queue of P and S, O's */
+/* A datapath's: UMEM, ledger, a socket per queue of P and S, per worker on O */
 #define KEEPER_MAX_FDS 160
 /* How often a keeper whose loader died looks for its instance's pins. */
 #define KEEPER_CHECK_MS 200

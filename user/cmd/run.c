@@ -54,7 +54,7 @@
  */
 #define RUN_SETTLE_MS 10
 
-/* The control plane's, then the sockets of P and S (one per queue). */
+/* The control plane's, then worker 0's sockets of P and S (one per queue). */
 enum {
 	PFD_XEN,
 	PFD_METRICS,
@@ -63,6 +63,7 @@ enum {
 	PFD_HOOK,
 	PFD_LINK,
 	PFD_KEEPER,
+	PFD_WAKE,
 	PFD_NR,
 	PFD_MAX = PFD_NR + 2 * COLO_XSK_QUEUES
 };
@@ -141,108 +142,147 @@ static uint32_t sg_mtu(const struct run_opts *o)
 	return need;
 }
 
-void run_room_changed(struct run_ctx *rc)
+void run_room_changed(struct run_worker *w)
 {
-	rc->retry[COLO_PRIMARY] = rc->retry[COLO_SECONDARY] = true;
+	w->retry[COLO_PRIMARY] = w->retry[COLO_SECONDARY] = true;
 }
 
 static void on_release(void *ctx, uint64_t handle, uint32_t len)
 {
-	struct run_ctx *rc = ctx;
+	struct run_worker *w = ctx;
 
-	xsk_dp_tx(rc->dp, handle);
-	run_room_changed(rc);
+	xsk_dp_tx(w->dp, handle);
+	run_room_changed(w);
 }
 
 static void on_free(void *ctx, uint64_t handle)
 {
-	struct run_ctx *rc = ctx;
+	struct run_worker *w = ctx;
 
-	xsk_dp_free(rc->dp, handle);
-	run_room_changed(rc);
+	xsk_dp_free(w->dp, handle);
+	run_room_changed(w);
 }
 
-static void wait_push(struct run_wait *w, const struct xsk_dp_frame *f)
+static void wait_push(struct run_wait *wt, const struct xsk_dp_frame *f)
 {
-	unsigned int tail = w->head + w->len;
+	unsigned int tail = wt->head + wt->len;
 
-	w->f[tail >= w->cap ? tail - w->cap : tail] = *f;
-	w->len++;
+	wt->f[tail >= wt->cap ? tail - wt->cap : tail] = *f;
+	wt->len++;
 }
 
 /* A frame into the engine: a multi-buffer one as its chunks, uncopied. */
-static int engine_input(struct run_ctx *rc, enum colo_side side,
+static int engine_input(struct run_worker *w, enum colo_side side,
 			const struct xsk_dp_frame *f, uint64_t now)
 {
 	struct iovec iov[XSK_DP_MAX_SEGS];
 	unsigned int n;
 
 	if (f->nseg == 1)
-		return colo_engine_input(rc->engine, side, f->addr, f->data,
+		return colo_engine_input(w->engine, side, f->addr, f->data,
 					 f->len, now);
-	n = xsk_dp_frame_iov(rc->dp, f->addr, iov, XSK_DP_MAX_SEGS);
-	return colo_engine_input_iov(rc->engine, side, f->addr, iov, n, now);
+	n = xsk_dp_frame_iov(w->rc->dp, f->addr, iov, XSK_DP_MAX_SEGS);
+	return colo_engine_input_iov(w->engine, side, f->addr, iov, n, now);
 }
 
 /* Offer one frame; a refused one waits, and so does all after it. */
-static bool offer(struct run_ctx *rc, enum colo_side side,
+static bool offer(struct run_worker *w, enum colo_side side,
 		  const struct xsk_dp_frame *f, uint64_t now)
 {
-	if (!rc->wait[side].len && !engine_input(rc, side, f, now))
+	if (!w->wait[side].len && !engine_input(w, side, f, now))
 		return true;
-	wait_push(&rc->wait[side], f);
-	rc->retry[side] = false;
+	wait_push(&w->wait[side], f);
+	w->retry[side] = false;
 	return false;
 }
 
 /* The frames that waited, in order, until the engine refuses one again. */
-static unsigned int offer_waiting(struct run_ctx *rc, enum colo_side side,
+static unsigned int offer_waiting(struct run_worker *w, enum colo_side side,
 				  uint64_t now)
 {
-	struct run_wait *w = &rc->wait[side];
+	struct run_wait *wt = &w->wait[side];
 	unsigned int n = 0;
 	struct xsk_dp_frame *f;
 
-	rc->retry[side] = false;
-	while (w->len) {
-		f = &w->f[w->head];
-		if (engine_input(rc, side, f, now))
+	w->retry[side] = false;
+	while (wt->len) {
+		f = &wt->f[wt->head];
+		if (engine_input(w, side, f, now))
 			break;
-		if (++w->head == w->cap)
-			w->head = 0;
-		w->len--;
+		if (++wt->head == wt->cap)
+			wt->head = 0;
+		wt->len--;
 		n++;
 	}
 	return n;
 }
 
-unsigned int run_take(struct run_ctx *rc, enum colo_role role, uint64_t now)
+/* The worker whose engine compares the frame's connection. */
+static unsigned int flow_worker(struct run_ctx *rc,
+				const struct xsk_dp_frame *f)
+{
+	uint32_t first = f->len;
+	struct iovec iov;
+
+	if (rc->nr_w == 1)
+		return 0;
+	if (f->nseg > 1 && xsk_dp_frame_iov(rc->dp, f->addr, &iov, 1))
+		first = iov.iov_len;
+	/* multiply and shift: the hash's range onto the workers, no divide */
+	return (uint64_t)colo_engine_flow_hash(f->data, first, f->len) *
+		       rc->nr_w >>
+	       32;
+}
+
+unsigned int run_take(struct run_worker *w, enum colo_role role, uint64_t now)
 {
 	enum colo_side side = role == COLO_ROLE_PRIMARY ? COLO_PRIMARY :
 							  COLO_SECONDARY;
 	struct xsk_dp_frame f[XSK_DP_BATCH];
-	unsigned int n = 0, i, room;
+	unsigned int n = 0, i, room, to;
+	bool alone = w->rc->nr_w == 1;
 
-	if (rc->wait[side].len) {
+	if (w->wait[side].len) {
 		/* nothing answered since the refusal: no room yet */
-		if (!rc->retry[side])
-			return 0;
-		n = offer_waiting(rc, side, now);
-		if (rc->wait[side].len)
+		if (w->retry[side])
+			n = offer_waiting(w, side, now);
+		/* alone, the RX ring is the buffer while the engine is full */
+		if (alone && w->wait[side].len)
 			return n;
 	}
-	room = colo_engine_room(rc->engine, side);
+	/* and the hand-off rings are, for what other workers took */
+	if (!alone && !w->wait[side].len) {
+		room = colo_engine_room(w->engine, side);
+		room = room < XSK_DP_BATCH ? room : XSK_DP_BATCH;
+		room = xsk_dp_rx_handed(w->dp, role, f, room);
+		for (i = 0; i < room; i++)
+			n += offer(w, side, &f[i], now);
+	}
+	/*
+	 * With workers, the RX rings are read whatever this engine's room:
+	 * other workers' flows on them must not wait for it. Its own
+	 * frames then wait here, at most its home range's.
+	 */
+	room = alone ? colo_engine_room(w->engine, side) : XSK_DP_BATCH;
 	room = room < XSK_DP_BATCH ? room : XSK_DP_BATCH;
-	room = xsk_dp_rx(rc->dp, role, f, room);
-	for (i = 0; i < room; i++)
-		n += offer(rc, side, &f[i], now);
+	room = xsk_dp_rx(w->dp, role, f, room);
+	for (i = 0; i < room; i++) {
+		to = flow_worker(w->rc, &f[i]);
+		if (to == w->id) {
+			n += offer(w, side, &f[i], now);
+		} else {
+			xsk_dp_hand(w->dp, to, role, f[i].addr);
+			n++;
+		}
+	}
+	xsk_dp_hand_done(w->dp);
 	return n;
 }
 
 /* Waiting frames of a side: its socket is not polled, the ring buffers. */
-static bool waiting(const struct run_ctx *rc, enum colo_side side)
+static bool waiting(const struct run_worker *w, enum colo_side side)
 {
-	return rc->wait[side].len && !rc->retry[side];
+	return w->wait[side].len && !w->retry[side];
 }
 
 /*
@@ -320,32 +360,47 @@ static __u32 print_modes(struct run_ctx *rc, const struct run_opts *o)
 }
 
 /*
- * What the dead loader's engine held goes to ours, in the order it
- * arrived: compared again, or released by the checkpoint the takeover
- * asks for.
+ * Room to wait: alone, a batch, since the RX ring buffers the rest; with
+ * workers, the frames of its home range too, which it takes off its RX
+ * rings whatever its engine's room. And what the dead loader held.
  */
-static int take_adopted(struct run_ctx *rc)
+static int wait_alloc(struct run_ctx *rc, uint32_t umem_frames,
+		      unsigned int adopted)
+{
+	unsigned int k, side, cap;
+
+	cap = XSK_DP_BATCH + adopted + (rc->nr_w > 1 ? umem_frames : 0);
+	for (k = 0; k < rc->nr_w; k++)
+		for (side = COLO_PRIMARY; side <= COLO_SECONDARY; side++) {
+			rc->w[k].wait[side].cap = cap;
+			rc->w[k].wait[side].f =
+				calloc(cap, sizeof(*rc->w[k].wait[side].f));
+			if (!rc->w[k].wait[side].f) {
+				cli_err(CMD, "no memory for %u frames waiting",
+					cap);
+				return -ENOMEM;
+			}
+		}
+	return 0;
+}
+
+/*
+ * What the dead loader's engine held goes to ours, each frame to its
+ * flow's worker, in the order it arrived: compared again, or released by
+ * the checkpoint the takeover asks for.
+ */
+static int take_adopted(struct run_ctx *rc, uint32_t umem_frames)
 {
 	const struct xsk_dp_held *h;
 	unsigned int n, i, primary = 0;
 	uint64_t now = cli_now_ns();
-	int side;
 
 	n = xsk_dp_adopted(rc->dp, &h);
-	/* room to wait for all of them, and for a batch of each side's */
-	for (side = COLO_PRIMARY; side <= COLO_SECONDARY; side++) {
-		rc->wait[side].cap = XSK_DP_BATCH + n;
-		rc->wait[side].f =
-			calloc(rc->wait[side].cap, sizeof(*rc->wait[side].f));
-		if (!rc->wait[side].f) {
-			cli_err(CMD, "no memory for %u frames waiting",
-				rc->wait[side].cap);
-			return -ENOMEM;
-		}
-	}
+	if (wait_alloc(rc, umem_frames, n))
+		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		primary += h[i].role == COLO_ROLE_PRIMARY;
-		offer(rc,
+		offer(&rc->w[flow_worker(rc, &h[i].f)],
 		      h[i].role == COLO_ROLE_PRIMARY ? COLO_PRIMARY :
 						       COLO_SECONDARY,
 		      &h[i].f, now);
@@ -416,27 +471,58 @@ static void control(struct run_ctx *rc, struct pollfd *pfd, bool ready)
 }
 
 /*
- * The sockets of a side, from pfd[at], or none while the side waits for
- * room: answers wake it, not its rings. Returns the next free entry.
+ * A worker's sockets of a side, from pfd[at], or none while the side
+ * waits for room: answers wake it, not its rings. With workers, they are
+ * polled all the same: other workers' flows come in on them too. Returns
+ * the next free entry.
  */
-static unsigned int poll_side(struct run_ctx *rc, enum colo_role role,
+static unsigned int poll_side(struct run_worker *w, enum colo_role role,
 			      struct pollfd *pfd, unsigned int at)
 {
 	enum colo_side side = role == COLO_ROLE_PRIMARY ? COLO_PRIMARY :
 							  COLO_SECONDARY;
-	unsigned int i, n = xsk_dp_nr_socks(rc->dp, role);
+	unsigned int i, n = xsk_dp_wk_nr_socks(w->dp, role);
+	bool off = w->rc->nr_w == 1 && waiting(w, side);
 
 	for (i = 0; i < n; i++, at++) {
-		pfd[at].fd = waiting(rc, side) ?
-				     -1 :
-				     xsk_dp_sock_fd(rc->dp, role, i);
+		pfd[at].fd = off ? -1 : xsk_dp_wk_sock_fd(w->dp, role, i);
 		pfd[at].events = POLLIN;
 	}
 	return at;
 }
 
+/*
+ * Whether a worker may sleep in poll() now: not if others handed it
+ * frames of a side that does not wait for room.
+ */
+static bool may_sleep(struct run_worker *w)
+{
+	unsigned int roles = 0;
+
+	if (w->rc->nr_w == 1)
+		return true;
+	if (!waiting(w, COLO_PRIMARY))
+		roles |= 1u << COLO_ROLE_PRIMARY;
+	if (!waiting(w, COLO_SECONDARY))
+		roles |= 1u << COLO_ROLE_SECONDARY;
+	return xsk_dp_wk_sleep(w->dp, roles);
+}
+
+/* How long a worker sleeps at most: its engine's timers, the watchdog. */
+static int poll_timeout(const struct run_opts *o)
+{
+	int timeout = RUN_POLL_MAX_MS;
+
+	if (o->engine.expired_scan_cycle_ms < (uint32_t)timeout)
+		timeout = o->engine.expired_scan_cycle_ms;
+	if (o->steer.watchdog_ms / RUN_BEATS_PER_WATCHDOG < (uint32_t)timeout)
+		timeout = o->steer.watchdog_ms / RUN_BEATS_PER_WATCHDOG;
+	return timeout;
+}
+
 static void loop(struct run_ctx *rc, const struct run_opts *o)
 {
+	struct run_worker *w = &rc->w[0];
 	struct pollfd pfd[PFD_MAX] = {
 		[PFD_XEN] = { .fd = rc->xen ? xen_server_fd(rc->xen) : -1,
 			      .events = POLLIN },
@@ -452,19 +538,19 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 		[PFD_LINK] = { .fd = rc->links.fd, .events = POLLIN },
 		[PFD_KEEPER] = { .fd = keeper_fd(&rc->keeper),
 				 .events = POLLIN },
+		/* the other workers' requests, and frames they hand it */
+		[PFD_WAKE] = { .fd = rc->nr_w > 1 ? xsk_dp_wk_wake_fd(w->dp) :
+						    -1,
+			       .events = POLLIN },
 	};
 	uint64_t stats_every = o->stats_interval_s * 1000000000ull;
 	uint64_t now = cli_now_ns(), next_stats = now, next_ctl = now;
 	/* what a previous loader left running went on without comparing */
 	bool adopted = colo_steer_adopted_running(rc->steer);
 	const struct colo_loader_stats *dead = colo_steer_dead_stats(rc->steer);
-	int timeout = RUN_POLL_MAX_MS, ready;
+	int timeout = poll_timeout(o), ready;
 	unsigned int n, npfd;
 
-	if (o->engine.expired_scan_cycle_ms < (uint32_t)timeout)
-		timeout = o->engine.expired_scan_cycle_ms;
-	if (o->steer.watchdog_ms / RUN_BEATS_PER_WATCHDOG < (uint32_t)timeout)
-		timeout = o->steer.watchdog_ms / RUN_BEATS_PER_WATCHDOG;
 	/*
 	 * The gap to report starts where the dead loader left off (what it
 	 * reported itself is not this gap's), or now for a new instance.
@@ -477,8 +563,8 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 	} else {
 		run_degraded_frames(rc, &rc->degraded_seen);
 	}
-	npfd = poll_side(rc, COLO_ROLE_PRIMARY, pfd, PFD_NR);
-	npfd = poll_side(rc, COLO_ROLE_SECONDARY, pfd, npfd);
+	npfd = poll_side(w, COLO_ROLE_PRIMARY, pfd, PFD_NR);
+	npfd = poll_side(w, COLO_ROLE_SECONDARY, pfd, npfd);
 	while (!cli_stop) {
 		now = cli_now_ns();
 		if (colo_steer_heartbeat(rc->steer, now) > 0 || adopted) {
@@ -488,45 +574,204 @@ static void loop(struct run_ctx *rc, const struct run_opts *o)
 				       adopted, now);
 			adopted = false;
 		}
-		n = run_take(rc, COLO_ROLE_PRIMARY, now);
-		n += run_take(rc, COLO_ROLE_SECONDARY, now);
-		colo_engine_tick(rc->engine, now);
+		n = run_take(w, COLO_ROLE_PRIMARY, now);
+		n += run_take(w, COLO_ROLE_SECONDARY, now);
+		colo_engine_tick(w->engine, now);
+		if (rc->nr_w > 1)
+			run_worker_events(rc);
 		if (rc->gap_pending && now >= rc->gap_repeat_at) {
 			rc->gap_repeat_at = now + rc->scan_cycle_ns;
 			run_request_checkpoint(rc, RUN_CKPT_LOADER_GAP);
 		}
-		xsk_dp_service(rc->dp);
+		xsk_dp_service(w->dp);
 		if (now >= next_stats) {
 			run_publish(rc);
 			fflush(stdout);
 			next_stats = now + stats_every;
 		}
-		if (n || o->busy_poll) {
-			if (!n)
-				xsk_dp_busy_poll(rc->dp);
+		if (n || o->busy_poll || !may_sleep(w)) {
+			if (!n && o->busy_poll)
+				xsk_dp_busy_poll(w->dp);
 			if (now < next_ctl)
 				continue;
 			ready = poll(pfd, PFD_NR, 0);
 		} else {
 			/* sleep shorter while the outdev still has frames to send */
 			ready = poll(pfd, npfd,
-				     xsk_dp_tx_busy(rc->dp) ? 1 : timeout);
+				     xsk_dp_tx_busy(w->dp) ? 1 : timeout);
+			if (rc->nr_w > 1)
+				xsk_dp_wk_awake(w->dp);
 		}
 		next_ctl = now + RUN_CTL_EVERY_NS;
 		control(rc, pfd, ready > 0);
 		/* a command may have started or reaped the hook's child */
 		pfd[PFD_HOOK].fd = rc->hook ? ctl_hook_fd(rc->hook) : -1;
-		npfd = poll_side(rc, COLO_ROLE_PRIMARY, pfd, PFD_NR);
-		npfd = poll_side(rc, COLO_ROLE_SECONDARY, pfd, npfd);
+		npfd = poll_side(w, COLO_ROLE_PRIMARY, pfd, PFD_NR);
+		npfd = poll_side(w, COLO_ROLE_SECONDARY, pfd, npfd);
 		pfd[PFD_KEEPER].fd = keeper_fd(&rc->keeper);
 	}
 }
 
-/* Release what is queued, as a checkpoint would, and let it all leave. */
+/* A worker's turn ends here while the control plane needs it still. */
+static void park_here(struct run_ctx *rc)
+{
+	pthread_mutex_lock(&rc->park_lock);
+	rc->parked++;
+	pthread_cond_broadcast(&rc->park_cond);
+	while (rc->park)
+		pthread_cond_wait(&rc->park_cond, &rc->park_lock);
+	rc->parked--;
+	pthread_mutex_unlock(&rc->park_lock);
+}
+
+static unsigned int nr_started(const struct run_ctx *rc)
+{
+	unsigned int k, n = 0;
+
+	for (k = 1; k < rc->nr_w; k++)
+		n += rc->w[k].started;
+	return n;
+}
+
+void run_park(struct run_ctx *rc)
+{
+	unsigned int k, n = nr_started(rc);
+
+	if (!n || rc->park_depth++)
+		return;
+	pthread_mutex_lock(&rc->park_lock);
+	__atomic_store_n(&rc->park, 1, __ATOMIC_RELEASE);
+	for (k = 1; k < rc->nr_w; k++)
+		xsk_dp_wk_wake(rc->w[k].dp);
+	while (rc->parked < n)
+		pthread_cond_wait(&rc->park_cond, &rc->park_lock);
+	pthread_mutex_unlock(&rc->park_lock);
+	/* a mismatch's frames are still held: report it before they go */
+	run_worker_events(rc);
+}
+
+void run_unpark(struct run_ctx *rc)
+{
+	if (!nr_started(rc) || --rc->park_depth)
+		return;
+	pthread_mutex_lock(&rc->park_lock);
+	__atomic_store_n(&rc->park, 0, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&rc->park_cond);
+	pthread_mutex_unlock(&rc->park_lock);
+}
+
+/* Worker 1 and up: run's loop without the control plane, on its CPU. */
+static void *worker_main(void *arg)
+{
+	struct run_worker *w = arg;
+	struct run_ctx *rc = w->rc;
+	const struct run_opts *o = rc->opts;
+	struct pollfd pfd[1 + 2 * COLO_XSK_QUEUES];
+	int timeout = poll_timeout(o);
+	unsigned int n, npfd;
+	uint64_t now;
+
+	pfd[0].fd = xsk_dp_wk_wake_fd(w->dp);
+	pfd[0].events = POLLIN;
+	while (!__atomic_load_n(&rc->quit, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&rc->park, __ATOMIC_ACQUIRE))
+			park_here(rc);
+		now = cli_now_ns();
+		n = run_take(w, COLO_ROLE_PRIMARY, now);
+		n += run_take(w, COLO_ROLE_SECONDARY, now);
+		colo_engine_tick(w->engine, now);
+		xsk_dp_service(w->dp);
+		if (n)
+			continue;
+		if (o->busy_poll) {
+			xsk_dp_busy_poll(w->dp);
+			continue;
+		}
+		if (!may_sleep(w))
+			continue;
+		npfd = poll_side(w, COLO_ROLE_PRIMARY, pfd, 1);
+		npfd = poll_side(w, COLO_ROLE_SECONDARY, pfd, npfd);
+		poll(pfd, npfd, xsk_dp_tx_busy(w->dp) ? 1 : timeout);
+		xsk_dp_wk_awake(w->dp);
+	}
+	return NULL;
+}
+
+/* Workers 1 and up, each on its CPU; the main thread is worker 0. */
+static int workers_start(struct run_ctx *rc)
+{
+	sigset_t all, old;
+	struct run_worker *w;
+	pthread_attr_t attr;
+	cpu_set_t set;
+	unsigned int k;
+	int err = 0;
+
+	/* SIGINT and SIGTERM are the main thread's: it stops the others */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (k = 1; k < rc->nr_w && !err; k++) {
+		w = &rc->w[k];
+		err = pthread_attr_init(&attr);
+		if (err)
+			break;
+		CPU_ZERO(&set);
+		CPU_SET(w->cpu, &set);
+		err = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+		if (!err)
+			err = pthread_create(&w->thread, &attr, worker_main, w);
+		pthread_attr_destroy(&attr);
+		if (!err)
+			w->started = true;
+		else
+			cli_err(CMD, "cannot start worker %u on CPU %d: %s", k,
+				w->cpu, strerror(err));
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return -err;
+}
+
+static void workers_stop(struct run_ctx *rc)
+{
+	unsigned int k;
+
+	__atomic_store_n(&rc->quit, 1, __ATOMIC_RELEASE);
+	for (k = 1; k < rc->nr_w; k++) {
+		if (!rc->w[k].started)
+			continue;
+		xsk_dp_wk_wake(rc->w[k].dp);
+		pthread_join(rc->w[k].thread, NULL);
+		rc->w[k].started = false;
+	}
+}
+
+static bool any_waiting(const struct run_ctx *rc)
+{
+	unsigned int k;
+
+	for (k = 0; k < rc->nr_w; k++)
+		if (rc->w[k].wait[COLO_PRIMARY].len ||
+		    rc->w[k].wait[COLO_SECONDARY].len)
+			return true;
+	return false;
+}
+
+static void flush_all(struct run_ctx *rc)
+{
+	unsigned int k;
+
+	for (k = 0; k < rc->nr_w; k++)
+		colo_engine_checkpoint_done(rc->w[k].engine);
+}
+
+/*
+ * Release what is queued, as a checkpoint would, and let it all leave;
+ * the other workers have returned, the main thread does theirs.
+ */
 static void drain(struct run_ctx *rc)
 {
 	uint64_t taken = 0, now = cli_now_ns();
-	unsigned int n;
+	unsigned int n, k, busy;
 	int waited = 0;
 
 	/*
@@ -534,13 +779,16 @@ static void drain(struct run_ctx *rc)
 	 * take them too, up to what both rings hold, since traffic goes on.
 	 */
 	do {
-		n = run_take(rc, COLO_ROLE_PRIMARY, now);
-		n += run_take(rc, COLO_ROLE_SECONDARY, now);
+		for (k = 0, n = 0; k < rc->nr_w; k++) {
+			n += run_take(&rc->w[k], COLO_ROLE_PRIMARY, now);
+			n += run_take(&rc->w[k], COLO_ROLE_SECONDARY, now);
+		}
 		taken += n;
+		/* their mismatches' frames are held until the flush */
+		run_worker_events(rc);
 		/* a full engine: the flush that answers its frames makes room */
-		if (!n && (rc->wait[COLO_PRIMARY].len ||
-			   rc->wait[COLO_SECONDARY].len)) {
-			colo_engine_checkpoint_done(rc->engine);
+		if (!n && any_waiting(rc)) {
+			flush_all(rc);
 			n = 1;
 		}
 	} while (
@@ -548,21 +796,26 @@ static void drain(struct run_ctx *rc)
 		taken < 2 * XSK_DP_RING_SIZE *
 				(xsk_dp_nr_socks(rc->dp, COLO_ROLE_PRIMARY) +
 				 xsk_dp_nr_socks(rc->dp, COLO_ROLE_SECONDARY)));
-	colo_engine_checkpoint_done(rc->engine);
+	flush_all(rc);
 	/*
 	 * Frames taken but refused must not vanish with the UMEM: each flush
 	 * empties the engine, so each round offers at least one of them.
 	 */
-	while (rc->wait[COLO_PRIMARY].len || rc->wait[COLO_SECONDARY].len) {
-		offer_waiting(rc, COLO_PRIMARY, now);
-		offer_waiting(rc, COLO_SECONDARY, now);
-		colo_engine_checkpoint_done(rc->engine);
+	while (any_waiting(rc)) {
+		for (k = 0; k < rc->nr_w; k++) {
+			offer_waiting(&rc->w[k], COLO_PRIMARY, now);
+			offer_waiting(&rc->w[k], COLO_SECONDARY, now);
+		}
+		flush_all(rc);
 	}
 	for (;;) {
 		/* colo_steer must not fail open while the last frames leave */
 		colo_steer_heartbeat(rc->steer, cli_now_ns());
-		xsk_dp_service(rc->dp);
-		if (!xsk_dp_tx_busy(rc->dp))
+		for (k = 0, busy = 0; k < rc->nr_w; k++) {
+			xsk_dp_service(rc->w[k].dp);
+			busy += xsk_dp_tx_busy(rc->w[k].dp);
+		}
+		if (!busy)
 			break;
 		if (waited >= RUN_DRAIN_MS) {
 			cli_err(CMD,
@@ -580,6 +833,32 @@ static void drain(struct run_ctx *rc)
 		qmp_client_tick(rc->qmp, cli_now_ns());
 	if (rc->ctl)
 		ctl_server_flush(rc->ctl);
+}
+
+/* Which worker got which queues and CPU: one line each. */
+static void print_workers(struct run_ctx *rc)
+{
+	const char *const *ifname = rc->ifname;
+	unsigned int k, i, r;
+	struct xsk_dp_wk *w;
+
+	for (k = 0; k < rc->nr_w; k++) {
+		w = rc->w[k].dp;
+		printf("worker %u: CPU %d,", k, rc->w[k].cpu);
+		for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
+			printf(" %s queues", ifname[r]);
+			for (i = 0; i < xsk_dp_wk_nr_socks(w, r); i++)
+				printf("%s%u", i ? "," : " ",
+				       xsk_dp_wk_sock_queue(w, r, i));
+			if (!i)
+				printf(" none");
+			printf(",");
+		}
+		printf(" %s TX queue %u\n", ifname[COLO_ROLE_OUT],
+		       xsk_dp_wk_out_queue(w));
+	}
+	printf("workers: %u engines, each connection in the one its flow hash names; frames handed between them by UMEM address\n",
+	       rc->nr_w);
 }
 
 /* A scrape: what 'colo-xdp stat --prometheus' prints of this instance. */
@@ -623,7 +902,7 @@ int cmd_run(int argc, char **argv)
 	struct xsk_dp_config dcfg = {};
 	char qs[2][QUEUE_LIST_LEN];
 	struct colo_umem_report mem;
-	unsigned int i;
+	unsigned int i, k;
 	__u32 zero_copy;
 	struct run_ctx rc = {};
 	bool compared = false;
@@ -635,7 +914,16 @@ int cmd_run(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	ret = 1;
+	rc.opts = &o;
 	rc.verbose = o.verbose;
+	rc.nr_w = o.steer.workers;
+	pthread_mutex_init(&rc.park_lock, NULL);
+	pthread_cond_init(&rc.park_cond, NULL);
+	for (k = 0; k < rc.nr_w; k++) {
+		rc.w[k].rc = &rc;
+		rc.w[k].id = k;
+		rc.w[k].cpu = o.pin_cpu ? (int)o.cpus.cpu[k] : -1;
+	}
 	rc.ifname = o.steer.ifname;
 	rc.scan_cycle_ns = o.engine.expired_scan_cycle_ms * 1000000ull;
 	rc.links.fd = -1;
@@ -670,12 +958,17 @@ int cmd_run(int argc, char **argv)
 	}
 	if (o.dump_path && mismatch_dump_open(o.dump_path, &rc.dump))
 		goto out;
-	err = colo_engine_create(&o.engine, &ops, &rc, &rc.engine);
-	if (err) {
-		cli_err(CMD,
-			"cannot create the comparison engine: %s; lower --max-connections or --umem-frames",
-			strerror(-err));
-		goto out;
+	for (k = 0; k < rc.nr_w; k++) {
+		err = colo_engine_create(&o.engine, &ops, &rc.w[k],
+					 &rc.w[k].engine);
+		if (err) {
+			cli_err(CMD,
+				"cannot create the comparison engine%s: %s; lower --max-connections or --umem-frames%s",
+				rc.nr_w > 1 ? "s, one per worker" : "",
+				strerror(-err),
+				rc.nr_w > 1 ? ", or fewer --workers" : "");
+			goto out;
+		}
 	}
 	err = colo_steer_open(&o.steer, &rc.steer);
 	if (err)
@@ -686,7 +979,8 @@ int cmd_run(int argc, char **argv)
 			     &rc.pair))
 		goto out;
 	if (colo_steer_failed_over(rc.steer)) {
-		colo_engine_failover(rc.engine);
+		for (k = 0; k < rc.nr_w; k++)
+			colo_engine_failover(rc.w[k].engine);
 		printf("the dead loader had failed over: colo_steer sends the primary's frames out alone until 'resume'\n");
 	}
 	/* before the sockets: a deletion from here on is seen in the loop */
@@ -711,6 +1005,8 @@ int cmd_run(int argc, char **argv)
 	err = datapath_open(&rc, &dcfg);
 	if (err)
 		goto out;
+	for (k = 0; k < rc.nr_w; k++)
+		rc.w[k].dp = xsk_dp_worker(rc.dp, k);
 	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
 		for (i = 0; i < xsk_dp_nr_socks(rc.dp, r); i++) {
 			err = colo_steer_add_xsk(rc.steer, r,
@@ -721,7 +1017,7 @@ int cmd_run(int argc, char **argv)
 		}
 	/* before the dead loader's frames: those of such flows pass */
 	run_pass_follow(&rc);
-	if (take_adopted(&rc))
+	if (take_adopted(&rc, o.umem_frames))
 		goto out;
 	/* last: the replicas get the clients' frames once both are compared */
 	if (colo_mirror_open(rc.steer, o.mirror, o.vm_mac, &rc.mirror))
@@ -741,6 +1037,8 @@ int cmd_run(int argc, char **argv)
 		printf("frames that leave uncompared (ARP, failover) go out on %s through %s's tc ingress (--out-path stack)\n",
 		       o.steer.ifname[COLO_ROLE_OUT],
 		       o.steer.ifname[COLO_ROLE_PRIMARY]);
+	if (rc.nr_w > 1)
+		print_workers(&rc);
 	zero_copy = print_modes(&rc, &o);
 	if (dcfg.sg_mtu)
 		printf("multi-buffer: MTU %u takes frames of up to %u UMEM frames (XDP_USE_SG)\n",
@@ -762,8 +1060,13 @@ int cmd_run(int argc, char **argv)
 		printf("metrics on http://%s/metrics\n",
 		       metrics_server_address(rc.metrics) + 4);
 	fflush(stdout);
+	if (workers_start(&rc))
+		goto out;
 	compared = true;
 	loop(&rc, &o);
+	workers_stop(&rc);
+	/* what they found last, while its frames are still held */
+	run_worker_events(&rc);
 	/* held frames cannot leave through an outdev that is gone */
 	if (!rc.links.gone[COLO_ROLE_OUT])
 		drain(&rc);
@@ -773,6 +1076,7 @@ int cmd_run(int argc, char **argv)
 		if (rc.links.gone[r])
 			ret = 1;
 out:
+	workers_stop(&rc);
 	link_watch_close(&rc.links);
 	if (mismatch_dump_close(rc.dump))
 		ret = 1;
@@ -796,10 +1100,14 @@ out:
 	if (rc.steer)
 		colo_steer_close(rc.steer);
 	xsk_dp_destroy(rc.dp);
-	free(rc.wait[COLO_PRIMARY].f);
-	free(rc.wait[COLO_SECONDARY].f);
-	if (rc.engine)
-		colo_engine_destroy(rc.engine);
+	for (k = 0; k < rc.nr_w; k++) {
+		free(rc.w[k].wait[COLO_PRIMARY].f);
+		free(rc.w[k].wait[COLO_SECONDARY].f);
+		if (rc.w[k].engine)
+			colo_engine_destroy(rc.w[k].engine);
+	}
+	pthread_cond_destroy(&rc.park_cond);
+	pthread_mutex_destroy(&rc.park_lock);
 	fflush(stdout);
 	return ret;
 }

@@ -8,6 +8,7 @@
 #ifndef COLO_RUN_H
 #define COLO_RUN_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +29,7 @@
 #include "xsk_dp.h"
 
 #define RUN_CMD "run"
+#define RUN_MAX_WORKERS XSK_DP_MAX_WORKERS
 
 /*
  * A loader gap (restart, stall) is no reason the engine knows: frames went
@@ -53,8 +55,12 @@ struct run_opts {
 	bool umem_frames_set;
 	uint32_t frame_size;
 	struct hostmem_opts mem;
-	uint32_t cpu;
+	uint32_t cpu; /* worker 0's */
 	bool pin_cpu;
+	struct run_cpus {
+		uint32_t cpu[RUN_MAX_WORKERS]; /* --cpu LIST, by worker */
+		uint32_t n;
+	} cpus;
 	bool busy_poll;
 	unsigned int zero_copy; /* enum xsk_dp_zc */
 	uint32_t stats_interval_s;
@@ -66,10 +72,53 @@ struct run_opts {
 	const char *metrics; /* --metrics ADDR:PORT */
 };
 
+/* A mismatch a worker's engine found, for the main thread to report. */
+struct run_mismatch {
+	struct colo_flow_key key;
+	struct colo_mismatch m; /* its key: the one above */
+};
+
+/* Mismatches a worker reports between two turns of the main thread's. */
+#define RUN_EVENTS 64
+
+/*
+ * A thread that compares: its engine, the flows whose hash is its, its
+ * share of the datapath. Worker 0 is the main thread, which also runs the
+ * control plane; the others are started with --workers.
+ */
+struct run_worker {
+	struct run_ctx *rc;
+	unsigned int id;
+	int cpu; /* -1: wherever the scheduler puts it */
+	struct colo_engine *engine;
+	struct xsk_dp_wk *dp;
+	/*
+	 * By side: frames taken off a ring that the engine refused, in
+	 * order, offered again first once it answered a frame (retry).
+	 */
+	struct run_wait {
+		struct xsk_dp_frame *f;
+		unsigned int head, len, cap;
+	} wait[2];
+	bool retry[2];
+	pthread_t thread;
+	bool started;
+	/*
+	 * What a worker's engine asks of the controller, for the main
+	 * thread, which alone talks to it: checkpoint requests (a bit per
+	 * enum colo_ckpt_reason), mismatches (a ring, this worker its
+	 * producer; one that finds it full is only counted).
+	 */
+	uint32_t ckpt_reasons;
+	struct run_mismatch ev[RUN_EVENTS];
+	uint32_t ev_head, ev_tail;
+	uint64_t ev_lost;
+};
+
 struct run_ctx {
+	const struct run_opts *opts;
 	struct xsk_dp *dp;
 	struct keeper keeper;
-	struct colo_engine *engine;
 	struct colo_steer *steer;
 	struct colo_mirror *mirror;
 	struct xen_server *xen;
@@ -94,28 +143,45 @@ struct run_ctx {
 	struct colo_dp_stats own;
 	/* an interface deleted under us stops the run */
 	struct link_watch links;
+	struct run_worker w[RUN_MAX_WORKERS];
+	unsigned int nr_w;
 	/*
-	 * By side: frames taken off a ring that the engine refused, in
-	 * order, offered again first once it answered a frame (retry).
+	 * The control plane touches every worker's engine and datapath
+	 * share (a checkpoint, failover, counters) with the others parked
+	 * between two batches: a rendezvous for the controller's commands,
+	 * no lock on the frame path.
 	 */
-	struct run_wait {
-		struct xsk_dp_frame *f;
-		unsigned int head, len, cap;
-	} wait[2];
-	bool retry[2];
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cond;
+	int park; /* set: park at the next turn */
+	unsigned int parked; /* workers parked now */
+	unsigned int park_depth; /* the main thread's nested parks */
+	int quit; /* set: the threads return */
 };
 
 /* Returns -1 to go on, or the exit status (0 after --help). */
 int run_opts_parse(int argc, char **argv, struct run_opts *o);
 
 /*
- * Move frames from a role's RX ring into the engine, those that waited
- * first; returns how many it took.
+ * Move frames from a role's RX rings into a worker's engine, those that
+ * waited first, and those other workers handed it; hand those of others'
+ * flows to them. Returns how many it took.
  */
-unsigned int run_take(struct run_ctx *rc, enum colo_role role, uint64_t now);
+unsigned int run_take(struct run_worker *w, enum colo_role role, uint64_t now);
 
 /* The engine may have room again (a checkpoint, a failover). */
-void run_room_changed(struct run_ctx *rc);
+void run_room_changed(struct run_worker *w);
+
+/*
+ * From the main thread: park the other workers, for what touches their
+ * engines or datapath shares, until run_unpark(). Nests.
+ */
+void run_park(struct run_ctx *rc);
+void run_unpark(struct run_ctx *rc);
+/* The main thread reports what the other workers' engines asked. */
+void run_worker_events(struct run_ctx *rc);
+/* Every engine's counters summed (parked, or one worker). */
+void run_engine_stats(struct run_ctx *rc, struct colo_engine_stats *out);
 
 /* Counters out to the pinned map 'colo-xdp stat' reads. */
 void run_publish(struct run_ctx *rc);

@@ -32,9 +32,17 @@ void run_request_checkpoint(struct run_ctx *rc, enum colo_ckpt_reason reason)
 		ctl_hook_request(rc->hook, reason);
 }
 
+/* The main thread's engine asks itself, the others through it. */
 void run_on_checkpoint(void *ctx, enum colo_ckpt_reason reason)
 {
-	run_request_checkpoint(ctx, reason);
+	struct run_worker *w = ctx;
+
+	if (!w->id) {
+		run_request_checkpoint(w->rc, reason);
+		return;
+	}
+	__atomic_fetch_or(&w->ckpt_reasons, 1u << reason, __ATOMIC_RELEASE);
+	xsk_dp_wk_wake(w->rc->w[0].dp);
 }
 
 /*
@@ -59,13 +67,17 @@ static const void *frame_bytes(struct run_ctx *rc, uint64_t handle,
 	return buf;
 }
 
-void run_on_mismatch(void *ctx, const struct colo_mismatch *m)
+/*
+ * The frames of a mismatch stay held until a checkpoint, which parks the
+ * workers and reports their mismatches first: the dump can read them.
+ */
+static void report_mismatch(struct run_ctx *rc, unsigned int worker,
+			    const struct colo_mismatch *m)
 {
 	static uint8_t pbuf[RUN_FRAME_MAX], sbuf[RUN_FRAME_MAX];
 	const struct colo_flow_key *k = m->key;
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	bool v6 = k->ipver == 6;
-	struct run_ctx *rc = ctx;
 	const void *pf, *sf;
 	uint32_t pl, sl;
 
@@ -81,10 +93,79 @@ void run_on_mismatch(void *ctx, const struct colo_mismatch *m)
 		return;
 	inet_ntop(v6 ? AF_INET6 : AF_INET, k->saddr, src, sizeof(src));
 	inet_ntop(v6 ? AF_INET6 : AF_INET, k->daddr, dst, sizeof(dst));
-	printf("mismatch: proto %u %s%s%s:%u > %s%s%s:%u vlan %u at byte %u (seq %u)\n",
+	printf("mismatch: proto %u %s%s%s:%u > %s%s%s:%u vlan %u at byte %u (seq %u)",
 	       k->proto, v6 ? "[" : "", src, v6 ? "]" : "", k->sport,
 	       v6 ? "[" : "", dst, v6 ? "]" : "", k->dport, k->vlan & 0xfff,
 	       m->offset, m->seq);
+	if (rc->nr_w > 1)
+		printf(" in worker %u", worker);
+	printf("\n");
+}
+
+void run_on_mismatch(void *ctx, const struct colo_mismatch *m)
+{
+	struct run_worker *w = ctx;
+	struct run_mismatch *e;
+	uint32_t tail = w->ev_tail;
+
+	if (!w->id) {
+		report_mismatch(w->rc, 0, m);
+		return;
+	}
+	if (tail - __atomic_load_n(&w->ev_head, __ATOMIC_ACQUIRE) ==
+	    RUN_EVENTS) {
+		__atomic_fetch_add(&w->ev_lost, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	e = &w->ev[tail % RUN_EVENTS];
+	e->key = *m->key;
+	e->m = *m;
+	e->m.key = &e->key;
+	__atomic_store_n(&w->ev_tail, tail + 1, __ATOMIC_RELEASE);
+	/* its checkpoint request, which follows, wakes the main thread */
+}
+
+void run_worker_events(struct run_ctx *rc)
+{
+	struct run_worker *w;
+	uint32_t reasons, head, tail;
+	unsigned int k;
+	uint64_t lost;
+	int r;
+
+	for (k = 1; k < rc->nr_w; k++) {
+		w = &rc->w[k];
+		head = w->ev_head;
+		tail = __atomic_load_n(&w->ev_tail, __ATOMIC_ACQUIRE);
+		for (; head != tail; head++)
+			report_mismatch(rc, k, &w->ev[head % RUN_EVENTS].m);
+		__atomic_store_n(&w->ev_head, head, __ATOMIC_RELEASE);
+		lost = __atomic_exchange_n(&w->ev_lost, 0, __ATOMIC_RELAXED);
+		if (lost)
+			printf("worker %u: %llu mismatches not reported, more than %d at once (their checkpoints were asked for all the same)\n",
+			       k, (unsigned long long)lost, RUN_EVENTS);
+		reasons = __atomic_exchange_n(&w->ckpt_reasons, 0,
+					      __ATOMIC_ACQUIRE);
+		for (r = 0; reasons; r++, reasons >>= 1)
+			if (reasons & 1)
+				run_request_checkpoint(rc, r);
+	}
+}
+
+void run_engine_stats(struct run_ctx *rc, struct colo_engine_stats *out)
+{
+	const __u64 *v;
+	__u64 *sum = (__u64 *)out;
+	unsigned int k, i;
+
+	*out = *colo_engine_stats(rc->w[0].engine);
+	for (k = 1; k < rc->nr_w; k++) {
+		v = (const __u64 *)colo_engine_stats(rc->w[k].engine);
+		for (i = 0; i < sizeof(*out) / sizeof(__u64); i++)
+			sum[i] += v[i];
+	}
+	/* each checkpoint is done by every engine: one, not one each */
+	out->checkpoints = colo_engine_stats(rc->w[0].engine)->checkpoints;
 }
 
 static void dp_stats(struct run_ctx *rc, struct colo_dp_stats *out)
@@ -92,7 +173,22 @@ static void dp_stats(struct run_ctx *rc, struct colo_dp_stats *out)
 	struct pair_notify_stats pn = {};
 	struct qmp_stats q = {};
 
-	xsk_dp_stats(rc->dp, out);
+	struct colo_dp_stats st;
+	__u64 *sum = (__u64 *)out;
+	const __u64 *v = (const __u64 *)&st;
+	unsigned int k, i;
+
+	xsk_dp_stats(rc->w[0].dp, out);
+	out->rx_waiting[COLO_PRIMARY] = rc->w[0].wait[COLO_PRIMARY].len;
+	out->rx_waiting[COLO_SECONDARY] = rc->w[0].wait[COLO_SECONDARY].len;
+	for (k = 1; k < rc->nr_w; k++) {
+		xsk_dp_stats(rc->w[k].dp, &st);
+		st.rx_waiting[COLO_PRIMARY] = rc->w[k].wait[COLO_PRIMARY].len;
+		st.rx_waiting[COLO_SECONDARY] =
+			rc->w[k].wait[COLO_SECONDARY].len;
+		for (i = 0; i < sizeof(st) / sizeof(__u64); i++)
+			sum[i] += v[i];
+	}
 	out->ckpt_logged = rc->own.ckpt_logged;
 	out->failovers = rc->own.failovers;
 	out->resumes = rc->own.resumes;
@@ -101,8 +197,6 @@ static void dp_stats(struct run_ctx *rc, struct colo_dp_stats *out)
 	out->mismatch_dumped = rc->dump ? mismatch_dump_pairs(rc->dump) : 0;
 	out->degraded_seen_passed = rc->degraded_seen.degraded_passed;
 	out->degraded_seen_dropped = rc->degraded_seen.degraded_dropped;
-	out->rx_waiting[COLO_PRIMARY] = rc->wait[COLO_PRIMARY].len;
-	out->rx_waiting[COLO_SECONDARY] = rc->wait[COLO_SECONDARY].len;
 	if (rc->qmp)
 		qmp_client_stats(rc->qmp, &q);
 	out->qmp_connects = q.connects;
@@ -123,8 +217,10 @@ void run_publish(struct run_ctx *rc)
 {
 	struct colo_loader_stats st;
 
-	st.engine = *colo_engine_stats(rc->engine);
+	run_park(rc);
+	run_engine_stats(rc, &st.engine);
 	dp_stats(rc, &st.dp);
+	run_unpark(rc);
 	colo_steer_publish(rc->steer, &st);
 	mismatch_dump_flush(rc->dump);
 }
@@ -158,7 +254,7 @@ void run_loader_gap(struct run_ctx *rc, const char *what, bool always,
 	char why[160];
 
 	/* in failover colo_steer passes every frame itself: nothing missed */
-	if (colo_engine_in_failover(rc->engine))
+	if (colo_engine_in_failover(rc->w[0].engine))
 		return;
 
 	run_degraded_frames(rc, &now_st);
@@ -182,6 +278,8 @@ void run_loader_gap(struct run_ctx *rc, const char *what, bool always,
 
 static void checkpoint_done(struct run_ctx *rc)
 {
+	unsigned int k;
+
 	/*
 	 * The agent first: its frame goes out of S ahead of the client
 	 * frames mirrored from now on, and the released primary frames
@@ -189,13 +287,19 @@ static void checkpoint_done(struct run_ctx *rc)
 	 */
 	if (rc->pair)
 		pair_notify_checkpoint(rc->pair);
-	colo_engine_checkpoint_done(rc->engine);
-	run_room_changed(rc);
+	/* every worker's held frames, all parked: one checkpoint for all */
+	run_park(rc);
+	for (k = 0; k < rc->nr_w; k++) {
+		colo_engine_checkpoint_done(rc->w[k].engine);
+		run_room_changed(&rc->w[k]);
+	}
 	rc->ckpt_pending = false;
 	rc->gap_pending = false;
 	/* whoever looks right after the command sees what it did */
-	xsk_dp_service(rc->dp);
+	for (k = 0; k < rc->nr_w; k++)
+		xsk_dp_service(rc->w[k].dp);
 	run_publish(rc);
+	run_unpark(rc);
 }
 
 /* Xen's COLO_CHECKPOINT, or QEMU resuming the VM after a checkpoint. */
@@ -227,17 +331,23 @@ static int ctl_failover(void *ctx)
 {
 	uint64_t t0 = cli_now_ns();
 	struct run_ctx *rc = ctx;
+	unsigned int k, n;
 	int err;
 
-	if (colo_engine_in_failover(rc->engine))
+	if (colo_engine_in_failover(rc->w[0].engine))
 		return -EALREADY;
-	colo_engine_failover(rc->engine);
-	run_room_changed(rc);
+	run_park(rc);
+	for (k = 0; k < rc->nr_w; k++) {
+		colo_engine_failover(rc->w[k].engine);
+		run_room_changed(&rc->w[k]);
+	}
 	err = colo_steer_set_state(rc->steer, COLO_STATE_PASSTHROUGH);
 	if (err) {
 		/* an interface switched before the error must not stay so */
 		colo_steer_set_state(rc->steer, COLO_STATE_COMPARE);
-		colo_engine_resume(rc->engine);
+		for (k = 0; k < rc->nr_w; k++)
+			colo_engine_resume(rc->w[k].engine);
+		run_unpark(rc);
 		return err;
 	}
 	rc->own.failovers++;
@@ -245,11 +355,18 @@ static int ctl_failover(void *ctx)
 	/* flushed, and no secondary to check against: nothing to ask for */
 	rc->ckpt_pending = false;
 	rc->gap_pending = false;
-	/* what reached the sockets before the switch: passed, then sent */
-	while (run_take(rc, COLO_ROLE_PRIMARY, t0) +
-	       run_take(rc, COLO_ROLE_SECONDARY, t0))
-		;
-	xsk_dp_service(rc->dp);
+	/*
+	 * What reached the sockets before the switch: passed, then sent;
+	 * a frame one worker hands another is taken in the next round.
+	 */
+	do {
+		for (k = 0, n = 0; k < rc->nr_w; k++)
+			n += run_take(&rc->w[k], COLO_ROLE_PRIMARY, t0) +
+			     run_take(&rc->w[k], COLO_ROLE_SECONDARY, t0);
+	} while (n);
+	for (k = 0; k < rc->nr_w; k++)
+		xsk_dp_service(rc->w[k].dp);
+	run_unpark(rc);
 	return 0;
 }
 
@@ -257,15 +374,19 @@ static int ctl_resume(void *ctx)
 {
 	uint64_t t0 = cli_now_ns();
 	struct run_ctx *rc = ctx;
+	unsigned int k;
 	int err;
 
-	if (!colo_engine_in_failover(rc->engine))
+	if (!colo_engine_in_failover(rc->w[0].engine))
 		return -EALREADY;
 	/* nothing reaches the sockets in passthrough: the order is free */
 	err = colo_steer_set_state(rc->steer, COLO_STATE_COMPARE);
 	if (err)
 		return err;
-	colo_engine_resume(rc->engine);
+	run_park(rc);
+	for (k = 0; k < rc->nr_w; k++)
+		colo_engine_resume(rc->w[k].engine);
+	run_unpark(rc);
 	rc->own.resumes++;
 	switched(rc, "resume", t0);
 	return 0;
@@ -275,8 +396,10 @@ static void ctl_stats(void *ctx, struct ctl_stats *out)
 {
 	struct run_ctx *rc = ctx;
 
-	out->loader.engine = *colo_engine_stats(rc->engine);
+	run_park(rc);
+	run_engine_stats(rc, &out->loader.engine);
 	dp_stats(rc, &out->loader.dp);
+	run_unpark(rc);
 	if (rc->xen)
 		xen_server_stats(rc->xen, &out->xen);
 	if (rc->hook)
@@ -287,7 +410,7 @@ static void ctl_status(void *ctx, struct ctl_status *out)
 {
 	struct run_ctx *rc = ctx;
 
-	out->failover = colo_engine_in_failover(rc->engine);
+	out->failover = colo_engine_in_failover(rc->w[0].engine);
 	out->checkpoint_pending = rc->ckpt_pending;
 	out->checkpoint_reason = rc->ckpt_reason;
 	out->xen_connected = rc->xen && xen_server_connected(rc->xen);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -80,6 +81,47 @@ static int parse_queues(const char *cmd, const struct cli_opt *opt, void *field,
 	return 0;
 }
 
+/* --cpu LIST: CPUs as 0,2-3, one per worker, in order */
+static int parse_cpus(const char *cmd, const struct cli_opt *opt, void *field,
+		      const char *arg)
+{
+	struct run_cpus *c = field;
+	unsigned long a, b;
+	const char *p = arg;
+	char *end;
+
+	c->n = 0;
+	for (;;) {
+		errno = 0;
+		a = strtoul(p, &end, 10);
+		b = a;
+		if (end != p && *end == '-') {
+			p = end + 1;
+			b = strtoul(p, &end, 10);
+		}
+		if (end == p || errno || *p == '-' || a > b ||
+		    b >= CPU_SETSIZE || (*end && *end != ','))
+			goto bad;
+		for (; a <= b; a++) {
+			if (c->n == RUN_MAX_WORKERS) {
+				cli_err(cmd,
+					"--%s %s: more than %d CPUs; a worker takes one each, and there are at most %d",
+					opt->name, arg, RUN_MAX_WORKERS,
+					RUN_MAX_WORKERS);
+				return -EINVAL;
+			}
+			c->cpu[c->n++] = a;
+		}
+		if (!*end)
+			return 0;
+		p = end + 1;
+	}
+bad:
+	cli_err(cmd, "--%s %s: not a CPU list; give CPU numbers as 0 or 0,2-3",
+		opt->name, arg);
+	return -EINVAL;
+}
+
 #define IF_OPT(flag, role, text)                                      \
 	{                                                             \
 		.type = CLI_OPT_STRING, .name = (flag), .arg = "IF",  \
@@ -149,7 +191,20 @@ static const struct cli_opt run_opts[] = {
 	{ .type = CLI_OPT_FLAG, .name = "busy-poll",
 	  .off = offsetof(struct run_opts, busy_poll),
 	  .help = "busy-poll the RX queues instead of sleeping" },
-	CLI_OPT_CPU(struct run_opts, "cpu", cpu, pin_cpu, "run on CPU N"),
+	{ .type = CLI_OPT_U32, .name = "workers", .arg = "N",
+	  .off = offsetof(struct run_opts, steer.workers), .min = 1,
+	  .max = RUN_MAX_WORKERS,
+	  .help = "threads that compare, each on a CPU of its own: the\n"
+		  "queues of P and S shared out in turn, connections by\n"
+		  "a hash of their addresses and ports, a TX queue on O\n"
+		  "each (O needs N of them)" },
+	{ .type = CLI_OPT_FUNC, .name = "cpu", .arg = "LIST",
+	  .off = offsetof(struct run_opts, cpus),
+	  .seen = CLI_SEEN(struct run_opts, pin_cpu),
+	  .parse = parse_cpus, .no_default = true,
+	  .def = "any; with --workers N, the first N usable",
+	  .help = "the CPU to run on; with --workers, one each,\n"
+		  "worker i on the i-th of LIST (0,2-3)" },
 	{ .type = CLI_OPT_FUNC, .name = "pin-path", .arg = "DIR",
 	  .off = offsetof(struct run_opts, steer.pin_path),
 	  .parse = cli_parse_pin_path, .def = COLO_PIN_ROOT "/<primary-in>",
@@ -280,6 +335,69 @@ static int umem_size(struct run_opts *o)
 	return 0;
 }
 
+/*
+ * One CPU per worker, each one this process may run on: --cpu lists them,
+ * or the first ones of its affinity mask do. More workers than CPUs would
+ * only take turns on one.
+ */
+static int check_cpus(struct run_opts *o)
+{
+	long conf = sysconf(_SC_NPROCESSORS_CONF);
+	uint32_t i, j, n = 0;
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set)) {
+		cli_err(CMD, "cannot read the CPUs this process may use: %s",
+			strerror(errno));
+		return -errno;
+	}
+	for (i = 0; i < o->cpus.n; i++) {
+		if (o->cpus.cpu[i] >= conf) {
+			cli_err(CMD, "--cpu %u: this machine has CPUs 0 to %ld",
+				o->cpus.cpu[i], conf - 1);
+			return -EINVAL;
+		}
+		if (!CPU_ISSET(o->cpus.cpu[i], &set)) {
+			cli_err(CMD,
+				"--cpu %u: this process may not run there (taskset, cgroup cpuset); pick CPUs it may use",
+				o->cpus.cpu[i]);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++)
+			if (o->cpus.cpu[j] == o->cpus.cpu[i]) {
+				cli_err(CMD,
+					"--cpu: CPU %u is listed twice; give each worker a CPU of its own",
+					o->cpus.cpu[i]);
+				return -EINVAL;
+			}
+	}
+	if (o->cpus.n && o->cpus.n != o->steer.workers) {
+		cli_err(CMD,
+			"--cpu lists %u CPU%s for --workers %u: list one per worker",
+			o->cpus.n, o->cpus.n == 1 ? "" : "s", o->steer.workers);
+		return -EINVAL;
+	}
+	if (o->steer.workers > (uint32_t)CPU_COUNT(&set)) {
+		cli_err(CMD,
+			"--workers %u: this process may run on %d CPU%s; use --workers %d or fewer (workers would take turns on a CPU, each slower than one alone)",
+			o->steer.workers, CPU_COUNT(&set),
+			CPU_COUNT(&set) == 1 ? "" : "s", CPU_COUNT(&set));
+		return -EINVAL;
+	}
+	if (o->cpus.n || o->steer.workers == 1) {
+		o->cpu = o->cpus.n ? o->cpus.cpu[0] : 0;
+		return 0;
+	}
+	/* with workers each pinned: the first CPUs this process may use */
+	for (i = 0; n < o->steer.workers; i++)
+		if (CPU_ISSET(i, &set))
+			o->cpus.cpu[n++] = i;
+	o->cpus.n = n;
+	o->pin_cpu = true;
+	o->cpu = o->cpus.cpu[0];
+	return 0;
+}
+
 /* What no single flag can check: the flags against each other. */
 static int check(struct run_opts *o)
 {
@@ -311,11 +429,8 @@ static int check(struct run_opts *o)
 		o->steer.queues = 1ull << o->queue;
 		o->steer.queues_flag = "--queue";
 	}
-	if (o->pin_cpu && o->cpu >= (uint32_t)sysconf(_SC_NPROCESSORS_CONF)) {
-		cli_err(CMD, "--cpu %u: this machine has CPUs 0 to %ld", o->cpu,
-			sysconf(_SC_NPROCESSORS_CONF) - 1);
+	if (check_cpus(o))
 		return -EINVAL;
-	}
 	if (o->steer.skb_mode && o->zero_copy == XSK_DP_ZC_REQUIRE) {
 		cli_err(CMD,
 			"--zero-copy require: --xdp-mode skb (generic XDP) hands AF_XDP copies only; use --xdp-mode native or --zero-copy prefer");
@@ -361,6 +476,7 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o)
 	o->umem_frames = XSK_DP_DEFAULT_FRAMES;
 	o->frame_size = XSK_DP_DEFAULT_FRAME_SIZE;
 	o->stats_interval_s = 1;
+	o->steer.workers = 1;
 	ret = cli_opts_parse(&run_cmd, argc, argv, o, sizeof(*o), NULL);
 	if (ret >= 0)
 		return ret;

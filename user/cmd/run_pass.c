@@ -24,9 +24,14 @@ static bool pass_match(const void *arg, const struct colo_flow_key *k)
 void run_pass_follow(struct run_ctx *rc)
 {
 	const struct colo_pass_set *set = colo_steer_pass(rc->steer);
+	unsigned int k;
 
 	/* no rule: the engine's input pays one NULL test, not a scan */
-	colo_engine_passthrough(rc->engine, set->n ? pass_match : NULL, set);
+	run_park(rc);
+	for (k = 0; k < rc->nr_w; k++)
+		colo_engine_passthrough(rc->w[k].engine,
+					set->n ? pass_match : NULL, set);
+	run_unpark(rc);
 }
 
 void run_pass_print(struct run_ctx *rc)
@@ -51,18 +56,27 @@ static int change(struct run_ctx *rc, const char *spec, bool del, char *err,
 		  size_t errlen)
 {
 	struct colo_pass_set set = *colo_steer_pass(rc->steer);
-	const struct colo_engine_stats *st = colo_engine_stats(rc->engine);
-	uint64_t released = st->passthrough_released;
-	uint64_t freed = st->passthrough_freed;
+	struct colo_engine_stats st;
+	uint64_t released, freed;
 	struct colo_pass_rule rule;
 	char canon[PASS_SPEC_MAX];
+	unsigned int k;
 	int ret;
 
 	ret = pass_set_change(&set, spec, del, &rule, err, errlen);
 	if (ret)
 		return ret;
+	/* the rule and every engine in one step: no frame of it between */
+	run_park(rc);
+	run_engine_stats(rc, &st);
+	released = st.passthrough_released;
+	freed = st.passthrough_freed;
 	ret = colo_steer_pass_write(rc->steer, &set);
 	run_pass_follow(rc);
+	for (k = 0; k < rc->nr_w; k++)
+		xsk_dp_service(rc->w[k].dp);
+	run_engine_stats(rc, &st);
+	run_unpark(rc);
 	if (ret) {
 		snprintf(
 			err, errlen,
@@ -71,7 +85,6 @@ static int change(struct run_ctx *rc, const char *spec, bool del, char *err,
 		return ret;
 	}
 	/* whoever looks right after the command sees what it did */
-	xsk_dp_service(rc->dp);
 	run_publish(rc);
 	pass_spec_format(&rule, canon, sizeof(canon));
 	if (del)
@@ -79,9 +92,8 @@ static int change(struct run_ctx *rc, const char *spec, bool del, char *err,
 	else
 		printf("passthrough rule added: %s; held frames of it: %llu primary released, %llu secondary freed\n",
 		       canon,
-		       (unsigned long long)(st->passthrough_released -
-					    released),
-		       (unsigned long long)(st->passthrough_freed - freed));
+		       (unsigned long long)(st.passthrough_released - released),
+		       (unsigned long long)(st.passthrough_freed - freed));
 	fflush(stdout);
 	return 0;
 }

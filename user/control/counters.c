@@ -100,6 +100,8 @@ const struct colo_counter colo_counters[] = {
 	    "Frames the outdev's completion ring returned"),
 	DP("tx_kicks", tx_kicks,
 	    "sendto() calls that pushed the TX ring"),
+	DP("handed", handed,
+	    "Frames a worker took off its RX rings and handed to the worker of their flow (--workers)"),
 	DP_GAUGE("tx_pending", tx_pending,
 	    "Released frames waiting for room on the TX ring now"),
 	DP_GAUGE("pool_free", pool_free,

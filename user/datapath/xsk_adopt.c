@@ -201,11 +201,20 @@ static int by_arrival(const void *a, const void *b)
 	return x->state < y->state ? -1 : x->state > y->state;
 }
 
+/* A free frame to its home worker's pool. */
+static void pool_put(struct xsk_dp *dp, uint32_t f)
+{
+	struct xsk_dp_wk *w = &dp->wk[xsk_dp_home(dp, f)];
+
+	w->pool[w->pool_len++] = (uint64_t)f << dp->frame_shift;
+}
+
 int xsk_dp_recover(struct xsk_dp *dp)
 {
-	struct xsk_dp_sock *o = xsk_dp_out(dp);
+	struct xsk_dp_wk *w0 = &dp->wk[0];
 	struct scan sc = { .dp = dp };
 	struct arrival *held = NULL;
+	uint64_t last = 0;
 	uint32_t f, n = 0, r;
 	int err = -ENOMEM;
 
@@ -222,9 +231,15 @@ int xsk_dp_recover(struct xsk_dp *dp)
 		scan_descs(&sc, s->rx.ring, s->rx.producer, s->rx.consumer,
 			   s->rx.mask);
 	}
-	scan_descs(&sc, o->tx.ring, o->tx.producer, o->tx.consumer, o->tx.mask);
-	scan_addrs(&sc, o->comp.ring, o->comp.producer, o->comp.consumer,
-		   o->comp.mask);
+	/* every socket of O, one per worker: TX and completion rings */
+	for (r = dp->first[COLO_ROLE_OUT]; r < dp->nr_xs; r++) {
+		struct xsk_dp_sock *o = &dp->xs[r];
+
+		scan_descs(&sc, o->tx.ring, o->tx.producer, o->tx.consumer,
+			   o->tx.mask);
+		scan_addrs(&sc, o->comp.ring, o->comp.producer,
+			   o->comp.consumer, o->comp.mask);
+	}
 	/*
 	 * A length the engine would read past its frame with, or a chunk
 	 * chained to one outside the UMEM.
@@ -250,14 +265,19 @@ int xsk_dp_recover(struct xsk_dp *dp)
 		if (sc.on_ring[f])
 			lf->state = XSK_DP_KERNEL;
 		if (lf->state == XSK_DP_POOL) {
-			dp->pool[dp->pool_len++] = (uint64_t)f
-						   << dp->frame_shift;
+			pool_put(dp, f);
 		} else if (XSK_DP_ENGINE(lf->state) && !lf->cont) {
 			held[n].state = lf->state;
 			held[n++].frame = f;
-			if (XSK_DP_ENGINE(lf->state) >= dp->next_seq)
-				dp->next_seq = XSK_DP_ENGINE(lf->state) + 1;
+			if (XSK_DP_ENGINE(lf->state) > last)
+				last = XSK_DP_ENGINE(lf->state);
 		}
+	}
+	/* what arrives next comes after all of it, each worker's own steps */
+	for (r = 0; r < dp->nr_wk; r++) {
+		dp->wk[r].next_seq = last - last % dp->nr_wk + r + 1;
+		if (dp->wk[r].next_seq <= last)
+			dp->wk[r].next_seq += dp->nr_wk;
 	}
 	qsort(held, n, sizeof(*held), by_arrival);
 	dp->adopted = calloc(n ?: 1, sizeof(*dp->adopted));
@@ -273,10 +293,13 @@ int xsk_dp_recover(struct xsk_dp *dp)
 
 		/* a multi-buffer frame's chunks: held with it, not alone */
 		len = chain(dp, &sc, held[r].frame, &nseg);
-		/* released and waiting for room on the TX ring: send them */
+		/*
+		 * Released and waiting for room on the TX ring: send them,
+		 * first thing, on worker 0's before any worker runs.
+		 */
 		if (held[r].state & XSK_DP_RELEASED) {
-			xsk_dp_tx(dp, addr);
-			dp->stats.adopted_sent++;
+			xsk_dp_tx(w0, addr);
+			w0->stats.adopted_sent++;
 			continue;
 		}
 		h->f.addr = addr;
@@ -286,7 +309,7 @@ int xsk_dp_recover(struct xsk_dp *dp)
 		h->role = held[r].state & XSK_DP_SECONDARY ?
 				  COLO_ROLE_SECONDARY :
 				  COLO_ROLE_PRIMARY;
-		dp->stats.adopted[h->role]++;
+		w0->stats.adopted[h->role]++;
 		dp->nr_adopted++;
 	}
 	/* a frame's later chunks whose first went back already: pool's */
@@ -296,8 +319,7 @@ int xsk_dp_recover(struct xsk_dp *dp)
 		if (XSK_DP_ENGINE(lf->state) && lf->cont &&
 		    !(sc.on_ring[f] & SCAN_CHAINED)) {
 			lf->state = XSK_DP_POOL;
-			dp->pool[dp->pool_len++] = (uint64_t)f
-						   << dp->frame_shift;
+			pool_put(dp, f);
 		}
 	}
 	err = 0;
@@ -326,7 +348,7 @@ static int check_ledger(const struct xsk_dp_ledger *l,
 	}
 	if (l->queues[0] != cfg->queues[COLO_ROLE_PRIMARY] ||
 	    l->queues[1] != cfg->queues[COLO_ROLE_SECONDARY] ||
-	    1ull << l->out_queue != cfg->queues[COLO_ROLE_OUT]) {
+	    !(1ull << l->out_queue & cfg->queues[COLO_ROLE_OUT])) {
 		char was[2][QUEUE_LIST_LEN], now[2][QUEUE_LIST_LEN];
 		int r;
 
@@ -357,7 +379,7 @@ int xsk_dp_adopt(const struct xsk_dp_config *cfg, int *fds, unsigned int n,
 	if (!dp || xsk_dp_layout(dp, cfg->queues) ||
 	    n != XSK_DP_FD_SOCKS + dp->nr_xs) {
 		if (dp)
-			log_err("the dead loader's keeper holds %u sockets, not the %u of the queues asked for: restart with its --queues to take its frames over",
+			log_err("the dead loader's keeper holds %u sockets, not the %u of the queues and workers asked for: restart with its --queues and --workers to take its frames over",
 				n - XSK_DP_FD_SOCKS, dp->nr_xs);
 		for (i = 0; i < n; i++)
 			close(fds[i]);
@@ -369,7 +391,6 @@ int xsk_dp_adopt(const struct xsk_dp_config *cfg, int *fds, unsigned int n,
 		dp->xs[i].fd = fds[XSK_DP_FD_SOCKS + i];
 	dp->ledger_fd = fds[XSK_DP_FD_LEDGER];
 	dp->mem.fd = -1;
-	dp->next_seq = 1;
 	dp->busy_poll = cfg->busy_poll;
 	snprintf(dp->mode_why, sizeof(dp->mode_why),
 		 "as the dead loader bound them");
@@ -415,8 +436,8 @@ int xsk_dp_adopt(const struct xsk_dp_config *cfg, int *fds, unsigned int n,
 	err = xsk_dp_recover(dp);
 	if (err)
 		goto out;
-	dp->stats.pool_size = dp->nr_frames;
-	xsk_dp_service(dp);
+	for (i = 0; i < dp->nr_wk; i++)
+		xsk_dp_service(&dp->wk[i]);
 	*out = dp;
 	return 0;
 out:

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -103,13 +104,93 @@ static int sock_busy_poll(struct xsk_dp_sock *s)
 	return 0;
 }
 
+static uint32_t pow2_at_least(uint32_t n)
+{
+	return n <= 1 ? 1 : 1u << (32 - __builtin_clz(n - 1));
+}
+
+static struct xsk_dp_spsc *spsc_new(uint32_t n)
+{
+	struct xsk_dp_spsc *r = aligned_alloc(64, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	r->mask = pow2_at_least(n) - 1;
+	r->slot = calloc(r->mask + 1, sizeof(*r->slot));
+	if (!r->slot) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/*
+ * Worker k's home range: its share of the frames by its sockets of P and
+ * S, since only its fill rings take from its pool. A worker with none
+ * (more workers than queues) compares what the others hand it and needs
+ * no frames of its own.
+ */
+static void home_ranges(struct xsk_dp *dp)
+{
+	uint32_t k, socks = 0, before = 0;
+
+	for (k = 0; k < dp->nr_wk; k++)
+		socks += dp->wk[k].nr_sock[0] + dp->wk[k].nr_sock[1];
+	for (k = 0; k < dp->nr_wk; k++) {
+		struct xsk_dp_wk *w = &dp->wk[k];
+
+		w->lo = (uint64_t)dp->nr_frames * before / socks;
+		before += w->nr_sock[0] + w->nr_sock[1];
+		w->hi = (uint64_t)dp->nr_frames * before / socks;
+	}
+}
+
+/*
+ * Ring from worker i to j: frames of i's home range, the only ones on
+ * i's RX rings, are handed; frames of j's are returned. Neither
+ * overflows.
+ */
+static int rings_alloc(struct xsk_dp *dp)
+{
+	uint32_t i, j, kind, n;
+
+	if (dp->nr_wk == 1)
+		return 0;
+	for (kind = 0; kind < XSK_DP_NR_RINGS; kind++)
+		for (i = 0; i < dp->nr_wk; i++)
+			for (j = 0; j < dp->nr_wk; j++) {
+				if (i == j)
+					continue;
+				n = kind == XSK_DP_RING_RETURN ?
+					    dp->wk[j].hi - dp->wk[j].lo :
+					    dp->wk[i].hi - dp->wk[i].lo;
+				dp->ring[kind][i][j] = spsc_new(n);
+				if (!dp->ring[kind][i][j])
+					return -ENOMEM;
+			}
+	return 0;
+}
+
 int xsk_dp_alloc(struct xsk_dp *dp, int ledger_fd)
 {
+	uint32_t k;
 	void *map;
 
-	dp->pool = calloc(dp->nr_frames, sizeof(*dp->pool));
-	dp->pending = calloc(dp->nr_frames, sizeof(*dp->pending));
-	if (!dp->pool || !dp->pending)
+	home_ranges(dp);
+	for (k = 0; k < dp->nr_wk; k++) {
+		struct xsk_dp_wk *w = &dp->wk[k];
+
+		w->pool = calloc(w->hi - w->lo ?: 1, sizeof(*w->pool));
+		w->pending = calloc(dp->nr_frames, sizeof(*w->pending));
+		if (!w->pool || !w->pending)
+			return -ENOMEM;
+		w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (w->wake_fd < 0)
+			return -errno;
+		w->stats.pool_size = w->hi - w->lo;
+	}
+	if (rings_alloc(dp))
 		return -ENOMEM;
 	dp->ledger_size = xsk_dp_ledger_size(dp->nr_frames);
 	map = mmap(NULL, dp->ledger_size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -160,7 +241,8 @@ static uint32_t fill_target(uint64_t queues)
 
 uint32_t xsk_dp_min_frames(const uint64_t queues[COLO_NR_ROLES])
 {
-	uint32_t n = XSK_DP_RING_SIZE; /* O's TX ring */
+	/* O's TX rings */
+	uint32_t n = popcount(queues[COLO_ROLE_OUT]) * XSK_DP_RING_SIZE;
 	int r;
 
 	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
@@ -170,19 +252,33 @@ uint32_t xsk_dp_min_frames(const uint64_t queues[COLO_NR_ROLES])
 
 int xsk_dp_layout(struct xsk_dp *dp, const uint64_t queues[COLO_NR_ROLES])
 {
-	uint32_t q, n = 0;
+	uint32_t q, n = 0, i, k;
 	int r;
 
+	dp->nr_wk = popcount(queues[COLO_ROLE_OUT]);
 	if (!queues[COLO_ROLE_PRIMARY] || !queues[COLO_ROLE_SECONDARY] ||
-	    popcount(queues[COLO_ROLE_OUT]) != 1)
+	    !dp->nr_wk)
 		return -EINVAL;
+	if (dp->nr_wk > XSK_DP_MAX_WORKERS)
+		return -E2BIG;
+	for (k = 0; k < dp->nr_wk; k++) {
+		dp->wk[k].dp = dp;
+		dp->wk[k].id = k;
+		dp->wk[k].next_seq = k + 1;
+		dp->wk[k].wake_fd = -1;
+	}
 	for (r = 0; r < COLO_NR_ROLES; r++) {
 		dp->first[r] = n;
-		for (q = 0; q < 64; q++) {
+		for (q = 0, i = 0; q < 64; q++) {
 			if (!(queues[r] >> q & 1))
 				continue;
 			if (n == XSK_DP_MAX_SOCKS)
 				return -E2BIG;
+			k = i++ % dp->nr_wk;
+			if (r == COLO_ROLE_OUT)
+				dp->wk[k].out = n;
+			else
+				dp->wk[k].sock[r][dp->wk[k].nr_sock[r]++] = n;
 			dp->xs[n].fd = -1;
 			dp->xs[n++].queue = q;
 		}
@@ -340,7 +436,6 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
 		return -ENOMEM;
 	dp->mem.fd = -1;
 	dp->ledger_fd = -1;
-	dp->next_seq = 1;
 	dp->nr_frames = cfg->umem_frames;
 	dp->frame_mask = ~((uint64_t)cfg->frame_size - 1);
 	dp->frame_shift = __builtin_ctz(cfg->frame_size);
@@ -391,12 +486,13 @@ int xsk_dp_create(const struct xsk_dp_config *cfg, struct xsk_dp **out)
 	}
 
 	for (i = 0; i < dp->nr_frames; i++) {
-		dp->pool[i] = (uint64_t)i * cfg->frame_size;
+		struct xsk_dp_wk *w = &dp->wk[xsk_dp_home(dp, i)];
+
+		w->pool[w->pool_len++] = (uint64_t)i * cfg->frame_size;
 		dp->ledger->frame[i].state = XSK_DP_POOL;
 	}
-	dp->pool_len = dp->nr_frames;
-	dp->stats.pool_size = dp->nr_frames;
-	xsk_dp_service(dp);
+	for (i = 0; i < dp->nr_wk; i++)
+		xsk_dp_service(&dp->wk[i]);
 	*out = dp;
 	return 0;
 out:
@@ -440,6 +536,8 @@ static void unbind_all(struct xsk_dp *dp)
 
 void xsk_dp_destroy(struct xsk_dp *dp)
 {
+	uint32_t k, i, j;
+
 	if (!dp)
 		return;
 	unbind_all(dp);
@@ -449,8 +547,20 @@ void xsk_dp_destroy(struct xsk_dp *dp)
 	if (dp->ledger_fd >= 0)
 		close(dp->ledger_fd);
 	free(dp->adopted);
-	free(dp->pending);
-	free(dp->pool);
+	for (k = 0; k < dp->nr_wk; k++) {
+		free(dp->wk[k].pending);
+		free(dp->wk[k].pool);
+		if (dp->wk[k].wake_fd >= 0)
+			close(dp->wk[k].wake_fd);
+	}
+	for (k = 0; k < XSK_DP_NR_RINGS; k++)
+		for (i = 0; i < dp->nr_wk; i++)
+			for (j = 0; j < dp->nr_wk; j++) {
+				if (!dp->ring[k][i][j])
+					continue;
+				free(dp->ring[k][i][j]->slot);
+				free(dp->ring[k][i][j]);
+			}
 	free(dp);
 }
 
@@ -510,16 +620,107 @@ unsigned int xsk_dp_fds(const struct xsk_dp *dp, int *fds)
 	return XSK_DP_FD_SOCKS + dp->nr_xs;
 }
 
+unsigned int xsk_dp_nr_workers(const struct xsk_dp *dp)
+{
+	return dp->nr_wk;
+}
+
+struct xsk_dp_wk *xsk_dp_worker(struct xsk_dp *dp, unsigned int k)
+{
+	return &dp->wk[k];
+}
+
+unsigned int xsk_dp_wk_nr_socks(const struct xsk_dp_wk *w, enum colo_role role)
+{
+	return w->nr_sock[role];
+}
+
+int xsk_dp_wk_sock_fd(const struct xsk_dp_wk *w, enum colo_role role,
+		      unsigned int i)
+{
+	return w->dp->xs[w->sock[role][i]].fd;
+}
+
+uint32_t xsk_dp_wk_sock_queue(const struct xsk_dp_wk *w, enum colo_role role,
+			      unsigned int i)
+{
+	return w->dp->xs[w->sock[role][i]].queue;
+}
+
+uint32_t xsk_dp_wk_out_queue(const struct xsk_dp_wk *w)
+{
+	return w->dp->xs[w->out].queue;
+}
+
+int xsk_dp_wk_wake_fd(const struct xsk_dp_wk *w)
+{
+	return w->wake_fd;
+}
+
+void xsk_dp_wk_wake(struct xsk_dp_wk *w)
+{
+	uint64_t one = 1;
+	/* EAGAIN, a full counter: a wake-up is on its way already */
+	ssize_t n = write(w->wake_fd, &one, sizeof(one));
+
+	(void)n;
+}
+
+static inline uint32_t spsc_used(struct xsk_dp_spsc *r)
+{
+	return __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) - r->head;
+}
+
+/* Whether others handed w frames of roles (bit r) not taken yet. */
+static bool handed_any(struct xsk_dp_wk *w, unsigned int roles)
+{
+	struct xsk_dp *dp = w->dp;
+	uint32_t i, r;
+
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
+		for (i = 0; i < dp->nr_wk && roles >> r & 1; i++)
+			if (i != w->id && spsc_used(dp->ring[r][i][w->id]))
+				return true;
+	return false;
+}
+
+/*
+ * A Dekker pair with xsk_dp_hand(): the sleeper announces itself, then
+ * looks at the rings; the producer publishes, then looks at the flag.
+ * One of the two sees the other's store.
+ */
+bool xsk_dp_wk_sleep(struct xsk_dp_wk *w, unsigned int roles)
+{
+	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
+	if (w->dp->nr_wk > 1 && handed_any(w, roles)) {
+		__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+		return false;
+	}
+	return true;
+}
+
+void xsk_dp_wk_awake(struct xsk_dp_wk *w)
+{
+	uint64_t v;
+	ssize_t n;
+
+	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
+	/* EAGAIN: nobody woke it, the timeout or its sockets did */
+	n = read(w->wake_fd, &v, sizeof(v));
+	(void)n;
+}
+
 /*
  * Take up to max frames from socket s, each whole: a multi-buffer frame is
  * a run of descriptors, all but its last marked XDP_PKT_CONTD, and a peek
  * may end inside one. Its chunks are chained in the ledger as they are
  * read; an unfinished one goes back on the ring, read again next time.
  */
-static unsigned int sock_rx(struct xsk_dp *dp, struct xsk_dp_sock *s,
+static unsigned int sock_rx(struct xsk_dp_wk *w, struct xsk_dp_sock *s,
 			    enum colo_role role, struct xsk_dp_frame *frames,
 			    unsigned int max)
 {
+	struct xsk_dp *dp = w->dp;
 	uint64_t side = role == COLO_ROLE_SECONDARY ? XSK_DP_SECONDARY : 0;
 	struct xsk_dp_ledger_frame *lf, *prev = NULL;
 	struct xsk_dp_frame *f = NULL;
@@ -542,7 +743,8 @@ static unsigned int sock_rx(struct xsk_dp *dp, struct xsk_dp_sock *s,
 			f->data = xsk_umem__get_data(dp->mem.area, d->addr);
 			f->len = 0;
 			f->nseg = 0;
-			state = dp->next_seq++ << XSK_DP_SHIFT | side;
+			state = w->next_seq << XSK_DP_SHIFT | side;
+			w->next_seq += dp->nr_wk;
 		} else {
 			prev->next = chunk + 1;
 		}
@@ -564,25 +766,57 @@ static unsigned int sock_rx(struct xsk_dp *dp, struct xsk_dp_sock *s,
 	xsk_ring_cons__cancel(&s->rx, n - used);
 	/* The descriptors are copied out; the frames stay ours. */
 	xsk_ring_cons__release(&s->rx, used);
-	dp->stats.rx[role] += nf;
+	w->stats.rx[role] += nf;
 	return nf;
 }
 
-unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
+unsigned int xsk_dp_rx(struct xsk_dp_wk *w, enum colo_role role,
 		       struct xsk_dp_frame *frames, unsigned int max)
 {
-	uint32_t nr = xsk_dp_nr(dp, role), at = dp->next_rx[role], i;
+	uint32_t nr = w->nr_sock[role], at = w->next_rx[role], i;
 	unsigned int got = 0;
 
 	/* a queue's frames in their order; the queues' turns round robin */
 	for (i = 0; i < nr && got < max; i++) {
-		got += sock_rx(dp, &dp->xs[dp->first[role] + at], role,
+		got += sock_rx(w, &w->dp->xs[w->sock[role][at]], role,
 			       frames + got, max - got);
 		if (++at == nr)
 			at = 0;
 	}
-	dp->next_rx[role] = at;
+	w->next_rx[role] = at;
 	return got;
+}
+
+static inline void spsc_push(struct xsk_dp_spsc *r, uint64_t addr)
+{
+	r->slot[r->tail & r->mask] = addr;
+	__atomic_store_n(&r->tail, r->tail + 1, __ATOMIC_RELEASE);
+}
+
+void xsk_dp_hand(struct xsk_dp_wk *w, unsigned int to, enum colo_role role,
+		 uint64_t addr)
+{
+	spsc_push(w->dp->ring[role][w->id][to], addr);
+	w->stats.handed++;
+	w->handed_to |= 1u << to;
+}
+
+void xsk_dp_hand_done(struct xsk_dp_wk *w)
+{
+	struct xsk_dp_wk *t;
+	uint32_t to;
+
+	if (!w->handed_to)
+		return;
+	/* see xsk_dp_wk_sleep(); one fence a batch, not a frame */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (to = 0; w->handed_to >> to; to++) {
+		t = &w->dp->wk[to];
+		if (w->handed_to >> to & 1 &&
+		    __atomic_load_n(&t->sleeping, __ATOMIC_RELAXED))
+			xsk_dp_wk_wake(t);
+	}
+	w->handed_to = 0;
 }
 
 static inline void ledger_set(struct xsk_dp *dp, uint64_t addr, uint64_t state)
@@ -595,6 +829,48 @@ static inline uint64_t chunk_addr(const struct xsk_dp *dp, uint32_t next)
 {
 	return ((uint64_t)(next - 1) << dp->frame_shift) +
 	       dp->ledger->frame[next - 1].offset;
+}
+
+/* A handed frame as its RX descriptors gave it, from the ledger. */
+static void frame_of(struct xsk_dp *dp, uint64_t addr, struct xsk_dp_frame *f)
+{
+	const struct xsk_dp_ledger_frame *lf;
+
+	f->addr = addr;
+	f->data = xsk_umem__get_data(dp->mem.area, addr);
+	f->len = 0;
+	f->nseg = 0;
+	for (;;) {
+		lf = &dp->ledger->frame[addr >> dp->frame_shift];
+		f->len += lf->len;
+		f->nseg++;
+		if (!lf->next)
+			return;
+		addr = chunk_addr(dp, lf->next);
+	}
+}
+
+unsigned int xsk_dp_rx_handed(struct xsk_dp_wk *w, enum colo_role role,
+			      struct xsk_dp_frame *frames, unsigned int max)
+{
+	struct xsk_dp *dp = w->dp;
+	struct xsk_dp_spsc *r;
+	unsigned int got = 0;
+	uint32_t i, n;
+
+	for (i = 0; i < dp->nr_wk && got < max; i++) {
+		if (i == w->id)
+			continue;
+		r = dp->ring[role][i][w->id];
+		n = spsc_used(r);
+		if (n > max - got)
+			n = max - got;
+		while (n--)
+			frame_of(dp, r->slot[r->head++ & r->mask],
+				 &frames[got++]);
+		__atomic_store_n(&r->head, r->head, __ATOMIC_RELEASE);
+	}
+	return got;
 }
 
 unsigned int xsk_dp_frame_iov(const struct xsk_dp *dp, uint64_t addr,
@@ -615,8 +891,9 @@ unsigned int xsk_dp_frame_iov(const struct xsk_dp *dp, uint64_t addr,
 }
 
 /* each chunk's length is the ledger's, from its RX descriptor */
-void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr)
+void xsk_dp_tx(struct xsk_dp_wk *w, uint64_t addr)
 {
+	struct xsk_dp *dp = w->dp;
 	struct xsk_dp_ledger_frame *lf;
 	uint32_t tail;
 
@@ -624,76 +901,87 @@ void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr)
 		lf = &dp->ledger->frame[addr >> dp->frame_shift];
 		/* compared already: a successor sends it on at once */
 		lf->state |= XSK_DP_RELEASED;
-		tail = dp->pending_head + dp->pending_len;
+		tail = w->pending_head + w->pending_len;
 		/*
 		 * Each chunk is in one place at a time, so this never
 		 * overflows; any size: a compare, not a division.
 		 */
 		if (tail >= dp->nr_frames)
 			tail -= dp->nr_frames;
-		dp->pending[tail].addr = addr;
-		dp->pending[tail].len = lf->len;
-		dp->pending[tail].options = lf->next ? XDP_PKT_CONTD : 0;
-		dp->pending_len++;
+		w->pending[tail].addr = addr;
+		w->pending[tail].len = lf->len;
+		w->pending[tail].options = lf->next ? XDP_PKT_CONTD : 0;
+		w->pending_len++;
 		if (!lf->next)
 			return;
 		addr = chunk_addr(dp, lf->next);
 	}
 }
 
-/* One chunk back to the pool. */
-static inline void chunk_free(struct xsk_dp *dp, uint64_t addr)
+/* One chunk back to the pool of its home worker, w's or another's. */
+static inline void chunk_free(struct xsk_dp_wk *w, uint64_t addr)
 {
+	struct xsk_dp *dp = w->dp;
+	uint32_t f = addr >> dp->frame_shift;
+
 	ledger_set(dp, addr, XSK_DP_POOL);
-	dp->pool[dp->pool_len++] = addr & dp->frame_mask;
+	addr &= dp->frame_mask;
+	if (f >= w->lo && f < w->hi)
+		w->pool[w->pool_len++] = addr;
+	else
+		spsc_push(
+			dp->ring[XSK_DP_RING_RETURN][w->id][xsk_dp_home(dp, f)],
+			addr);
 }
 
-void xsk_dp_free(struct xsk_dp *dp, uint64_t addr)
+void xsk_dp_free(struct xsk_dp_wk *w, uint64_t addr)
 {
+	struct xsk_dp *dp = w->dp;
 	uint32_t next;
 
 	for (;;) {
 		next = dp->ledger->frame[addr >> dp->frame_shift].next;
-		chunk_free(dp, addr);
+		chunk_free(w, addr);
 		if (!next)
 			return;
 		addr = chunk_addr(dp, next);
 	}
 }
 
-static void tx_push(struct xsk_dp *dp)
+static void tx_push(struct xsk_dp_wk *w)
 {
-	struct xsk_dp_sock *s = xsk_dp_out(dp);
+	struct xsk_dp_sock *s = xsk_dp_out(w);
+	struct xsk_dp *dp = w->dp;
 	uint32_t n, i, idx;
 	uint64_t addr;
 
-	if (!dp->pending_len)
+	if (!w->pending_len)
 		return;
 	/* reserve() takes all or nothing: ask for what fits now */
-	n = xsk_prod_nb_free(&s->tx, dp->pending_len);
-	if (n > dp->pending_len)
-		n = dp->pending_len;
+	n = xsk_prod_nb_free(&s->tx, w->pending_len);
+	if (n > w->pending_len)
+		n = w->pending_len;
 	/*
 	 * A multi-buffer frame's chunks go on the ring in one reserve: none
 	 * waits on the ring for the rest of its frame, which then would
 	 * have to wait for room behind it.
 	 */
 	while (n) {
-		i = dp->pending_head + n - 1;
+		i = w->pending_head + n - 1;
 		if (i >= dp->nr_frames)
 			i -= dp->nr_frames;
-		if (!(dp->pending[i].options & XDP_PKT_CONTD))
+		if (!(w->pending[i].options & XDP_PKT_CONTD))
 			break;
 		n--;
 	}
 	n = xsk_ring_prod__reserve(&s->tx, n, &idx);
 	for (i = 0; i < n; i++) {
 		*xsk_ring_prod__tx_desc(&s->tx, idx + i) =
-			dp->pending[dp->pending_head];
-		if (++dp->pending_head == dp->nr_frames)
-			dp->pending_head = 0;
+			w->pending[w->pending_head];
+		if (++w->pending_head == dp->nr_frames)
+			w->pending_head = 0;
 	}
-	dp->pending_len -= n;
+	w->pending_len -= n;
 	xsk_ring_prod__submit(&s->tx, n);
 	/*
 	 * Out of the ledger once the ring shows them: a loader dying in
@@ -704,63 +992,81 @@ static void tx_push(struct xsk_dp *dp)
 		addr = xsk_ring_prod__tx_desc(&s->tx, idx + i)->addr;
 		ledger_set(dp, addr, XSK_DP_KERNEL);
 	}
-	dp->stats.tx += n;
+	w->stats.tx += n;
 }
 
 /* Descriptors on O's TX ring the kernel has not taken yet. */
-static uint32_t tx_queued(struct xsk_dp *dp)
+static uint32_t tx_queued(struct xsk_dp_wk *w)
 {
-	struct xsk_ring_prod *tx = &xsk_dp_out(dp)->tx;
+	struct xsk_ring_prod *tx = &xsk_dp_out(w)->tx;
 
 	return XSK_DP_RING_SIZE - xsk_prod_nb_free(tx, XSK_DP_RING_SIZE);
 }
 
-static void tx_kick(struct xsk_dp *dp)
+static void tx_kick(struct xsk_dp_wk *w)
 {
-	struct xsk_dp_sock *s = xsk_dp_out(dp);
+	struct xsk_dp_sock *s = xsk_dp_out(w);
 
 	/*
 	 * Copy mode sends a bounded batch per call: kick while anything is
 	 * left. EAGAIN, EBUSY and ENOBUFS mean "again later"; the next loop
 	 * does that.
 	 */
-	if (!tx_queued(dp) || !xsk_ring_prod__needs_wakeup(&s->tx))
+	if (!tx_queued(w) || !xsk_ring_prod__needs_wakeup(&s->tx))
 		return;
 	sendto(s->fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
-	dp->stats.tx_kicks++;
+	w->stats.tx_kicks++;
 }
 
-static void comp_reap(struct xsk_dp *dp)
+static void comp_reap(struct xsk_dp_wk *w)
 {
-	struct xsk_dp_sock *s = xsk_dp_out(dp);
+	struct xsk_dp_sock *s = xsk_dp_out(w);
 	uint32_t n, i, idx;
 
 	n = xsk_ring_cons__peek(&s->comp, XSK_DP_RING_SIZE, &idx);
 	/* one entry per chunk: a multi-buffer frame's come back one by one */
 	for (i = 0; i < n; i++)
-		chunk_free(dp, *xsk_ring_cons__comp_addr(&s->comp, idx++));
+		chunk_free(w, *xsk_ring_cons__comp_addr(&s->comp, idx++));
 	xsk_ring_cons__release(&s->comp, n);
-	dp->stats.tx_completed += n;
+	w->stats.tx_completed += n;
+}
+
+/* Frames of w's home range the other workers freed: back to its pool. */
+static void returned(struct xsk_dp_wk *w)
+{
+	struct xsk_dp *dp = w->dp;
+	struct xsk_dp_spsc *r;
+	uint32_t i, n;
+
+	for (i = 0; i < dp->nr_wk; i++) {
+		if (i == w->id)
+			continue;
+		r = dp->ring[XSK_DP_RING_RETURN][i][w->id];
+		for (n = spsc_used(r); n; n--)
+			w->pool[w->pool_len++] = r->slot[r->head++ & r->mask];
+		__atomic_store_n(&r->head, r->head, __ATOMIC_RELEASE);
+	}
 }
 
 /* Top a fill ring up until the kernel has `want` buffers there. */
-static void fill_one(struct xsk_dp *dp, struct xsk_ring_prod *fill,
+static void fill_one(struct xsk_dp_wk *w, struct xsk_ring_prod *fill,
 		     uint32_t want)
 {
+	struct xsk_dp *dp = w->dp;
 	uint32_t n, i, idx, on_ring;
 
 	on_ring = XSK_DP_RING_SIZE - xsk_prod_nb_free(fill, XSK_DP_RING_SIZE);
 	if (on_ring >= want)
 		return;
 	n = want - on_ring;
-	if (n > dp->pool_len)
-		n = dp->pool_len;
+	if (n > w->pool_len)
+		n = w->pool_len;
 	if (!n)
 		return;
 	n = xsk_ring_prod__reserve(fill, n, &idx);
 	for (i = 0; i < n; i++)
 		*xsk_ring_prod__fill_addr(fill, idx + i) =
-			dp->pool[--dp->pool_len];
+			w->pool[--w->pool_len];
 	xsk_ring_prod__submit(fill, n);
 	/* the kernel's once the ring shows them, as on the TX ring */
 	for (i = 0; i < n; i++)
@@ -769,42 +1075,46 @@ static void fill_one(struct xsk_dp *dp, struct xsk_ring_prod *fill,
 }
 
 /* Every fill ring of role's sockets, to `want` of its target in 4ths. */
-static void fill_refill(struct xsk_dp *dp, enum colo_role role,
+static void fill_refill(struct xsk_dp_wk *w, enum colo_role role,
 			uint32_t quarters)
 {
-	uint32_t i, want = dp->fill_target[role] / 4 * quarters;
+	uint32_t i, want = w->dp->fill_target[role] / 4 * quarters;
 
-	for (i = dp->first[role]; i < dp->first[role + 1]; i++)
-		fill_one(dp, &dp->xs[i].fill, want);
+	for (i = 0; i < w->nr_sock[role]; i++)
+		fill_one(w, &w->dp->xs[w->sock[role][i]].fill, want);
 }
 
-void xsk_dp_service(struct xsk_dp *dp)
+void xsk_dp_service(struct xsk_dp_wk *w)
 {
-	tx_push(dp);
-	tx_kick(dp);
-	comp_reap(dp);
+	tx_push(w);
+	tx_kick(w);
+	comp_reap(w);
+	if (w->dp->nr_wk > 1)
+		returned(w);
 	/*
 	 * The secondary's ring first, up to a reserve: when a primary running
 	 * ahead holds most of the UMEM, the secondary's frames are what free
 	 * it. Only a reserve: every buffer idle on S's ring is one fewer for
 	 * P's, whose frames the kernel then drops.
 	 */
-	fill_refill(dp, COLO_ROLE_SECONDARY, 1);
-	fill_refill(dp, COLO_ROLE_PRIMARY, 4);
-	fill_refill(dp, COLO_ROLE_SECONDARY, 4);
+	fill_refill(w, COLO_ROLE_SECONDARY, 1);
+	fill_refill(w, COLO_ROLE_PRIMARY, 4);
+	fill_refill(w, COLO_ROLE_SECONDARY, 4);
 }
 
-bool xsk_dp_tx_busy(struct xsk_dp *dp)
+bool xsk_dp_tx_busy(struct xsk_dp_wk *w)
 {
-	return dp->pending_len || tx_queued(dp);
+	return w->pending_len || tx_queued(w);
 }
 
-void xsk_dp_busy_poll(struct xsk_dp *dp)
+void xsk_dp_busy_poll(struct xsk_dp_wk *w)
 {
-	uint32_t i;
+	uint32_t i, r;
 
-	for (i = 0; i < dp->first[COLO_ROLE_OUT]; i++)
-		recvfrom(dp->xs[i].fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++)
+		for (i = 0; i < w->nr_sock[r]; i++)
+			recvfrom(w->dp->xs[w->sock[r][i]].fd, NULL, 0,
+				 MSG_DONTWAIT, NULL, NULL);
 }
 
 int xsk_dp_umem_report(const struct xsk_dp *dp, struct colo_umem_report *r)
@@ -812,23 +1122,25 @@ int xsk_dp_umem_report(const struct xsk_dp *dp, struct colo_umem_report *r)
 	return hostmem_report(&dp->mem, r);
 }
 
-void xsk_dp_stats(struct xsk_dp *dp, struct colo_dp_stats *out)
+void xsk_dp_stats(struct xsk_dp_wk *w, struct colo_dp_stats *out)
 {
+	struct xsk_dp *dp = w->dp;
 	struct xsk_ring_cons *rx;
 	struct xdp_statistics xs;
+	uint32_t i, k;
 	socklen_t len;
-	uint32_t i;
 	int r;
 
 	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
-		dp->stats.rx_dropped[r] = 0;
-		dp->stats.rx_ring_full[r] = 0;
-		dp->stats.fill_ring_empty[r] = 0;
-		dp->stats.rx_on_ring[r] = 0;
+		w->stats.rx_dropped[r] = 0;
+		w->stats.rx_ring_full[r] = 0;
+		w->stats.fill_ring_empty[r] = 0;
+		w->stats.rx_on_ring[r] = 0;
 	}
 	/* a side's counters: the sum over its queues' sockets */
-	for (i = 0; i < dp->first[COLO_ROLE_OUT]; i++) {
-		r = xsk_dp_role_of(dp, i);
+	for (k = 0; k < w->nr_sock[0] + w->nr_sock[1]; k++) {
+		r = k < w->nr_sock[0] ? COLO_ROLE_PRIMARY : COLO_ROLE_SECONDARY;
+		i = w->sock[r][r == COLO_ROLE_PRIMARY ? k : k - w->nr_sock[0]];
 		/*
 		 * The kernel's buffer while the engine has no room. Read the
 		 * producer every time: xsk_cons_nb_avail() reads it only once
@@ -838,16 +1150,16 @@ void xsk_dp_stats(struct xsk_dp *dp, struct colo_dp_stats *out)
 		rx = &dp->xs[i].rx;
 		rx->cached_prod =
 			__atomic_load_n(rx->producer, __ATOMIC_ACQUIRE);
-		dp->stats.rx_on_ring[r] += rx->cached_prod - rx->cached_cons;
+		w->stats.rx_on_ring[r] += rx->cached_prod - rx->cached_cons;
 		len = sizeof(xs);
 		if (getsockopt(dp->xs[i].fd, SOL_XDP, XDP_STATISTICS, &xs,
 			       &len))
 			continue;
-		dp->stats.rx_dropped[r] += xs.rx_dropped + xs.rx_invalid_descs;
-		dp->stats.rx_ring_full[r] += xs.rx_ring_full;
-		dp->stats.fill_ring_empty[r] += xs.rx_fill_ring_empty_descs;
+		w->stats.rx_dropped[r] += xs.rx_dropped + xs.rx_invalid_descs;
+		w->stats.rx_ring_full[r] += xs.rx_ring_full;
+		w->stats.fill_ring_empty[r] += xs.rx_fill_ring_empty_descs;
 	}
-	dp->stats.tx_pending = dp->pending_len;
-	dp->stats.pool_free = dp->pool_len;
-	*out = dp->stats;
+	w->stats.tx_pending = w->pending_len;
+	w->stats.pool_free = w->pool_len;
+	*out = w->stats;
 }

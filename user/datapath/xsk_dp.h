@@ -49,8 +49,10 @@
  * buffers while the loop takes a batch elsewhere.
  */
 #define XSK_DP_FILL_MIN (2 * XSK_DP_BATCH)
-/* P's and S's sockets, one per RX queue, and O's. */
-#define XSK_DP_MAX_SOCKS (2 * COLO_XSK_QUEUES + 1)
+/* Threads that compare, each with its own socket on O (--workers). */
+#define XSK_DP_MAX_WORKERS 16
+/* P's and S's sockets, one per RX queue, and O's, one per worker. */
+#define XSK_DP_MAX_SOCKS (2 * COLO_XSK_QUEUES + XSK_DP_MAX_WORKERS)
 
 /*
  * AF_XDP mode of the sockets. One UMEM takes the mode of its first socket
@@ -70,7 +72,9 @@ struct xsk_dp_config {
 	const char *ifname[COLO_NR_ROLES]; /* indexed by enum colo_role */
 	/*
 	 * By role, bit q: a socket on queue q (P and S: RX queues, below
-	 * COLO_XSK_QUEUES; O: one bit, its TX queue).
+	 * COLO_XSK_QUEUES; O: its TX queues, one per worker, the lowest
+	 * worker 0's). The i-th queue of P and of S goes to worker i modulo
+	 * their number.
 	 */
 	uint64_t queues[COLO_NR_ROLES];
 	uint32_t umem_frames; /* at least XSK_DP_MIN_FRAMES */
@@ -128,7 +132,7 @@ struct xsk_dp;
 
 /*
  * The UMEM frames the rings take when all are full: the fill rings of
- * the sockets of P and S (as far as they are topped up) and O's TX ring.
+ * the sockets of P and S (as far as they are topped up) and O's TX rings.
  */
 uint32_t xsk_dp_min_frames(const uint64_t queues[COLO_NR_ROLES]);
 
@@ -168,6 +172,36 @@ void xsk_dp_destroy(struct xsk_dp *dp);
  */
 unsigned int xsk_dp_fds(const struct xsk_dp *dp, int *fds);
 
+/*
+ * A worker's share of the datapath: the sockets of its queues, its socket
+ * on O, its frames. All calls below that take one are for its thread
+ * only; the rings between workers need no lock.
+ */
+struct xsk_dp_wk;
+
+/* The workers: one per socket on O. */
+unsigned int xsk_dp_nr_workers(const struct xsk_dp *dp);
+struct xsk_dp_wk *xsk_dp_worker(struct xsk_dp *dp, unsigned int k);
+/* A worker's sockets of P or S, to poll(). */
+unsigned int xsk_dp_wk_nr_socks(const struct xsk_dp_wk *w, enum colo_role role);
+int xsk_dp_wk_sock_fd(const struct xsk_dp_wk *w, enum colo_role role,
+		      unsigned int i);
+uint32_t xsk_dp_wk_sock_queue(const struct xsk_dp_wk *w, enum colo_role role,
+			      unsigned int i);
+/* Its TX queue on O. */
+uint32_t xsk_dp_wk_out_queue(const struct xsk_dp_wk *w);
+/*
+ * Sleeping in poll() on the worker's sockets and its wake fd, an eventfd:
+ * xsk_dp_wk_sleep() first (false: frames of roles, bit r for role r,
+ * were handed to it already, do not sleep), xsk_dp_wk_awake() after.
+ * Meanwhile a hand-off, or xsk_dp_wk_wake() from any thread, makes the fd
+ * readable.
+ */
+int xsk_dp_wk_wake_fd(const struct xsk_dp_wk *w);
+bool xsk_dp_wk_sleep(struct xsk_dp_wk *w, unsigned int roles);
+void xsk_dp_wk_awake(struct xsk_dp_wk *w);
+void xsk_dp_wk_wake(struct xsk_dp_wk *w);
+
 /* A role's sockets: how many (P and S: one per RX queue). */
 unsigned int xsk_dp_nr_socks(const struct xsk_dp *dp, enum colo_role role);
 /* The i-th socket of a role, and its queue, for colo_steer_add_xsk(), poll(). */
@@ -192,8 +226,25 @@ const char *xsk_dp_mode_why(const struct xsk_dp *dp);
  * each socket's in turn, starting after where the last call stopped; what
  * is left stays on the rings, the kernel's buffer.
  */
-unsigned int xsk_dp_rx(struct xsk_dp *dp, enum colo_role role,
+unsigned int xsk_dp_rx(struct xsk_dp_wk *w, enum colo_role role,
 		       struct xsk_dp_frame *frames, unsigned int max);
+
+/*
+ * Hand a frame taken off one of w's RX rings to worker `to`, by its UMEM
+ * address alone: its side, length and chunks are in the ledger. Never
+ * fails: a ring holds every frame of w's home range, and only those reach
+ * w's RX rings.
+ */
+void xsk_dp_hand(struct xsk_dp_wk *w, unsigned int to, enum colo_role role,
+		 uint64_t addr);
+/* After a batch of xsk_dp_hand(): wake the workers handed to that sleep. */
+void xsk_dp_hand_done(struct xsk_dp_wk *w);
+/*
+ * Take up to max frames of role (P or S) the other workers handed w, each
+ * ring's in order, in turn.
+ */
+unsigned int xsk_dp_rx_handed(struct xsk_dp_wk *w, enum colo_role role,
+			      struct xsk_dp_frame *frames, unsigned int max);
 
 /*
  * The chunks of a frame taken off an RX ring and not yet given back
@@ -208,27 +259,30 @@ unsigned int xsk_dp_frame_iov(const struct xsk_dp *dp, uint64_t addr,
  * Queue a frame for the outdev, in call order, every chunk of it with the
  * length its RX descriptor gave. Never drops it.
  */
-void xsk_dp_tx(struct xsk_dp *dp, uint64_t addr);
-/* Give a frame back to the pool, every chunk of it. */
-void xsk_dp_free(struct xsk_dp *dp, uint64_t addr);
+void xsk_dp_tx(struct xsk_dp_wk *w, uint64_t addr);
+/* Give a frame back to its home worker's pool, every chunk of it. */
+void xsk_dp_free(struct xsk_dp_wk *w, uint64_t addr);
 
 /*
- * Move queued frames onto O's TX ring and kick it, reap O's completion
- * ring into the pool, top up the fill rings of P's and S's sockets. One
- * call per loop.
+ * Move queued frames onto w's TX ring on O and kick it, reap its
+ * completion ring, take back the frames other workers returned, top up
+ * the fill rings of w's sockets of P and S. One call per loop.
  */
-void xsk_dp_service(struct xsk_dp *dp);
+void xsk_dp_service(struct xsk_dp_wk *w);
 
 /* Frames queued for TX or on the TX ring and not yet sent by the kernel. */
-bool xsk_dp_tx_busy(struct xsk_dp *dp);
+bool xsk_dp_tx_busy(struct xsk_dp_wk *w);
 
 /* Busy-poll the RX queues (--busy-poll) when the rings are empty. */
-void xsk_dp_busy_poll(struct xsk_dp *dp);
+void xsk_dp_busy_poll(struct xsk_dp_wk *w);
 
 /* Where the UMEM pages are, for the report at start. */
 int xsk_dp_umem_report(const struct xsk_dp *dp, struct colo_umem_report *r);
 
-/* Counters, with the kernel's per-socket drop statistics folded in. */
-void xsk_dp_stats(struct xsk_dp *dp, struct colo_dp_stats *out);
+/*
+ * A worker's counters, with the kernel's per-socket drop statistics of
+ * its sockets folded in; the datapath's are the sum over the workers.
+ */
+void xsk_dp_stats(struct xsk_dp_wk *w, struct colo_dp_stats *out);
 
 #endif /* COLO_XSK_DP_H */

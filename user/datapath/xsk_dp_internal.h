@@ -77,40 +77,45 @@ struct xsk_dp_ledger {
 	struct xsk_dp_ledger_frame frame[];
 };
 
-struct xsk_dp {
-	struct hostmem mem; /* the UMEM's memory */
-	uint64_t frame_mask;
-	unsigned int frame_shift; /* log2 of the frame size */
-	struct xsk_umem *umem; /* NULL when adopted */
-	/*
-	 * P's sockets, then S's, one per RX queue served, lowest queue
-	 * first, then O's one: role r's are xs[first[r]] up to
-	 * xs[first[r + 1]]. Bound (and handed to a keeper) in this order:
-	 * the first one gives the shared UMEM its mode.
-	 */
-	struct xsk_dp_sock xs[XSK_DP_MAX_SOCKS];
-	uint32_t first[COLO_NR_ROLES + 1];
-	uint32_t nr_xs;
+/*
+ * A one-way ring of UMEM addresses between two workers: one producer, one
+ * consumer, no lock. Each index has a cache line of its own, so neither
+ * side's stores bounce the other's.
+ */
+struct xsk_dp_spsc {
+	uint64_t *slot;
+	uint32_t mask;
+	uint32_t head __attribute__((aligned(64))); /* the consumer's */
+	uint32_t tail __attribute__((aligned(64))); /* the producer's */
+};
+
+/* Hand-off rings, by side (enum colo_role P and S), then the return ring. */
+#define XSK_DP_RING_RETURN 2
+#define XSK_DP_NR_RINGS 3
+
+/*
+ * A worker's share of the datapath, touched by its thread only: the P and
+ * S sockets of its queues (their RX and fill rings), its own socket on O
+ * (TX and completion rings), and its pool, which holds only the frames of
+ * its home range: those its fill rings hand the kernel. A frame it frees
+ * from another's range goes back on a return ring to that one.
+ */
+struct xsk_dp_wk {
+	struct xsk_dp *dp;
+	uint32_t id;
+	uint32_t lo, hi; /* home range: frame indexes lo to hi - 1 */
+	/* its sockets of P and S (indexes in dp->xs), and of O */
+	uint32_t sock[2][COLO_XSK_QUEUES];
+	uint32_t nr_sock[2];
+	uint32_t out;
 	/* By side: the socket xsk_dp_rx() starts at, so each gets its turn. */
 	uint32_t next_rx[2];
-	/*
-	 * By side: frames each socket's fill ring is topped up to. The rings
-	 * are XSK_DP_RING_SIZE each, but idle queues must not sit on the
-	 * UMEM: a side's sockets share one ring's worth (xsk_dp_fill_target).
-	 */
-	uint32_t fill_target[2];
-	bool busy_poll;
-	char mode_why[160]; /* why the sockets are copy or zero-copy */
 
-	/* Free frame addresses: a stack sized for the whole UMEM. */
+	/* Free frame addresses of the home range: a stack. */
 	uint64_t *pool;
 	uint32_t pool_len;
-	uint32_t nr_frames;
-
-	int ledger_fd;
-	size_t ledger_size;
-	struct xsk_dp_ledger *ledger;
-	uint64_t next_seq; /* arrival order of the next frame taken */
+	/* arrival order of the next frame taken: steps of the worker count */
+	uint64_t next_seq;
 
 	/*
 	 * Released frames waiting for room on O's TX ring, oldest first: a
@@ -120,17 +125,69 @@ struct xsk_dp {
 	uint32_t pending_head;
 	uint32_t pending_len;
 
-	/* What an adoption found the dead loader's engine holding. */
-	struct xsk_dp_held *adopted;
-	uint32_t nr_adopted;
+	/* wakes the worker asleep in poll(): a hand-off or the control */
+	int wake_fd;
+	int sleeping;
+	uint32_t handed_to; /* workers handed frames since the last wake */
 
 	struct colo_dp_stats stats;
 };
 
-/* O's socket, which transmits. */
-static inline struct xsk_dp_sock *xsk_dp_out(struct xsk_dp *dp)
+struct xsk_dp {
+	struct hostmem mem; /* the UMEM's memory */
+	uint64_t frame_mask;
+	unsigned int frame_shift; /* log2 of the frame size */
+	struct xsk_umem *umem; /* NULL when adopted */
+	/*
+	 * P's sockets, then S's, one per RX queue served, lowest queue
+	 * first, then O's, one per worker: role r's are xs[first[r]] up to
+	 * xs[first[r + 1]]. Bound (and handed to a keeper) in this order:
+	 * the first one gives the shared UMEM its mode.
+	 */
+	struct xsk_dp_sock xs[XSK_DP_MAX_SOCKS];
+	uint32_t first[COLO_NR_ROLES + 1];
+	uint32_t nr_xs;
+	/*
+	 * By side: frames each socket's fill ring is topped up to. The rings
+	 * are XSK_DP_RING_SIZE each, but idle queues must not sit on the
+	 * UMEM: a side's sockets share one ring's worth (xsk_dp_fill_target).
+	 */
+	uint32_t fill_target[2];
+	bool busy_poll;
+	char mode_why[160]; /* why the sockets are copy or zero-copy */
+
+	uint32_t nr_frames;
+
+	int ledger_fd;
+	size_t ledger_size;
+	struct xsk_dp_ledger *ledger;
+
+	/* one per O socket; wk[0] alone unless --workers */
+	struct xsk_dp_wk wk[XSK_DP_MAX_WORKERS];
+	uint32_t nr_wk;
+	/* ring[kind][from][to]: NULL with one worker */
+	struct xsk_dp_spsc
+		*ring[XSK_DP_NR_RINGS][XSK_DP_MAX_WORKERS][XSK_DP_MAX_WORKERS];
+
+	/* What an adoption found the dead loader's engine holding. */
+	struct xsk_dp_held *adopted;
+	uint32_t nr_adopted;
+};
+
+/* The worker whose home range has frame index f. */
+static inline uint32_t xsk_dp_home(const struct xsk_dp *dp, uint32_t f)
 {
-	return &dp->xs[dp->first[COLO_ROLE_OUT]];
+	uint32_t k = 0;
+
+	while (f >= dp->wk[k].hi)
+		k++;
+	return k;
+}
+
+/* A worker's socket on O, which transmits. */
+static inline struct xsk_dp_sock *xsk_dp_out(struct xsk_dp_wk *w)
+{
+	return &w->dp->xs[w->out];
 }
 
 /* The role of socket xs[i]. */
@@ -148,8 +205,9 @@ static inline uint32_t xsk_dp_nr(const struct xsk_dp *dp, enum colo_role role)
 }
 
 /*
- * Lay out dp->xs for the queues (bit q: queue q) of P and S and O's one,
- * and give each side its fill target: -E2BIG when they are too many.
+ * Lay out dp->xs for the queues (bit q: queue q) of P and S and O's, one
+ * per worker; give P's and S's to the workers in turn, each side its fill
+ * target: -E2BIG when they are too many.
  */
 int xsk_dp_layout(struct xsk_dp *dp, const uint64_t queues[COLO_NR_ROLES]);
 
@@ -159,7 +217,11 @@ static inline size_t xsk_dp_ledger_size(uint32_t nr_frames)
 	       nr_frames * sizeof(struct xsk_dp_ledger_frame);
 }
 
-/* Allocate the pool and pending ring, map the ledger: dp->nr_frames. */
+/*
+ * Give each worker its home range (a share of dp->nr_frames by its
+ * sockets of P and S), allocate pools, pending rings and the rings
+ * between workers, map the ledger. After xsk_dp_layout().
+ */
 int xsk_dp_alloc(struct xsk_dp *dp, int ledger_fd);
 
 /*

@@ -227,6 +227,23 @@ static int input(struct colo_engine *e, enum colo_side side, uint64_t handle,
 	return 0;
 }
 
+uint32_t colo_engine_flow_hash(const void *data, uint32_t first_len,
+			       uint32_t len)
+{
+	const uint8_t *k;
+	struct colo_pkt pkt;
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	if (colo_parse(data, (const uint8_t *)data + first_len, len, &pkt) !=
+	    COLO_CLASS_COMPARE)
+		return 0;
+	/* FNV-1a over the key, which the parser zeroes whole first */
+	for (k = (const uint8_t *)&pkt.key, i = 0; i < sizeof(pkt.key); i++)
+		h = (h ^ k[i]) * 0x100000001b3ull;
+	return (uint32_t)(h ^ h >> 32);
+}
+
 int colo_engine_input(struct colo_engine *e, enum colo_side side,
 		      uint64_t handle, const void *data, uint32_t len,
 		      uint64_t now_ns)

@@ -149,6 +149,16 @@ typedef bool (*colo_engine_match_fn)(const void *arg,
 void colo_engine_passthrough(struct colo_engine *e, colo_engine_match_fn match,
 			     const void *arg);
 
+/*
+ * A hash of the connection a frame belongs to, as this engine keys it
+ * (data and first_len its first segment, len the whole frame): the same
+ * for a connection's primary and secondary frames, so engines that share
+ * the connections out by it (colo-xdp run --workers) see both sides of
+ * each in one. Frames the engine does not compare hash to 0.
+ */
+uint32_t colo_engine_flow_hash(const void *data, uint32_t first_len,
+			       uint32_t len);
+
 /* The checkpoint happened: release every primary, free every secondary. */
 void colo_engine_checkpoint_done(struct colo_engine *e);
 

@@ -621,7 +621,7 @@ static int resolve_queues(struct colo_steer *s,
 			  const struct colo_steer_opts *opts)
 {
 	const char *flag = opts->queues_flag ?: "--queues";
-	__u32 rx, tx, lowest;
+	__u32 rx, tx, lowest, workers;
 	int r, err;
 
 	for (r = COLO_ROLE_PRIMARY; r <= COLO_ROLE_SECONDARY; r++) {
@@ -651,16 +651,25 @@ static int resolve_queues(struct colo_steer *s,
 		s->queues[r] = opts->queues ?: ~from(rx);
 	}
 	lowest = opts->queues ? __builtin_ctzll(opts->queues) : 0;
+	workers = opts->workers ?: 1;
 	r = COLO_ROLE_OUT;
 	if (host_queues(s->ifname[r], s->ifindex[r], &rx, &tx))
-		tx = lowest + 1; /* the bind says */
+		tx = lowest + workers; /* the bind says */
 	if (lowest >= tx) {
 		log_err("%s: the outdev's socket sends on the lowest queue listed, %u, but outdev %s has %u TX queue%s: list a queue below %u too, or give it more queues ('ethtool -L %s tx N')",
 			flag, lowest, s->ifname[r], tx, tx == 1 ? "" : "s", tx,
 			s->ifname[r]);
 		return -EINVAL;
 	}
-	s->queues[r] = 1ull << lowest;
+	/* a TX queue takes one AF_XDP socket: workers cannot share one */
+	if (lowest + workers > tx) {
+		log_err("--workers %u: each worker sends on a TX queue of its own, %u up to %u, but outdev %s has %u TX queue%s: give it more ('ethtool -L %s tx %u'; a veth: numtxqueues), or fewer --workers",
+			workers, lowest, lowest + workers - 1, s->ifname[r], tx,
+			tx == 1 ? "" : "s", s->ifname[r], lowest + workers);
+		return -EINVAL;
+	}
+	s->queues[r] = (workers >= 64 ? ~0ull : (1ull << workers) - 1)
+		       << lowest;
 	s->rec.queues[r] = s->queues[r];
 	return 0;
 }

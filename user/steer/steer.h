@@ -37,6 +37,11 @@ struct colo_steer_opts {
 	 */
 	uint64_t queues;
 	const char *queues_flag; /* how the user gave them, for messages */
+	/*
+	 * O's sockets: one per worker (--workers), on its TX queues from
+	 * the lowest of `queues` up; 0 is 1.
+	 */
+	uint32_t workers;
 	enum colo_out_path out_path;
 	bool skb_mode; /* XDP generic (skb) mode instead of native */
 	bool attach; /* false (--attach none): adopt what `ip link` attached */
