@@ -17,25 +17,11 @@
 #   the fix, leaving nothing behind.
 . "$(dirname "$0")/lib.sh"
 . "$T_TOP/tools/colo-netns.sh"
+. "$T_TOP/selftests/lib-mq.sh"
 CN_ON_EXIT=t_on_exit
 VMSEND=$T_BUILD/colo-vmsend
 QUEUES=4
 t_skip_unless_root
-
-# mq_replica NS HOST: cn_replica with QUEUES queues on both ends.
-mq_replica() {
-	cn_ns "$1" &&
-		ip link add "$2" numtxqueues $QUEUES numrxqueues $QUEUES \
-			type veth peer name eth0 numtxqueues $QUEUES \
-			numrxqueues $QUEUES netns "$1" || return 1
-	t_on_exit "ip link del $2"
-	ip -n "$1" link set eth0 address "$CN_GUEST_MAC" &&
-		ip -n "$1" addr add "$CN_GUEST_IP/24" dev eth0 &&
-		ip -n "$1" link set eth0 up &&
-		ip netns exec "$1" ethtool -K eth0 tx off >/dev/null &&
-		ip -n "$1" neigh add "$CN_CLIENT_IP" lladdr "$CN_CLIENT_MAC" \
-			dev eth0 nud permanent && cn_host_if "$2"
-}
 
 CN_PRI=$T_PREFIX-pri
 CN_SEC=$T_PREFIX-sec
@@ -49,12 +35,6 @@ if ! cn_client "$T_PREFIX" || ! mq_replica "$CN_PRI" "$CN_P" ||
 fi
 # the peer of a veth outdev as it may be: no XDP, no GRO
 ip netns exec "$CN_CLI" ethtool -K eth0 gro off >/dev/null
-
-stat_json() {
-	"$COLO_XDP" stat --json | python3 -c 'import json, sys
-i = json.load(sys.stdin)["instances"][0]
-print(eval(sys.argv[1]))' "$1"
-}
 
 # start NAME FLAGS...: colo-xdp run on CN_P, CN_S and CN_O; sets RUN, LOG.
 start() {
@@ -98,17 +78,6 @@ every_flow_whole() {
 			return 1
 		}
 	done
-}
-
-# client_flow CAPTURE SPORT: the frames of one flow the client got, hex.
-client_flow() {
-	tcpdump -r "$1" -w "$T_TMP/flow.pcap" -nn "udp src port $2" 2>/dev/null
-	cn_frames "$T_TMP/flow.pcap" "$CN_GUEST_MAC"
-}
-
-# queues_used IF: how many of its RX queues XDP redirected frames from.
-queues_used() {
-	ethtool -S "$1" | grep -cE 'rx_queue_[0-9]+_xdp_redirect: [1-9]'
 }
 
 cn_capture_start "$CN_CLI" eth0 "$T_TMP/cli.pcap" || t_fail "capture"
@@ -201,25 +170,7 @@ t_check "stopped: colo_out and its qdisc gone from $CN_P" \
 		! tc qdisc show dev $CN_P | grep -q clsact"
 
 # --- a multi_queue tap, 4 queues attached as QEMU would --------------------
-CN_P=${T_PREFIX}tp
-CN_S=${T_PREFIX}ts
-cn_pins_on_exit
-for t in "$CN_P" "$CN_S"; do
-	ip tuntap add dev "$t" mode tap multi_queue || t_fail "tap $t"
-	t_on_exit "ip link del $t"
-	cn_host_if "$t"
-	mkfifo "$T_TMP/$t.in"
-	# the redirections in the child: a fifo's open waits for its writer
-	t_bg bash -c 'exec python3 "$0" "$1" "$2" <"$3" >"$4"' \
-		"$T_TOP/selftests/tap_queues.py" "$t" $QUEUES \
-		"$T_TMP/$t.in" "$T_TMP/$t.out"
-done
-# the writers' stdin, held open until the end (their EOF ends them)
-exec {WP}>"$T_TMP/$CN_P.in" {WS}>"$T_TMP/$CN_S.in"
-t_on_exit "exec $WP>&- $WS>&-"
-cn_wait_cmd grep -q ready "$T_TMP/$CN_P.out" &&
-	cn_wait_cmd grep -q ready "$T_TMP/$CN_S.out" ||
-	t_fail "the writers attach $QUEUES queues to each tap"
+mq_taps || t_fail "the writers attach $QUEUES queues to each tap"
 cn_capture_start "$CN_CLI" eth0 "$T_TMP/tap.pcap" udp || t_fail "capture"
 CAP=$CN_CAP_PID
 if start tap --zero-copy off; then

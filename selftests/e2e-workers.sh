@@ -19,6 +19,7 @@
 #   attached or pinned.
 . "$(dirname "$0")/lib.sh"
 . "$T_TOP/tools/colo-netns.sh"
+. "$T_TOP/selftests/lib-mq.sh"
 CN_ON_EXIT=t_on_exit
 VMSEND=$T_BUILD/colo-vmsend
 QUEUES=4
@@ -27,21 +28,6 @@ if (($(nproc) < 2)); then
 	t_skip "--workers 2 needs 2 CPUs, this machine has $(nproc)"
 	t_done
 fi
-
-# mq_replica NS HOST: a replica behind a veth of QUEUES queues each end.
-mq_replica() {
-	cn_ns "$1" &&
-		ip link add "$2" numtxqueues $QUEUES numrxqueues $QUEUES \
-			type veth peer name eth0 numtxqueues $QUEUES \
-			numrxqueues $QUEUES netns "$1" || return 1
-	t_on_exit "ip link del $2"
-	ip -n "$1" link set eth0 address "$CN_GUEST_MAC" &&
-		ip -n "$1" addr add "$CN_GUEST_IP/24" dev eth0 &&
-		ip -n "$1" link set eth0 up &&
-		ip netns exec "$1" ethtool -K eth0 tx off >/dev/null &&
-		ip -n "$1" neigh add "$CN_CLIENT_IP" lladdr "$CN_CLIENT_MAC" \
-			dev eth0 nud permanent && cn_host_if "$2"
-}
 
 # mq_client NAME TXQ: the client's namespace behind outdev NAME, with TXQ
 # TX queues; sets CN_CLI.
@@ -77,12 +63,6 @@ fi
 ip link add "$O1" type veth peer name "${O1}x" || t_fail "veth $O1"
 t_on_exit "ip link del $O1"
 cn_host_if "$O1"
-
-stat_json() {
-	"$COLO_XDP" stat --json | python3 -c 'import json, sys
-i = json.load(sys.stdin)["instances"][0]
-print(eval(sys.argv[1]))' "$1"
-}
 
 # stat_is EXPR VALUE: stat_json EXPR prints VALUE (published once a second:
 # waited for with cn_wait_cmd).
@@ -126,12 +106,6 @@ flows() {
 	wait "${pids[@]}"
 }
 
-# client_flow CAPTURE SPORT: the frames of one flow the client got, hex.
-client_flow() {
-	tcpdump -r "$1" -w "$T_TMP/flow.pcap" -nn "udp src port $2" 2>/dev/null
-	cn_frames "$T_TMP/flow.pcap" "$CN_GUEST_MAC"
-}
-
 # every_flow_whole CAPTURE FIRST N: the client got each flow's primary
 # frames, each once, in order, byte for byte.
 every_flow_whole() {
@@ -143,10 +117,6 @@ every_flow_whole() {
 			return 1
 		}
 	done
-}
-
-queues_used() {
-	ethtool -S "$1" | grep -cE 'rx_queue_[0-9]+_xdp_redirect: [1-9]'
 }
 
 cn_capture_start "$CN_CLI" eth0 "$T_TMP/cli.pcap" udp || t_fail "capture"
@@ -272,25 +242,7 @@ refused "--workers 2, an outdev of one TX queue" 1 \
 	--outdev "$O1" --workers 2
 
 # --- multi_queue taps as P and S, a flow per queue --------------------------
-CN_P=${T_PREFIX}tp
-CN_S=${T_PREFIX}ts
-cn_pins_on_exit
-for t in "$CN_P" "$CN_S"; do
-	ip tuntap add dev "$t" mode tap multi_queue || t_fail "tap $t"
-	t_on_exit "ip link del $t"
-	cn_host_if "$t"
-	mkfifo "$T_TMP/$t.in"
-	# the redirections in the child: a fifo's open waits for its writer
-	t_bg bash -c 'exec python3 "$0" "$1" "$2" <"$3" >"$4"' \
-		"$T_TOP/selftests/tap_queues.py" "$t" $QUEUES \
-		"$T_TMP/$t.in" "$T_TMP/$t.out"
-done
-# the writers' stdin, held open until the end (their EOF ends them)
-exec {WP}>"$T_TMP/$CN_P.in" {WS}>"$T_TMP/$CN_S.in"
-t_on_exit "exec $WP>&- $WS>&-"
-cn_wait_cmd grep -q ready "$T_TMP/$CN_P.out" &&
-	cn_wait_cmd grep -q ready "$T_TMP/$CN_S.out" ||
-	t_fail "the writers attach $QUEUES queues to each tap"
+mq_taps || t_fail "the writers attach $QUEUES queues to each tap"
 cn_capture_start "$CN_CLI" eth0 "$T_TMP/tap.pcap" udp || t_fail "capture"
 CAP=$CN_CAP_PID
 if start tap --zero-copy off; then
