@@ -163,12 +163,9 @@ static int kept_xdp(struct rewrite *rw, int ifindex, const char *ifname,
 	char what[64];
 	int err;
 
-	err = bpf_xdp_query(ifindex, 0, &q);
-	if (err) {
-		log_err("%s: cannot query its XDP program: %s", ifname,
-			strerror(-err));
+	err = host_xdp_query(ifindex, ifname, &q);
+	if (err)
 		return err;
-	}
 	if ((skb ? q.skb_prog_id : q.drv_prog_id) == id)
 		return 0;
 	if ((skb ? q.drv_prog_id : q.skb_prog_id) == id) {

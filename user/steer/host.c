@@ -217,17 +217,25 @@ int host_no_xdp(int ifindex, const char *ifname, const char *ours,
 	return -EBUSY;
 }
 
+int host_xdp_query(int ifindex, const char *ifname,
+		   struct bpf_xdp_query_opts *q)
+{
+	int err = bpf_xdp_query(ifindex, 0, q);
+
+	if (err)
+		log_err("%s: cannot query its XDP program: %s", ifname,
+			strerror(-err));
+	return err;
+}
+
 int host_xdp_prog(int ifindex, const char *ifname, __u32 *id)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	int err;
 
-	err = bpf_xdp_query(ifindex, 0, &q);
-	if (err) {
-		log_err("%s: cannot query its XDP program: %s", ifname,
-			strerror(-err));
+	err = host_xdp_query(ifindex, ifname, &q);
+	if (err)
 		return err;
-	}
 	*id = q.drv_prog_id ? q.drv_prog_id :
 	      q.skb_prog_id ? q.skb_prog_id :
 			      q.hw_prog_id;

@@ -47,6 +47,12 @@ int host_mtu(const char *name, __u32 *mtu);
  */
 int host_queues(const char *name, int ifindex, __u32 *rx, __u32 *tx);
 
+struct bpf_xdp_query_opts;
+
+/* What XDP ifindex has attached, per mode; a message if it cannot tell. */
+int host_xdp_query(int ifindex, const char *ifname,
+		   struct bpf_xdp_query_opts *q);
+
 /* The id of the XDP program attached to ifindex (0: none), native first. */
 int host_xdp_prog(int ifindex, const char *ifname, __u32 *id);
 
