@@ -171,6 +171,50 @@ t_check "one checkpoint: every worker's held frames leave, each flow whole" \
 t_check "stat --json: one checkpoint, 8 mismatches" \
 	cn_wait_cmd stat_is '(i["engine"]["checkpoints"], i["engine"]["mismatches"])' "(1, 8)"
 
+# --- failover and resume across both workers -------------------------------
+# last8_in_both: the last 8 mismatches were found in worker 0 and worker 1
+last8_in_both() {
+	grep '^mismatch: ' "$LOG" | tail -n 8 | grep -q ' in worker 0$' &&
+		grep '^mismatch: ' "$LOG" | tail -n 8 | grep -q ' in worker 1$'
+}
+cn_capture_start "$CN_CLI" eth0 "$T_TMP/fo.pcap" udp || t_fail "capture"
+n=$(grep -c "^mismatch: " "$LOG")
+flows 6101 8 30 --differ-at 5
+cn_wait_cmd test "$(grep -c "^mismatch: " "$LOG")" -ge $((n + 8))
+t_check "before the failover: flows held in worker 0 and in worker 1" \
+	last8_in_both
+t_check "ctl failover" "$COLO_XDP" ctl --control "$SOCK" failover
+cn_wait_frames "$T_TMP/fo.pcap" $((8 * 30)) "$CN_GUEST_MAC"
+t_check "failover: every worker's held frames leave, each flow whole" \
+	every_flow_whole "$T_TMP/fo.pcap" 6101 8
+flows 6201 8 30 --differ-at 5
+cn_wait_frames "$T_TMP/fo.pcap" $((16 * 30)) "$CN_GUEST_MAC"
+t_check "in failover: flows the secondary sends differently pass whole" \
+	every_flow_whole "$T_TMP/fo.pcap" 6201 8
+t_check "ctl resume" "$COLO_XDP" ctl --control "$SOCK" resume
+flows 6301 8 30 --differ-at 5
+cn_wait_cmd test "$(grep -c "^mismatch: " "$LOG")" -ge $((n + 16))
+t_check "resumed: both workers compare again, each finds its mismatches" \
+	last8_in_both
+t_check "resumed: ctl checkpoint-done" \
+	"$COLO_XDP" ctl --control "$SOCK" checkpoint-done
+cn_wait_frames "$T_TMP/fo.pcap" $((24 * 30)) "$CN_GUEST_MAC"
+t_check "resumed: the checkpoint releases both workers' flows whole" \
+	every_flow_whole "$T_TMP/fo.pcap" 6301 8
+# a passthrough rule added while both workers hold flows it matches
+flows 6401 8 30 --differ-at 5
+cn_wait_cmd test "$(grep -c "^mismatch: " "$LOG")" -ge $((n + 24))
+t_check "passthrough: flows held in worker 0 and in worker 1" last8_in_both
+t_check "passthrough-add while they are held" \
+	"$COLO_XDP" ctl --control "$SOCK" passthrough-add \
+	"proto=udp,dst=$CN_CLIENT_IP"
+cn_wait_frames "$T_TMP/fo.pcap" $((32 * 30)) "$CN_GUEST_MAC"
+cn_capture_stop "$CN_CAP_PID"
+t_check "passthrough: both workers release what they held, each flow whole" \
+	every_flow_whole "$T_TMP/fo.pcap" 6401 8
+t_check "passthrough-del" "$COLO_XDP" ctl --control "$SOCK" passthrough-del \
+	"proto=udp,dst=$CN_CLIENT_IP"
+
 # --- a SIGKILLed loader of 2 workers, taken over ---------------------------
 kill -KILL "$RUN"
 wait "$RUN" 2>/dev/null
@@ -191,10 +235,7 @@ if start takeover; then
 	flows 7101 8 30 --differ-at 5
 	cn_wait_cmd test "$(grep -c "^mismatch: " "$LOG")" -ge $((n + 8))
 	t_check "held at the stop: flows of worker 0 and of worker 1" \
-		bash -c "grep '^mismatch: ' '$LOG' | tail -n 8 |
-			grep -q ' in worker 0$' &&
-			grep '^mismatch: ' '$LOG' | tail -n 8 |
-			grep -q ' in worker 1$'"
+		last8_in_both
 	stop
 	t_check "takeover: SIGTERM, exit status 0" test $? -eq 0
 	cn_wait_frames "$T_TMP/stop.pcap" $((8 * 30)) "$CN_GUEST_MAC"
