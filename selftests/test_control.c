@@ -2361,7 +2361,9 @@ TEST(qmp_bad_specs)
 	static const char *const bad[] = {
 		"qmp:udp:127.0.0.1:4444",  "qmp:unix:",
 		"qmp:tcp:localhost:4444",  "qmp:tcp:127.0.0.1",
-		"qmp:tcp:127.0.0.1:99999",
+		"qmp:tcp:127.0.0.1:99999", "qmp:tcp:127.1:4444",
+		"qmp:tcp:1.2.3:4444",	   "qmp:tcp:0x7f.0.0.1:4444",
+		"qmp:tcp:[::1%]:4444",
 	};
 	char longpath[200];
 	struct qmp_client *q;

@@ -111,6 +111,25 @@ fail:
 	return err;
 }
 
+/* host is a dotted quad or an IPv6 address, with a zone or not. */
+static bool numeric_addr(const char *host)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *zone = strchr(host, '%');
+	size_t len = zone ? (size_t)(zone - host) : strlen(host);
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (len >= sizeof(addr))
+		return false;
+	memcpy(addr, host, len);
+	addr[len] = 0;
+	if (zone)
+		return inet_pton(AF_INET6, addr, &a6) == 1;
+	return inet_pton(AF_INET, addr, &a4) == 1 ||
+	       inet_pton(AF_INET6, addr, &a6) == 1;
+}
+
 int ctl_resolve_tcp(const char *flag, const char *spec, const char *hp,
 		    bool passive, const char *form, struct addrinfo **ai)
 {
@@ -137,6 +156,17 @@ int ctl_resolve_tcp(const char *flag, const char *spec, const char *hp,
 	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
 		memmove(host, host + 1, hl - 2);
 		host[hl - 2] = 0;
+	}
+	/*
+	 * getaddrinfo() also takes inet_aton()'s shorthands ("127.1",
+	 * "0x7f.1", "1.2.3"), which name an address other than the one an
+	 * operator who typed them likely meant: only the dotted quad and
+	 * inet_pton()'s IPv6 forms (with a zone after '%') are addresses here.
+	 */
+	if (*host && !numeric_addr(host)) {
+		log_err("%s %s: '%s' is not a numeric IPv4 (a.b.c.d) or [IPv6] address",
+			flag, spec, host);
+		return -EINVAL;
 	}
 	err = getaddrinfo(*host ? host : NULL, port + 1, &hints, ai);
 	if (err) {
