@@ -289,19 +289,8 @@ CAP=$CN_CAP_PID
 if start tap --zero-copy off; then
 	t_check "tap: worker 1 serves queues 1,3 of each" \
 		grep -q "^worker 1: CPU 1, $CN_P queues 1,3, $CN_S queues 1,3," "$LOG"
-	for q in 0 1 2 3; do
-		echo "$q $((8000 + q)) 300 1000 $T_TMP/tap-pri-$q.hex" >&$WP
-		echo "$q $((8000 + q)) 300 40000 -" >&$WS
-	done
-	cn_wait_cmd test "$(grep -c done "$T_TMP/$CN_S.out")" -eq 4
-	cn_wait_frames "$T_TMP/tap.pcap" 1200 "$CN_GUEST_MAC"
-	ok=1
-	for q in 0 1 2 3; do
-		cmp -s "$T_TMP/tap-pri-$q.hex" \
-			<(client_flow "$T_TMP/tap.pcap" $((8000 + q))) || ok=0
-	done
 	t_check "tap: a flow per queue, each reaches the client whole, in order" \
-		test $ok = 1
+		mq_tap_flows "$T_TMP/tap.pcap" 8000
 	t_check "tap: 1200 of each side compared and released" \
 		cn_wait_cmd stat_is '(i["steer"]["primary"]["to_socket"], i["steer"]["secondary"]["to_socket"], i["engine"]["released"])' \
 		"(1200, 1200, 1200)"

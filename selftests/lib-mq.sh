@@ -62,3 +62,20 @@ client_flow() {
 queues_used() {
 	ethtool -S "$1" | grep -cE 'rx_queue_[0-9]+_xdp_redirect: [1-9]'
 }
+
+# mq_tap_flows CAPTURE FIRST: after mq_taps, a flow of 300 UDP frames into
+# each queue of both taps, from port FIRST + queue on; true when the
+# client's CAPTURE has each of the primary's flows whole and in order.
+mq_tap_flows() {
+	local q
+	for ((q = 0; q < QUEUES; q++)); do
+		echo "$q $(($2 + q)) 300 1000 $T_TMP/tap-pri-$q.hex" >&$WP
+		echo "$q $(($2 + q)) 300 40000 -" >&$WS
+	done
+	cn_wait_cmd test "$(grep -c done "$T_TMP/$CN_S.out")" -eq $QUEUES
+	cn_wait_frames "$1" $((300 * QUEUES)) "$CN_GUEST_MAC"
+	for ((q = 0; q < QUEUES; q++)); do
+		cmp -s "$T_TMP/tap-pri-$q.hex" \
+			<(client_flow "$1" $(($2 + q))) || return 1
+	done
+}
